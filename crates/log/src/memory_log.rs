@@ -1,0 +1,128 @@
+//! The in-memory twin of `FileLog`: same contract, no files. Used to test the broker
+//! fast and to check that the file log behaves like a plain list of batches.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::batch::{self, BatchHeader};
+use crate::error::LogError;
+use crate::partition_log::{AppendInfo, LogOffsets, PartitionLog, SyncJob};
+
+#[derive(Debug, Default)]
+pub struct MemoryLog {
+    /// (header with assigned offsets, stored bytes)
+    batches: Vec<(BatchHeader, Bytes)>,
+    log_start_offset: u64,
+    high_watermark: u64,
+    log_end_offset: u64,
+}
+
+impl MemoryLog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl PartitionLog for MemoryLog {
+    fn append(
+        &mut self,
+        batch: &[u8],
+        leader_epoch: i32,
+        _now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        let mut header = BatchHeader::parse(batch)?;
+        if header.total_size() != batch.len() {
+            return Err(batch::BatchError::Truncated {
+                needed: header.total_size(),
+                available: batch.len(),
+            }
+            .into());
+        }
+        let base_offset = self.log_end_offset;
+        let mut stored = BytesMut::with_capacity(batch.len());
+        stored.extend_from_slice(&batch::patched_prefix(
+            batch,
+            base_offset as i64,
+            leader_epoch,
+        ));
+        stored.extend_from_slice(&batch[17..]);
+        header.base_offset = base_offset as i64;
+        header.partition_leader_epoch = leader_epoch;
+        self.log_end_offset = header.last_offset() as u64 + 1;
+        self.batches.push((header, stored.freeze()));
+        Ok(AppendInfo {
+            base_offset,
+            last_offset: header.last_offset() as u64,
+        })
+    }
+
+    fn read(&self, offset: u64, max_bytes: usize) -> Result<Bytes, LogError> {
+        if offset < self.log_start_offset || offset > self.log_end_offset {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                log_start_offset: self.log_start_offset,
+                log_end_offset: self.log_end_offset,
+            });
+        }
+        let first = self
+            .batches
+            .partition_point(|(h, _)| (h.last_offset() as u64) < offset);
+        let mut out = BytesMut::new();
+        for (h, bytes) in &self.batches[first..] {
+            if h.base_offset as u64 >= self.high_watermark
+                || (!out.is_empty() && out.len() + bytes.len() > max_bytes)
+            {
+                break;
+            }
+            out.extend_from_slice(bytes);
+        }
+        Ok(out.freeze())
+    }
+
+    fn offsets(&self) -> LogOffsets {
+        LogOffsets {
+            log_start_offset: self.log_start_offset,
+            high_watermark: self.high_watermark,
+            log_end_offset: self.log_end_offset,
+        }
+    }
+
+    fn advance_high_watermark(&mut self, offset: u64) {
+        self.high_watermark = self.high_watermark.max(offset.min(self.log_end_offset));
+    }
+
+    fn find_by_timestamp(&self, timestamp: i64) -> Result<Option<Bytes>, LogError> {
+        Ok(self
+            .batches
+            .iter()
+            .find(|(h, _)| h.max_timestamp >= timestamp)
+            .map(|(_, b)| b.clone()))
+    }
+
+    fn max_timestamp(&self) -> Option<(i64, u64)> {
+        self.batches.iter().fold(None, |best, (h, _)| match best {
+            Some((ts, _)) if ts >= h.max_timestamp => best,
+            _ if h.max_timestamp < 0 => best,
+            _ => Some((h.max_timestamp, h.last_offset() as u64)),
+        })
+    }
+
+    fn prepare_sync(&mut self) -> Result<SyncJob, LogError> {
+        Ok(SyncJob::new(Vec::new(), self.log_end_offset))
+    }
+
+    fn roll_if_aged(&mut self, _now_ms: i64) -> Result<(), LogError> {
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), LogError> {
+        Ok(())
+    }
+
+    fn delete(self: Box<Self>) -> Result<(), LogError> {
+        Ok(())
+    }
+
+    fn size_bytes(&self) -> u64 {
+        self.batches.iter().map(|(_, b)| b.len() as u64).sum()
+    }
+}

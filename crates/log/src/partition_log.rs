@@ -1,0 +1,92 @@
+//! The storage contract every partition log implements: the file-backed log and its
+//! in-memory twin pass the same test suite (`tests/suite.rs`).
+
+use std::fs::File;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::error::LogError;
+
+/// The marks of one partition log. Invariant:
+/// `log_start_offset <= high_watermark <= log_end_offset`.
+/// (The last stable offset of transactions will sit between start and high watermark.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogOffsets {
+    /// First offset still readable (advanced by retention and record deletion).
+    pub log_start_offset: u64,
+    /// Offsets below this are committed and visible to consumers.
+    pub high_watermark: u64,
+    /// The offset the next appended record will get.
+    pub log_end_offset: u64,
+}
+
+/// Where an appended batch landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    pub base_offset: u64,
+    pub last_offset: u64,
+}
+
+/// Files to fsync to make everything up to `up_to` durable. Runs off the append path,
+/// so that one fsync covers every batch appended meanwhile (group commit).
+#[derive(Debug, Default)]
+pub struct SyncJob {
+    files: Vec<Arc<File>>,
+    pub up_to: u64,
+}
+
+impl SyncJob {
+    pub fn new(files: Vec<Arc<File>>, up_to: u64) -> Self {
+        SyncJob { files, up_to }
+    }
+
+    /// Performs the fsyncs. Blocking: call from a blocking-capable thread.
+    pub fn run(&self) -> std::io::Result<()> {
+        for f in &self.files {
+            f.sync_data()?;
+        }
+        Ok(())
+    }
+}
+
+pub trait PartitionLog: Send + Sync {
+    /// Appends one record batch (already validated by the caller), assigning it the next
+    /// offsets and `leader_epoch`. The bytes after the offset fields are stored unchanged.
+    fn append(
+        &mut self,
+        batch: &[u8],
+        leader_epoch: i32,
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError>;
+
+    /// Whole batches from the one containing `offset`, up to `max_bytes` (at least one
+    /// batch if any is available), never past the high watermark. Empty at the high watermark.
+    fn read(&self, offset: u64, max_bytes: usize) -> Result<Bytes, LogError>;
+
+    fn offsets(&self) -> LogOffsets;
+
+    /// Makes offsets below `offset` visible to readers (on one node: right after append).
+    fn advance_high_watermark(&mut self, offset: u64);
+
+    /// The first batch with a max timestamp at or after `timestamp`.
+    fn find_by_timestamp(&self, timestamp: i64) -> Result<Option<Bytes>, LogError>;
+
+    /// The largest timestamp in the log and the offset of the batch that holds it.
+    fn max_timestamp(&self) -> Option<(i64, u64)>;
+
+    /// Flushes indexes and returns the fsync work that makes the log durable so far.
+    fn prepare_sync(&mut self) -> Result<SyncJob, LogError>;
+
+    /// Rolls the active segment if it is older than the configured age.
+    fn roll_if_aged(&mut self, now_ms: i64) -> Result<(), LogError>;
+
+    /// Flushes and fsyncs everything; the log stays usable.
+    fn close(&mut self) -> Result<(), LogError>;
+
+    /// Removes the log and all its files.
+    fn delete(self: Box<Self>) -> Result<(), LogError>;
+
+    /// Bytes stored.
+    fn size_bytes(&self) -> u64;
+}

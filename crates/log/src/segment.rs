@@ -1,0 +1,427 @@
+//! One segment: a `.log` file of whole record batches plus its offset and time indexes.
+//!
+//! A segment owns positions inside its own file only; choosing which segment to read or
+//! roll is the log's job. It never holds a partially written batch after `open`: the tail
+//! is checked batch by batch (CRC included) and a torn or corrupt tail is cut off.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, IoSlice, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tracing::warn;
+
+use crate::batch::{self, BatchHeader, BATCH_HEADER_LEN};
+use crate::error::LogError;
+use crate::index::{Index, OffsetEntry, TimeEntry};
+
+pub fn segment_path(dir: &Path, base_offset: u64, ext: &str) -> PathBuf {
+    dir.join(format!("{base_offset:020}.{ext}"))
+}
+
+#[derive(Debug)]
+pub struct Segment {
+    base_offset: u64,
+    log_path: PathBuf,
+    file: Arc<File>,
+    size: u64,
+    next_offset: u64,
+    max_timestamp: i64,
+    offset_of_max_timestamp: u64,
+    /// Wall-clock time of the first append, for rolling by `segment.ms`.
+    first_append_ms: Option<i64>,
+    offset_index: Index<OffsetEntry>,
+    time_index: Index<TimeEntry>,
+    bytes_since_index_entry: u64,
+    index_interval_bytes: u64,
+}
+
+/// A batch located in a segment file.
+#[derive(Debug, Clone, Copy)]
+struct Located {
+    header: BatchHeader,
+    position: u64,
+}
+
+impl Segment {
+    pub fn create(
+        dir: &Path,
+        base_offset: u64,
+        index_interval_bytes: u64,
+    ) -> Result<Self, LogError> {
+        let log_path = segment_path(dir, base_offset, "log");
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create_new(true)
+            .open(&log_path)
+            .map_err(|e| LogError::io(&log_path, e))?;
+        Ok(Segment {
+            base_offset,
+            file: Arc::new(file),
+            size: 0,
+            next_offset: base_offset,
+            max_timestamp: -1,
+            offset_of_max_timestamp: base_offset,
+            first_append_ms: None,
+            offset_index: Index::new(segment_path(dir, base_offset, "index")),
+            time_index: Index::new(segment_path(dir, base_offset, "timeindex")),
+            bytes_since_index_entry: 0,
+            index_interval_bytes,
+            log_path,
+        })
+    }
+
+    /// Opens an existing segment, validating its indexes against the file and checking
+    /// every batch after the last trustworthy index entry. Missing or damaged indexes are
+    /// rebuilt; a torn or corrupt tail is truncated.
+    pub fn open(dir: &Path, base_offset: u64, index_interval_bytes: u64) -> Result<Self, LogError> {
+        let log_path = segment_path(dir, base_offset, "log");
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| LogError::io(&log_path, e))?;
+        let size = file
+            .metadata()
+            .map_err(|e| LogError::io(&log_path, e))?
+            .len();
+        let index_path = segment_path(dir, base_offset, "index");
+        let time_path = segment_path(dir, base_offset, "timeindex");
+        let offset_index =
+            Index::load(index_path.clone()).map_err(|e| LogError::io(&index_path, e))?;
+        let time_index = Index::load(time_path.clone()).map_err(|e| LogError::io(&time_path, e))?;
+        let mut seg = Segment {
+            base_offset,
+            file: Arc::new(file),
+            size,
+            next_offset: base_offset,
+            max_timestamp: -1,
+            offset_of_max_timestamp: base_offset,
+            first_append_ms: None,
+            offset_index: Index::new(index_path),
+            time_index: Index::new(time_path),
+            bytes_since_index_entry: 0,
+            index_interval_bytes,
+            log_path,
+        };
+        let resume = match (offset_index, time_index) {
+            (Some(oi), Some(ti)) => seg.adopt_indexes(oi, ti)?,
+            _ => None,
+        };
+        match resume {
+            Some(position) => seg.scan_tail(position)?,
+            None => {
+                warn!(segment = %seg.log_path.display(), "rebuilding segment indexes");
+                seg.reset_indexes();
+                seg.scan_tail(0)?;
+            }
+        }
+        seg.offset_index
+            .flush()
+            .map_err(|e| LogError::io(seg.offset_index.path(), e))?;
+        seg.time_index
+            .flush()
+            .map_err(|e| LogError::io(seg.time_index.path(), e))?;
+        Ok(seg)
+    }
+
+    fn reset_indexes(&mut self) {
+        self.offset_index.truncate(0);
+        self.time_index.truncate(0);
+        self.next_offset = self.base_offset;
+        self.max_timestamp = -1;
+        self.offset_of_max_timestamp = self.base_offset;
+        self.bytes_since_index_entry = 0;
+    }
+
+    /// Keeps the loaded index entries that point at real batches and returns the position
+    /// to resume scanning from (the last kept entry), or `None` if nothing can be trusted.
+    fn adopt_indexes(
+        &mut self,
+        mut offset_index: Index<OffsetEntry>,
+        mut time_index: Index<TimeEntry>,
+    ) -> Result<Option<u64>, LogError> {
+        let sorted = offset_index
+            .entries()
+            .windows(2)
+            .all(|w| w[0].relative_offset < w[1].relative_offset && w[0].position < w[1].position);
+        if !sorted {
+            return Ok(None);
+        }
+        // Drop trailing entries that point past the data or at a batch with another offset.
+        let mut keep = offset_index.entries().len();
+        while keep > 0 {
+            let e = offset_index.entries()[keep - 1];
+            match self.header_at(e.position as u64) {
+                Ok(Some(h))
+                    if h.base_offset == self.base_offset as i64 + e.relative_offset as i64 =>
+                {
+                    break
+                }
+                _ => keep -= 1,
+            }
+        }
+        offset_index.truncate(keep);
+        let Some(last) = offset_index.last().copied() else {
+            return Ok(None);
+        };
+        let last_offset = self.base_offset + last.relative_offset as u64;
+        let time_keep = time_index
+            .entries()
+            .partition_point(|t| (t.relative_offset as u64 + self.base_offset) < last_offset);
+        time_index.truncate(time_keep);
+        if let Some(t) = time_index.last() {
+            self.max_timestamp = t.timestamp;
+            self.offset_of_max_timestamp = self.base_offset + t.relative_offset as u64;
+        }
+        // The tail scan re-adds the entry for the batch at `last.position`.
+        offset_index.truncate(keep - 1);
+        self.offset_index = offset_index;
+        self.time_index = time_index;
+        self.next_offset = last_offset;
+        Ok(Some(last.position as u64))
+    }
+
+    /// Reads the batch header at `position`, or `None` if fewer than a header's bytes remain.
+    fn header_at(&self, position: u64) -> Result<Option<BatchHeader>, LogError> {
+        if position + BATCH_HEADER_LEN as u64 > self.size {
+            return Ok(None);
+        }
+        let mut buf = [0u8; BATCH_HEADER_LEN];
+        self.file
+            .read_exact_at(&mut buf, position)
+            .map_err(|e| LogError::io(&self.log_path, e))?;
+        Ok(BatchHeader::parse(&buf).ok())
+    }
+
+    /// Walks batches from `position` to the end of the file, verifying each one's CRC and
+    /// offsets, indexing them, and truncating the file at the first bad batch.
+    fn scan_tail(&mut self, mut position: u64) -> Result<(), LogError> {
+        self.bytes_since_index_entry = self.index_interval_bytes; // index the first batch seen
+        let mut buf = Vec::new();
+        while position < self.size {
+            let bad = match self.header_at(position)? {
+                None => Some("torn batch header".to_string()),
+                Some(h) if position + h.total_size() as u64 > self.size => {
+                    Some("torn batch body".into())
+                }
+                Some(h) if h.base_offset < self.next_offset as i64 => {
+                    Some(format!("offset {} goes backwards", h.base_offset))
+                }
+                Some(h) => {
+                    buf.resize(h.total_size(), 0);
+                    self.file
+                        .read_exact_at(&mut buf, position)
+                        .map_err(|e| LogError::io(&self.log_path, e))?;
+                    match batch::verify_crc(&buf, &h) {
+                        Err(e) => Some(e.to_string()),
+                        Ok(()) => {
+                            self.record_appended(&h, position);
+                            position += h.total_size() as u64;
+                            None
+                        }
+                    }
+                }
+            };
+            if let Some(reason) = bad {
+                warn!(segment = %self.log_path.display(), position, size = self.size, %reason, "truncating log tail");
+                self.file
+                    .set_len(position)
+                    .map_err(|e| LogError::io(&self.log_path, e))?;
+                self.size = position;
+            }
+        }
+        Ok(())
+    }
+
+    /// Updates offsets, timestamps and indexes for a batch now present at `position`.
+    fn record_appended(&mut self, h: &BatchHeader, position: u64) {
+        let relative_offset = (h.base_offset as u64 - self.base_offset) as u32;
+        if self.bytes_since_index_entry >= self.index_interval_bytes {
+            self.offset_index.push(OffsetEntry {
+                relative_offset,
+                position: position as u32,
+            });
+            self.bytes_since_index_entry = 0;
+        }
+        self.bytes_since_index_entry += h.total_size() as u64;
+        if h.max_timestamp > self.max_timestamp {
+            self.max_timestamp = h.max_timestamp;
+            self.offset_of_max_timestamp = h.last_offset() as u64;
+            let last_rel = (h.last_offset() as u64 - self.base_offset) as u32;
+            self.time_index.push(TimeEntry {
+                timestamp: h.max_timestamp,
+                relative_offset: last_rel,
+            });
+        }
+        self.next_offset = h.last_offset() as u64 + 1;
+    }
+
+    /// Appends a batch whose first 17 bytes are replaced by `prefix` (offset assignment).
+    pub fn append(&mut self, prefix: &[u8; 17], batch: &[u8], now_ms: i64) -> Result<(), LogError> {
+        let mut header = BatchHeader::parse(batch)?;
+        header.base_offset = i64::from_be_bytes(prefix[..8].try_into().expect("8 bytes"));
+        debug_assert!(
+            header.base_offset as u64 >= self.next_offset,
+            "offsets must increase"
+        );
+        let mut slices = [IoSlice::new(prefix), IoSlice::new(&batch[17..])];
+        write_all_vectored(&self.file, &mut slices).map_err(|e| LogError::io(&self.log_path, e))?;
+        let position = self.size;
+        self.size += batch.len() as u64;
+        self.first_append_ms.get_or_insert(now_ms);
+        self.record_appended(&header, position);
+        Ok(())
+    }
+
+    /// Finds the batch holding `offset` (or the first after it), scanning headers from the
+    /// nearest index entry.
+    fn locate(&self, offset: u64) -> Result<Option<Located>, LogError> {
+        let rel = offset.saturating_sub(self.base_offset) as u32;
+        let mut position = self
+            .offset_index
+            .floor_by(rel, |e| e.relative_offset)
+            .map_or(0, |e| e.position as u64);
+        while let Some(header) = self.header_at(position)? {
+            if header.last_offset() as u64 >= offset {
+                return Ok(Some(Located { header, position }));
+            }
+            position += header.total_size() as u64;
+        }
+        Ok(None)
+    }
+
+    /// Reads whole batches starting with the one that holds `offset`, up to `max_bytes`
+    /// but always at least one batch, excluding batches at or past `upper_offset`.
+    pub fn read(
+        &self,
+        offset: u64,
+        max_bytes: usize,
+        upper_offset: u64,
+    ) -> Result<Option<Bytes>, LogError> {
+        let Some(first) = self.locate(offset)? else {
+            return Ok(None);
+        };
+        if first.header.base_offset as u64 >= upper_offset {
+            return Ok(None);
+        }
+        let available = (self.size - first.position) as usize;
+        let want = max_bytes.max(first.header.total_size()).min(available);
+        let mut buf = vec![0u8; want];
+        self.file
+            .read_exact_at(&mut buf, first.position)
+            .map_err(|e| LogError::io(&self.log_path, e))?;
+        let mut end = 0;
+        for item in batch::batches(&buf) {
+            let (h, range) = item
+                .map_err(|e| LogError::corrupt(&self.log_path, first.position + end as u64, e))?;
+            if h.base_offset as u64 >= upper_offset {
+                break;
+            }
+            end = range.end;
+        }
+        buf.truncate(end);
+        Ok(Some(Bytes::from(buf)))
+    }
+
+    /// The first batch whose max timestamp is at least `timestamp`, whole.
+    pub fn find_by_timestamp(&self, timestamp: i64) -> Result<Option<Bytes>, LogError> {
+        if self.max_timestamp < timestamp {
+            return Ok(None);
+        }
+        // Every batch up to a time-index entry below the target is too old.
+        let start = match self.time_index.floor_by(timestamp - 1, |t| t.timestamp) {
+            Some(t) => self.base_offset + t.relative_offset as u64 + 1,
+            None => self.base_offset,
+        };
+        let Some(mut at) = self.locate(start)? else {
+            return Ok(None);
+        };
+        loop {
+            if at.header.max_timestamp >= timestamp {
+                let mut buf = vec![0u8; at.header.total_size()];
+                self.file
+                    .read_exact_at(&mut buf, at.position)
+                    .map_err(|e| LogError::io(&self.log_path, e))?;
+                return Ok(Some(Bytes::from(buf)));
+            }
+            let next = at.position + at.header.total_size() as u64;
+            match self.header_at(next)? {
+                Some(header) => {
+                    at = Located {
+                        header,
+                        position: next,
+                    }
+                }
+                None => return Ok(None),
+            }
+        }
+    }
+
+    pub fn flush_indexes(&mut self) -> Result<(), LogError> {
+        self.offset_index
+            .flush()
+            .map_err(|e| LogError::io(self.offset_index.path(), e))?;
+        self.time_index
+            .flush()
+            .map_err(|e| LogError::io(self.time_index.path(), e))
+    }
+
+    pub fn file(&self) -> Arc<File> {
+        self.file.clone()
+    }
+
+    pub fn delete(self) -> Result<(), LogError> {
+        for path in [
+            &self.log_path,
+            self.offset_index.path(),
+            self.time_index.path(),
+        ] {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(LogError::io(path, e)),
+            }
+        }
+        Ok(())
+    }
+
+    pub fn base_offset(&self) -> u64 {
+        self.base_offset
+    }
+    pub fn next_offset(&self) -> u64 {
+        self.next_offset
+    }
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    pub fn max_timestamp(&self) -> i64 {
+        self.max_timestamp
+    }
+    pub fn offset_of_max_timestamp(&self) -> u64 {
+        self.offset_of_max_timestamp
+    }
+    pub fn first_append_ms(&self) -> Option<i64> {
+        self.first_append_ms
+    }
+}
+
+fn write_all_vectored(mut file: &File, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "failed to write whole batch",
+                ))
+            }
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

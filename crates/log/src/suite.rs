@@ -1,0 +1,133 @@
+//! One behavioural suite for every `PartitionLog`: the file log and the memory twin must
+//! agree. Recovery tests that only make sense on disk live in `recovery_tests.rs`.
+
+use proptest::prelude::*;
+
+use crate::batch::tests::make_batch;
+use crate::batch::BatchHeader;
+use crate::{FileLog, LogConfig, LogError, MemoryLog, PartitionLog};
+
+/// Builds the two implementations; the tempdir guard keeps the file log's directory alive.
+fn each_log(config: LogConfig, mut check: impl FnMut(&mut dyn PartitionLog)) {
+    let mut memory = MemoryLog::new();
+    check(&mut memory);
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = FileLog::open(&dir.path().join("t-0"), config).unwrap();
+    check(&mut file);
+}
+
+fn small_segments() -> LogConfig {
+    LogConfig {
+        segment_bytes: 300,
+        segment_ms: None,
+        index_interval_bytes: 100,
+    }
+}
+
+fn append_committed(log: &mut dyn PartitionLog, batch: &[u8]) -> crate::AppendInfo {
+    let info = log.append(batch, 3, 0).unwrap();
+    log.advance_high_watermark(info.last_offset + 1);
+    info
+}
+
+#[test]
+fn offsets_are_assigned_consecutively() {
+    each_log(small_segments(), |log| {
+        let a = append_committed(log, &make_batch(3, b"aaa", 10));
+        let b = append_committed(log, &make_batch(2, b"bb", 20));
+        assert_eq!((a.base_offset, a.last_offset), (0, 2));
+        assert_eq!((b.base_offset, b.last_offset), (3, 4));
+        let o = log.offsets();
+        assert_eq!(
+            (o.log_start_offset, o.high_watermark, o.log_end_offset),
+            (0, 5, 5)
+        );
+    });
+}
+
+#[test]
+fn reads_return_stored_batches_with_offsets_filled_in() {
+    each_log(small_segments(), |log| {
+        let original = make_batch(2, b"payload", 7);
+        append_committed(log, &make_batch(1, b"x", 1));
+        append_committed(log, &original);
+        let bytes = log.read(2, 1 << 20).unwrap();
+        let h = BatchHeader::parse(&bytes).unwrap();
+        assert_eq!((h.base_offset, h.partition_leader_epoch), (1, 3));
+        assert_eq!(&bytes[17..h.total_size()], &original[17..]);
+        crate::batch::verify_crc(&bytes, &h).unwrap();
+    });
+}
+
+#[test]
+fn reads_stop_at_high_watermark_and_reject_out_of_range() {
+    each_log(small_segments(), |log| {
+        append_committed(log, &make_batch(1, b"x", 1));
+        log.append(&make_batch(1, b"y", 2), 0, 0).unwrap(); // not yet committed
+        assert_eq!(log.offsets().high_watermark, 1);
+        assert!(log.read(1, 1 << 20).unwrap().is_empty());
+        let first = log.read(0, 1 << 20).unwrap();
+        assert_eq!(
+            BatchHeader::parse(&first).unwrap().total_size(),
+            first.len()
+        );
+        assert!(matches!(
+            log.read(5, 100),
+            Err(LogError::OffsetOutOfRange { offset: 5, .. })
+        ));
+    });
+}
+
+#[test]
+fn max_bytes_still_returns_one_whole_batch() {
+    each_log(small_segments(), |log| {
+        let big = make_batch(1, &[7u8; 200], 1);
+        append_committed(log, &big);
+        append_committed(log, &make_batch(1, b"z", 2));
+        let bytes = log.read(0, 10).unwrap();
+        assert_eq!(bytes.len(), big.len());
+    });
+}
+
+#[test]
+fn finds_batches_by_timestamp_and_max_timestamp() {
+    each_log(small_segments(), |log| {
+        for (i, ts) in [100, 300, 200, 400].iter().enumerate() {
+            append_committed(log, &make_batch(1, format!("r{i}").as_bytes(), *ts));
+        }
+        let found = log.find_by_timestamp(250).unwrap().unwrap();
+        assert_eq!(BatchHeader::parse(&found).unwrap().base_offset, 1);
+        assert!(log.find_by_timestamp(401).unwrap().is_none());
+        let first = log.find_by_timestamp(0).unwrap().unwrap();
+        assert_eq!(BatchHeader::parse(&first).unwrap().base_offset, 0);
+        assert_eq!(log.max_timestamp(), Some((400, 3)));
+    });
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Offsets strictly increase and a read from any batch's base offset returns that
+    /// batch first, byte for byte after the offset fields.
+    #[test]
+    fn read_after_append_returns_same_bytes(batches in prop::collection::vec((1i32..5, prop::collection::vec(any::<u8>(), 0..120)), 1..40)) {
+        each_log(small_segments(), |log| {
+            let mut appended = Vec::new();
+            let mut expected_next = 0;
+            for (count, body) in &batches {
+                let raw = make_batch(*count, body, 1);
+                let info = append_committed(log, &raw);
+                assert_eq!(info.base_offset, expected_next);
+                expected_next = info.last_offset + 1;
+                appended.push((info, raw));
+            }
+            for (info, raw) in &appended {
+                let bytes = log.read(info.base_offset, 1).unwrap();
+                let h = BatchHeader::parse(&bytes).unwrap();
+                assert_eq!(h.base_offset as u64, info.base_offset);
+                assert_eq!(&bytes[17..h.total_size()], &raw[17..]);
+            }
+
+        });
+    }
+}
