@@ -1,1 +1,25 @@
+//! tidelog's domain: topics, partitions, produce, fetch and offsets, metadata as an
+//! event log. Protocol-agnostic: the Kafka and Kinesis front-ends are thin adapters
+//! onto this crate, and it never sees a wire format other than the stored batch format.
 
+mod admin;
+mod broker;
+pub mod config;
+mod error;
+mod fetch;
+pub mod metadata;
+mod offsets;
+mod partition;
+#[cfg(test)]
+mod test_support;
+mod validate;
+
+pub use admin::{validate_topic_name, NewTopic};
+pub use broker::{now_ms, Appended, Broker, TopicHandle};
+pub use config::{BrokerConfig, ConfigEntry, ConfigError, ConfigSource};
+pub use error::{BrokerError, Result};
+pub use fetch::{FetchLimits, FetchPartition, FetchedPartition};
+pub use offsets::{OffsetAnswer, OffsetQuery};
+pub use partition::Partition;
+pub use tidelog_log::LogOffsets;
+pub use validate::BatchLimits;

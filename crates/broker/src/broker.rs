@@ -1,0 +1,368 @@
+//! The broker: the one place every front-end calls. Owns the metadata state, the
+//! partitions and their lifecycle (open, create, delete, close).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::{Mutex, RwLock};
+use tidelog_log::{FileLog, LogConfig, LogOffsets, MemoryLog, PartitionLog};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::config::{BrokerConfig, TopicConfig};
+use crate::error::{BrokerError, Result};
+use crate::metadata::{MetadataEvent, MetadataLog, MetadataState, TopicMeta};
+use crate::partition::Partition;
+use crate::validate::{self, BatchLimits};
+
+const CLEAN_SHUTDOWN_MARKER: &str = ".clean-shutdown";
+const METADATA_DIR: &str = "__cluster_metadata";
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A topic's partitions and the limits its produce requests are checked against.
+#[derive(Debug)]
+pub struct TopicHandle {
+    pub meta: TopicMeta,
+    pub partitions: Vec<Arc<Partition>>,
+    pub limits: BatchLimits,
+}
+
+pub struct Broker {
+    pub(crate) config: BrokerConfig,
+    /// `None`: logs live in memory (tests).
+    data_dir: Option<PathBuf>,
+    pub(crate) metadata: RwLock<MetadataState>,
+    metadata_log: Mutex<Option<MetadataLog>>,
+    pub(crate) topics: RwLock<HashMap<String, Arc<TopicHandle>>>,
+    /// Serialises metadata changes so validation and apply see the same state.
+    pub(crate) admin_lock: Mutex<()>,
+    shutting_down: watch::Sender<bool>,
+    clean_start: bool,
+}
+
+/// Result of appending a batch: where it went and how to wait for its durability.
+#[derive(Debug)]
+pub struct Appended {
+    pub base_offset: u64,
+    pub offsets: LogOffsets,
+    partition: Arc<Partition>,
+}
+
+impl Appended {
+    /// Resolves once the batch is fsynced (acks=all).
+    pub async fn wait_durable(&self) -> Result<()> {
+        self.partition.sync_to(self.offsets.log_end_offset).await
+    }
+}
+
+impl Broker {
+    /// Opens the broker on `data_dir`, replaying metadata and recovering every partition.
+    pub fn open(config: BrokerConfig, data_dir: &Path) -> Result<Arc<Broker>> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            BrokerError::Storage(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
+        let marker = data_dir.join(CLEAN_SHUTDOWN_MARKER);
+        let clean_start = marker.exists();
+        if clean_start {
+            std::fs::remove_file(&marker)
+                .map_err(|e| BrokerError::Storage(format!("{}: {e}", marker.display())))?;
+        }
+        let (mut log, events) = MetadataLog::open(&data_dir.join(METADATA_DIR))?;
+        let mut state = MetadataState::default();
+        events.iter().for_each(|e| state.apply(e));
+        if state.cluster_id.is_empty() {
+            let event = MetadataEvent::ClusterCreated {
+                cluster_id: new_cluster_id(),
+            };
+            log.append(&event)?;
+            state.apply(&event);
+        }
+        let broker = Self::build(
+            config,
+            Some(data_dir.to_path_buf()),
+            state,
+            Some(log),
+            clean_start,
+        );
+        broker.open_all_partitions()?;
+        broker.remove_deleted_partition_dirs();
+        Ok(broker)
+    }
+
+    /// A broker whose logs live in memory: same behaviour, nothing on disk.
+    pub fn in_memory(config: BrokerConfig) -> Arc<Broker> {
+        let mut state = MetadataState::default();
+        state.apply(&MetadataEvent::ClusterCreated {
+            cluster_id: new_cluster_id(),
+        });
+        Self::build(config, None, state, None, true)
+    }
+
+    fn build(
+        config: BrokerConfig,
+        data_dir: Option<PathBuf>,
+        state: MetadataState,
+        log: Option<MetadataLog>,
+        clean_start: bool,
+    ) -> Arc<Broker> {
+        Arc::new(Broker {
+            config,
+            data_dir,
+            metadata: RwLock::new(state),
+            metadata_log: Mutex::new(log),
+            topics: RwLock::new(HashMap::new()),
+            admin_lock: Mutex::new(()),
+            shutting_down: watch::channel(false).0,
+            clean_start,
+        })
+    }
+
+    fn open_all_partitions(&self) -> Result<()> {
+        let metas: Vec<TopicMeta> = self.metadata.read().topics.values().cloned().collect();
+        let started = std::time::Instant::now();
+        for meta in metas {
+            let handle = self.open_topic_with(meta, &[])?;
+            self.topics.write().insert(handle.meta.name.clone(), handle);
+        }
+        let partitions: usize = self
+            .topics
+            .read()
+            .values()
+            .map(|t| t.partitions.len())
+            .sum();
+        info!(
+            partitions,
+            clean = self.clean_start,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "opened partition logs"
+        );
+        Ok(())
+    }
+
+    /// Builds the handle for `meta`, reusing `existing` partitions and opening the rest.
+    pub(crate) fn open_topic_with(
+        &self,
+        meta: TopicMeta,
+        existing: &[Arc<Partition>],
+    ) -> Result<Arc<TopicHandle>> {
+        let topic_config = TopicConfig {
+            overrides: &meta.configs,
+            broker: &self.config,
+        };
+        let log_config = LogConfig {
+            segment_bytes: topic_config.long("segment.bytes") as u64,
+            segment_ms: Some(topic_config.long("segment.ms")),
+            index_interval_bytes: topic_config.long("index.interval.bytes") as u64,
+        };
+        let limits = BatchLimits {
+            max_message_bytes: topic_config.long("max.message.bytes") as usize,
+            timestamp_before_max_ms: topic_config.long("message.timestamp.before.max.ms"),
+            timestamp_after_max_ms: topic_config.long("message.timestamp.after.max.ms"),
+        };
+        let name: Arc<str> = meta.name.as_str().into();
+        let mut partitions = existing.to_vec();
+        for index in existing.len() as u32..meta.partitions {
+            let log: Box<dyn PartitionLog> = match &self.data_dir {
+                Some(dir) => Box::new(FileLog::open(
+                    &dir.join(format!("{}-{index}", meta.name)),
+                    log_config,
+                )?),
+                None => Box::new(MemoryLog::new()),
+            };
+            partitions.push(Arc::new(Partition::new(
+                name.clone(),
+                meta.topic_id,
+                index as i32,
+                log,
+            )));
+        }
+        Ok(Arc::new(TopicHandle {
+            meta,
+            partitions,
+            limits,
+        }))
+    }
+
+    /// Deletes partition directories that no topic owns: left behind when a crash
+    /// interrupted a topic deletion. The metadata log is the source of truth.
+    fn remove_deleted_partition_dirs(&self) {
+        let Some(dir) = &self.data_dir else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let topics = self.topics.read();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((topic, index)) = name.rsplit_once('-') else {
+                continue;
+            };
+            let Ok(index) = index.parse::<usize>() else {
+                continue;
+            };
+            let owned = topics
+                .get(topic)
+                .is_some_and(|t| index < t.partitions.len());
+            if !owned && entry.path().is_dir() {
+                warn!(dir = %entry.path().display(), "removing partition directory of a deleted topic");
+                if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                    warn!(dir = %entry.path().display(), error = %e, "could not remove stale partition directory");
+                }
+            }
+        }
+    }
+
+    /// Persists and applies one metadata event. Callers hold `admin_lock`.
+    pub(crate) fn commit_event(&self, event: MetadataEvent) -> Result<()> {
+        if let Some(log) = self.metadata_log.lock().as_mut() {
+            log.append(&event)?;
+        }
+        self.metadata.write().apply(&event);
+        Ok(())
+    }
+
+    pub fn config(&self) -> &BrokerConfig {
+        &self.config
+    }
+
+    pub fn node_id(&self) -> i32 {
+        self.config.node_id()
+    }
+
+    pub fn cluster_id(&self) -> String {
+        self.metadata.read().cluster_id.clone()
+    }
+
+    pub fn topic(&self, name: &str) -> Option<Arc<TopicHandle>> {
+        self.topics.read().get(name).cloned()
+    }
+
+    pub fn topic_name_by_id(&self, id: uuid::Uuid) -> Option<String> {
+        self.metadata.read().topic_names_by_id.get(&id).cloned()
+    }
+
+    pub fn all_topics(&self) -> Vec<Arc<TopicHandle>> {
+        let mut topics: Vec<_> = self.topics.read().values().cloned().collect();
+        topics.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+        topics
+    }
+
+    pub fn partition(&self, topic: &str, partition: i32) -> Result<Arc<Partition>> {
+        self.topic(topic)
+            .and_then(|t| {
+                usize::try_from(partition)
+                    .ok()
+                    .and_then(|i| t.partitions.get(i).cloned())
+            })
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition {
+                topic: topic.into(),
+                partition: Some(partition),
+            })
+    }
+
+    /// Validates and appends one producer batch. Durability is the caller's choice:
+    /// await [`Appended::wait_durable`] for acks=all.
+    pub fn append(&self, topic: &str, partition: i32, records: &[u8]) -> Result<Appended> {
+        if *self.shutting_down.borrow() {
+            return Err(BrokerError::ShuttingDown);
+        }
+        let handle = self
+            .topic(topic)
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition {
+                topic: topic.into(),
+                partition: Some(partition),
+            })?;
+        let part = usize::try_from(partition)
+            .ok()
+            .and_then(|i| handle.partitions.get(i).cloned())
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition {
+                topic: topic.into(),
+                partition: Some(partition),
+            })?;
+        let now = now_ms();
+        validate::validate_batch(records, &handle.limits, now)?;
+        let (info, offsets) = part.append(records, now)?;
+        Ok(Appended {
+            base_offset: info.base_offset,
+            offsets,
+            partition: part,
+        })
+    }
+
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutting_down.subscribe()
+    }
+
+    /// Fsyncs partitions with unflushed data and rolls aged segments, every
+    /// `log.flush.interval.ms`, until shutdown. Bounds the acks=1 loss window.
+    pub async fn run_maintenance(self: Arc<Self>) {
+        let interval = Duration::from_millis(
+            self.config
+                .long("log.flush.interval.ms")
+                .clamp(1, 3_600_000) as u64,
+        );
+        let mut shutdown = self.shutdown_signal();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+            let now = now_ms();
+            for topic in self.all_topics() {
+                for p in &topic.partitions {
+                    if let Err(e) = p.with_log(|log| log.roll_if_aged(now)) {
+                        warn!(partition = ?p, error = %e, "segment roll failed");
+                    }
+                    if p.has_unflushed() {
+                        let end = p.offsets().log_end_offset;
+                        if let Err(e) = p.sync_to(end).await {
+                            warn!(partition = ?p, error = %e, "periodic flush failed");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops new appends, wakes long-polls, flushes and fsyncs every partition and
+    /// writes the clean-shutdown marker.
+    pub fn shutdown(&self) -> Result<()> {
+        self.shutting_down.send_replace(true);
+        for topic in self.all_topics() {
+            for p in &topic.partitions {
+                p.close()?;
+            }
+        }
+        if let Some(dir) = &self.data_dir {
+            let marker = dir.join(CLEAN_SHUTDOWN_MARKER);
+            std::fs::write(&marker, b"")
+                .map_err(|e| BrokerError::Storage(format!("{}: {e}", marker.display())))?;
+        }
+        info!("broker stopped cleanly");
+        Ok(())
+    }
+
+    pub fn started_clean(&self) -> bool {
+        self.clean_start
+    }
+}
+
+/// Kafka cluster ids are 16 random bytes in URL-safe base64 without padding.
+fn new_cluster_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    let mut bits: u128 = u128::from_be_bytes(bytes);
+    (0..22)
+        .map(|_| {
+            let c = ALPHABET[(bits & 63) as usize] as char;
+            bits >>= 6;
+            c
+        })
+        .collect()
+}

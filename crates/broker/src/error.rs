@@ -1,0 +1,63 @@
+use tidelog_log::LogError;
+
+use crate::config::ConfigError;
+
+/// Domain errors. Front-ends map each to their protocol's code (`kafka/src/errors.rs`).
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("unknown topic or partition: {topic}{}", partition.map(|p| format!("-{p}")).unwrap_or_default())]
+    UnknownTopicOrPartition {
+        topic: String,
+        partition: Option<i32>,
+    },
+    #[error("unknown topic id {0}")]
+    UnknownTopicId(uuid::Uuid),
+    #[error("topic '{0}' already exists")]
+    TopicAlreadyExists(String),
+    #[error("invalid topic name '{name}': {reason}")]
+    InvalidTopic { name: String, reason: String },
+    #[error("{0}")]
+    InvalidPartitions(String),
+    #[error("{0}")]
+    InvalidReplicationFactor(String),
+    #[error(transparent)]
+    InvalidConfig(#[from] ConfigError),
+    #[error("corrupt record batch: {0}")]
+    CorruptMessage(String),
+    #[error("invalid record batch: {0}")]
+    InvalidRecord(String),
+    #[error("record batch of {size} bytes exceeds the limit of {max} bytes")]
+    MessageTooLarge { size: usize, max: usize },
+    #[error("{0}")]
+    InvalidTimestamp(String),
+    #[error("fetch offset {offset} is out of range: the log holds offsets {log_start_offset}..{log_end_offset}")]
+    OffsetOutOfRange {
+        offset: i64,
+        log_start_offset: u64,
+        log_end_offset: u64,
+    },
+    #[error("storage error: {0}")]
+    Storage(String),
+    #[error("broker is shutting down")]
+    ShuttingDown,
+}
+
+impl From<LogError> for BrokerError {
+    fn from(e: LogError) -> Self {
+        match e {
+            LogError::OffsetOutOfRange {
+                offset,
+                log_start_offset,
+                log_end_offset,
+            } => BrokerError::OffsetOutOfRange {
+                offset: offset as i64,
+                log_start_offset,
+                log_end_offset,
+            },
+            LogError::InvalidBatch(b) => BrokerError::CorruptMessage(b.to_string()),
+            other => BrokerError::Storage(other.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = BrokerError> = std::result::Result<T, E>;

@@ -1,0 +1,246 @@
+//! Fetch with long-poll: read what is there; if it is less than `min_bytes`, wait for
+//! any of the partitions' high watermarks to move (or the deadline, or shutdown) and
+//! read again. Never sleeps in a loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::select_all;
+use tidelog_log::LogOffsets;
+use tokio::time::Instant;
+
+use crate::broker::Broker;
+use crate::error::{BrokerError, Result};
+use crate::partition::Partition;
+
+#[derive(Debug, Clone)]
+pub struct FetchPartition {
+    pub topic: String,
+    pub partition: i32,
+    pub fetch_offset: i64,
+    pub max_bytes: usize,
+}
+
+#[derive(Debug)]
+pub struct FetchedPartition {
+    pub error: Option<BrokerError>,
+    pub offsets: LogOffsets,
+    pub records: Bytes,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FetchLimits {
+    pub max_wait: Duration,
+    pub min_bytes: usize,
+    pub max_bytes: usize,
+}
+
+impl Broker {
+    pub async fn fetch(
+        &self,
+        requests: &[FetchPartition],
+        limits: FetchLimits,
+    ) -> Vec<FetchedPartition> {
+        let deadline = Instant::now() + limits.max_wait;
+        let partitions: Vec<Result<Arc<Partition>>> = requests
+            .iter()
+            .map(|r| self.partition(&r.topic, r.partition))
+            .collect();
+        let mut watchers: Vec<_> = partitions
+            .iter()
+            .filter_map(|p| p.as_ref().ok().map(|p| p.subscribe()))
+            .collect();
+        let mut shutdown = self.shutdown_signal();
+        loop {
+            for w in &mut watchers {
+                w.borrow_and_update();
+            }
+            let results = read_once(requests, &partitions, limits.max_bytes);
+            let bytes: usize = results.iter().map(|r| r.records.len()).sum();
+            let has_error = results.iter().any(|r| r.error.is_some());
+            if bytes >= limits.min_bytes
+                || has_error
+                || watchers.is_empty()
+                || Instant::now() >= deadline
+                || *shutdown.borrow()
+            {
+                return results;
+            }
+            let any_append = select_all(watchers.iter_mut().map(|w| Box::pin(w.changed())));
+            tokio::select! {
+                _ = any_append => {}
+                _ = tokio::time::sleep_until(deadline) => {}
+                _ = shutdown.wait_for(|s| *s) => {}
+            }
+        }
+    }
+}
+
+/// One pass over the partitions. The response budget `max_bytes` is shared in request
+/// order; the first partition with data always gets at least one whole batch.
+fn read_once(
+    requests: &[FetchPartition],
+    partitions: &[Result<Arc<Partition>>],
+    max_bytes: usize,
+) -> Vec<FetchedPartition> {
+    let mut remaining = max_bytes;
+    let mut any_data = false;
+    requests
+        .iter()
+        .zip(partitions)
+        .map(|(req, part)| {
+            let part = match part {
+                Ok(p) => p,
+                Err(_) => {
+                    return FetchedPartition {
+                        error: Some(BrokerError::UnknownTopicOrPartition {
+                            topic: req.topic.clone(),
+                            partition: Some(req.partition),
+                        }),
+                        offsets: LogOffsets::default(),
+                        records: Bytes::new(),
+                    }
+                }
+            };
+            let offsets = part.offsets();
+            if req.fetch_offset < 0 {
+                return FetchedPartition {
+                    error: Some(BrokerError::OffsetOutOfRange {
+                        offset: req.fetch_offset,
+                        log_start_offset: offsets.log_start_offset,
+                        log_end_offset: offsets.log_end_offset,
+                    }),
+                    offsets,
+                    records: Bytes::new(),
+                };
+            }
+            let budget = req.max_bytes.min(remaining);
+            if budget == 0 && any_data {
+                return FetchedPartition {
+                    error: None,
+                    offsets,
+                    records: Bytes::new(),
+                };
+            }
+            match part.read(req.fetch_offset as u64, budget.max(1)) {
+                Ok((records, offsets)) => {
+                    if !records.is_empty() {
+                        any_data = true;
+                        remaining = remaining.saturating_sub(records.len());
+                    }
+                    FetchedPartition {
+                        error: None,
+                        offsets,
+                        records,
+                    }
+                }
+                Err(e) => FetchedPartition {
+                    error: Some(e),
+                    offsets,
+                    records: Bytes::new(),
+                },
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::NewTopic;
+    use crate::config::BrokerConfig;
+
+    fn batch(value: &str) -> Vec<u8> {
+        crate::test_support::encode_batch(
+            1,
+            value.as_bytes(),
+            crate::broker::now_ms(),
+            kafka_protocol::records::Compression::None,
+        )
+    }
+
+    fn broker() -> Arc<Broker> {
+        let b = Broker::in_memory(BrokerConfig::default());
+        b.create_topic(
+            NewTopic {
+                name: "t".into(),
+                partitions: Some(2),
+                ..Default::default()
+            },
+            false,
+        )
+        .unwrap();
+        b
+    }
+
+    fn req(partition: i32, fetch_offset: i64) -> FetchPartition {
+        FetchPartition {
+            topic: "t".into(),
+            partition,
+            fetch_offset,
+            max_bytes: 1 << 20,
+        }
+    }
+
+    #[tokio::test]
+    async fn long_poll_is_woken_by_an_append() {
+        let b = broker();
+        let waiter = {
+            let b = b.clone();
+            tokio::spawn(async move {
+                let limits = FetchLimits {
+                    max_wait: Duration::from_secs(30),
+                    min_bytes: 1,
+                    max_bytes: 1 << 20,
+                };
+                b.fetch(&[req(0, 0), req(1, 0)], limits).await
+            })
+        };
+        tokio::task::yield_now().await;
+        b.append("t", 1, &batch("hello")).unwrap();
+        let results = tokio::time::timeout(Duration::from_secs(10), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(results[0].records.is_empty());
+        assert!(!results[1].records.is_empty());
+        assert_eq!(results[1].offsets.high_watermark, 1);
+    }
+
+    #[tokio::test]
+    async fn returns_at_deadline_and_reports_errors() {
+        let b = broker();
+        let limits = FetchLimits {
+            max_wait: Duration::from_millis(20),
+            min_bytes: 1,
+            max_bytes: 1 << 20,
+        };
+        let results = b.fetch(&[req(0, 0)], limits).await;
+        assert!(results[0].records.is_empty() && results[0].error.is_none());
+        let results = b.fetch(&[req(0, 5), req(7, 0)], limits).await;
+        assert!(matches!(
+            results[0].error,
+            Some(BrokerError::OffsetOutOfRange { .. })
+        ));
+        assert!(matches!(
+            results[1].error,
+            Some(BrokerError::UnknownTopicOrPartition { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn response_budget_is_shared_but_first_batch_always_fits() {
+        let b = broker();
+        b.append("t", 0, &batch(&"x".repeat(500))).unwrap();
+        b.append("t", 1, &batch(&"y".repeat(500))).unwrap();
+        let limits = FetchLimits {
+            max_wait: Duration::ZERO,
+            min_bytes: 0,
+            max_bytes: 10,
+        };
+        let results = b.fetch(&[req(0, 0), req(1, 0)], limits).await;
+        assert!(!results[0].records.is_empty());
+        assert!(results[1].records.is_empty());
+    }
+}
