@@ -311,7 +311,7 @@ impl Broker {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
-                _ = shutdown.wait_for(|s| *s) => return,
+                _ = crate::shutdown::stopped(&mut shutdown) => return,
             }
             let now = now_ms();
             for topic in self.all_topics() {
@@ -330,10 +330,16 @@ impl Broker {
         }
     }
 
+    /// Wakes long-polls and background tasks so they finish; appends still in flight
+    /// complete, new ones are refused.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.send_replace(true);
+    }
+
     /// Stops new appends, wakes long-polls, flushes and fsyncs every partition and
     /// writes the clean-shutdown marker.
     pub fn shutdown(&self) -> Result<()> {
-        self.shutting_down.send_replace(true);
+        self.begin_shutdown();
         for topic in self.all_topics() {
             for p in &topic.partitions {
                 p.close()?;

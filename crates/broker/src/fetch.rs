@@ -71,7 +71,7 @@ impl Broker {
             tokio::select! {
                 _ = any_append => {}
                 _ = tokio::time::sleep_until(deadline) => {}
-                _ = shutdown.wait_for(|s| *s) => {}
+                _ = crate::shutdown::stopped(&mut shutdown) => {}
             }
         }
     }

@@ -10,6 +10,7 @@ mod fetch;
 pub mod metadata;
 mod offsets;
 mod partition;
+pub mod shutdown;
 #[cfg(test)]
 mod test_support;
 mod validate;

@@ -1,1 +1,15 @@
+//! tidelog's Kafka front-end: TCP listener, framing, dispatch by API key, and the
+//! mapping between Kafka messages and broker calls.
+//!
+//! Thin on purpose: codecs come from the `kafka-protocol` crate, behaviour from
+//! `tidelog-broker`. Nothing here stores state beyond one connection.
 
+mod api_versions;
+mod connection;
+mod dispatch;
+mod errors;
+mod handlers;
+mod server;
+
+pub use api_versions::supported_apis;
+pub use server::{serve, KafkaListener};

@@ -68,7 +68,8 @@ impl Segment {
             first_append_ms: None,
             offset_index: Index::new(segment_path(dir, base_offset, "index")),
             time_index: Index::new(segment_path(dir, base_offset, "timeindex")),
-            bytes_since_index_entry: 0,
+            // Index the first batch, so every non-empty segment has an entry to trust.
+            bytes_since_index_entry: index_interval_bytes,
             index_interval_bytes,
             log_path,
         })
@@ -114,7 +115,9 @@ impl Segment {
         match resume {
             Some(position) => seg.scan_tail(position)?,
             None => {
-                warn!(segment = %seg.log_path.display(), "rebuilding segment indexes");
+                if seg.size > 0 {
+                    warn!(segment = %seg.log_path.display(), "rebuilding segment indexes");
+                }
                 seg.reset_indexes();
                 seg.scan_tail(0)?;
             }

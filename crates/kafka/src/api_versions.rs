@@ -1,0 +1,78 @@
+//! The APIs tidelog answers and the version ranges it advertises: only what works,
+//! each range also within what the `kafka-protocol` codecs support.
+
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::{ApiKey, ApiVersionsResponse};
+
+use crate::errors::NONE;
+
+/// (api, min, max) as implemented by the handlers.
+const IMPLEMENTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 11),
+    (ApiKey::Fetch, 4, 16),
+    (ApiKey::ListOffsets, 1, 8),
+    (ApiKey::Metadata, 0, 12),
+    (ApiKey::ApiVersions, 0, 4),
+    (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 6),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::DescribeCluster, 0, 1),
+];
+
+/// The advertised (api, min, max), intersected with the codec's valid versions.
+pub fn supported_apis() -> Vec<(ApiKey, i16, i16)> {
+    IMPLEMENTED
+        .iter()
+        .filter_map(|&(key, min, max)| {
+            let valid = key.valid_versions();
+            let (lo, hi) = (min.max(valid.min), max.min(valid.max));
+            (lo <= hi).then_some((key, lo, hi))
+        })
+        .collect()
+}
+
+pub fn version_range(key: ApiKey) -> Option<(i16, i16)> {
+    supported_apis()
+        .into_iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, lo, hi)| (lo, hi))
+}
+
+pub fn response(error_code: i16) -> ApiVersionsResponse {
+    let mut response = ApiVersionsResponse::default();
+    response.error_code = error_code;
+    response.api_keys = supported_apis()
+        .into_iter()
+        .map(|(key, min, max)| {
+            let mut v = ApiVersion::default();
+            v.api_key = key as i16;
+            v.min_version = min;
+            v.max_version = max;
+            v
+        })
+        .collect();
+    response
+}
+
+pub fn ok_response() -> ApiVersionsResponse {
+    response(NONE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_advertised_range_is_non_empty_and_codec_backed() {
+        let apis = supported_apis();
+        assert_eq!(
+            apis.len(),
+            IMPLEMENTED.len(),
+            "an implemented range fell outside the codec's"
+        );
+        for (key, lo, hi) in apis {
+            assert!(lo <= hi, "{key:?}");
+        }
+    }
+}

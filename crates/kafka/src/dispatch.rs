@@ -1,0 +1,139 @@
+//! Request header decoding and routing by API key. Every decode error becomes a
+//! `ConnectionError` (the connection closes); every domain error becomes a Kafka error
+//! code inside a normal response.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures::future::{self, BoxFuture, FutureExt};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion};
+
+use crate::api_versions::{self, version_range};
+use crate::errors::ConnectionError;
+use crate::handlers;
+use crate::server::Context;
+
+/// The encoded response (header + body), `None` when the request wants no answer.
+pub(crate) type Reply = BoxFuture<'static, Result<Option<BytesMut>, ConnectionError>>;
+
+pub(crate) fn decode<T: Decodable>(
+    body: &mut Bytes,
+    version: i16,
+    key: ApiKey,
+) -> Result<T, ConnectionError> {
+    let request = T::decode(body, version).map_err(|e| ConnectionError::Malformed {
+        what: format!("{key:?} v{version} request"),
+        reason: e.to_string(),
+    })?;
+    if !body.is_empty() {
+        return Err(ConnectionError::Malformed {
+            what: format!("{key:?} v{version} request"),
+            reason: format!("{} trailing bytes", body.len()),
+        });
+    }
+    Ok(request)
+}
+
+pub(crate) fn encode<R: Encodable + HeaderVersion>(
+    key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    response: &R,
+) -> Result<BytesMut, ConnectionError> {
+    let fail = |e: anyhow::Error| ConnectionError::Encode {
+        what: format!("{key:?} v{version} response"),
+        reason: e.to_string(),
+    };
+    let header = ResponseHeader::default().with_correlation_id(correlation_id);
+    let header_version = R::header_version(version);
+    let size = header.compute_size(header_version).map_err(fail)?
+        + response.compute_size(version).map_err(fail)?;
+    let mut buf = BytesMut::with_capacity(size);
+    header.encode(&mut buf, header_version).map_err(fail)?;
+    response.encode(&mut buf, version).map_err(fail)?;
+    Ok(buf)
+}
+
+fn ready(result: Result<BytesMut, ConnectionError>) -> Reply {
+    future::ready(result.map(Some)).boxed()
+}
+
+fn be_i16(b: &[u8]) -> i16 {
+    i16::from_be_bytes([b[0], b[1]])
+}
+
+pub(crate) fn dispatch(ctx: &Arc<Context>, frame: Bytes) -> Result<Reply, ConnectionError> {
+    if frame.len() < 8 {
+        return Err(ConnectionError::Malformed {
+            what: "request header".into(),
+            reason: format!("frame of {} bytes is too short", frame.len()),
+        });
+    }
+    let (raw_key, version) = (be_i16(&frame[0..2]), be_i16(&frame[2..4]));
+    let key = ApiKey::try_from(raw_key).map_err(|_| ConnectionError::UnknownApiKey(raw_key))?;
+    let Some((min, max)) = version_range(key) else {
+        return Err(ConnectionError::UnknownApiKey(raw_key));
+    };
+    if version < min || version > max {
+        if key == ApiKey::ApiVersions {
+            // KIP-511: answer with a v0 body listing what we support, so the client can retry.
+            let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+            let response = api_versions::response(
+                kafka_protocol::error::ResponseError::UnsupportedVersion.code(),
+            );
+            return Ok(ready(encode(key, 0, correlation_id, &response)));
+        }
+        return Err(ConnectionError::UnsupportedVersion {
+            api: format!("{key:?}"),
+            version,
+        });
+    }
+    let mut body = frame;
+    let header =
+        RequestHeader::decode(&mut body, key.request_header_version(version)).map_err(|e| {
+            ConnectionError::Malformed {
+                what: "request header".into(),
+                reason: e.to_string(),
+            }
+        })?;
+    let cid = header.correlation_id;
+
+    macro_rules! answer {
+        ($request:ty, $handler:path) => {{
+            let request: $request = decode(&mut body, version, key)?;
+            ready(encode(key, version, cid, &$handler(ctx, request, version)))
+        }};
+    }
+
+    Ok(match key {
+        ApiKey::ApiVersions => {
+            // Decoded for validation only; the answer does not depend on the client.
+            let _: ApiVersionsRequest = decode(&mut body, version, key)?;
+            ready(encode(key, version, cid, &api_versions::ok_response()))
+        }
+        ApiKey::Produce => {
+            let request: ProduceRequest = decode(&mut body, version, key)?;
+            handlers::produce::handle(ctx, request, version, cid)
+        }
+        ApiKey::Fetch => {
+            let request: FetchRequest = decode(&mut body, version, key)?;
+            let ctx = ctx.clone();
+            async move {
+                let response = handlers::fetch::handle(&ctx, request, version).await;
+                encode(key, version, cid, &response).map(Some)
+            }
+            .boxed()
+        }
+        ApiKey::Metadata => answer!(MetadataRequest, handlers::metadata::handle),
+        ApiKey::ListOffsets => answer!(ListOffsetsRequest, handlers::list_offsets::handle),
+        ApiKey::CreateTopics => answer!(CreateTopicsRequest, handlers::topics::create),
+        ApiKey::DeleteTopics => answer!(DeleteTopicsRequest, handlers::topics::delete),
+        ApiKey::CreatePartitions => {
+            answer!(CreatePartitionsRequest, handlers::topics::create_partitions)
+        }
+        ApiKey::DescribeConfigs => answer!(DescribeConfigsRequest, handlers::configs::describe),
+        ApiKey::DescribeCluster => answer!(DescribeClusterRequest, handlers::cluster::describe),
+        other => return Err(ConnectionError::UnknownApiKey(other as i16)),
+    })
+}

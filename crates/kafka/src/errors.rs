@@ -1,0 +1,42 @@
+//! Domain errors → Kafka error codes, and the errors that end a connection.
+
+use kafka_protocol::error::ResponseError;
+use tidelog_broker::BrokerError;
+
+pub fn error_code(e: &BrokerError) -> i16 {
+    let kind = match e {
+        BrokerError::UnknownTopicOrPartition { .. } => ResponseError::UnknownTopicOrPartition,
+        BrokerError::UnknownTopicId(_) => ResponseError::UnknownTopicId,
+        BrokerError::TopicAlreadyExists(_) => ResponseError::TopicAlreadyExists,
+        BrokerError::InvalidTopic { .. } => ResponseError::InvalidTopicException,
+        BrokerError::InvalidPartitions(_) => ResponseError::InvalidPartitions,
+        BrokerError::InvalidReplicationFactor(_) => ResponseError::InvalidReplicationFactor,
+        BrokerError::InvalidConfig(_) => ResponseError::InvalidConfig,
+        BrokerError::CorruptMessage(_) => ResponseError::CorruptMessage,
+        BrokerError::InvalidRecord(_) => ResponseError::InvalidRecord,
+        BrokerError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
+        BrokerError::InvalidTimestamp(_) => ResponseError::InvalidTimestamp,
+        BrokerError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        BrokerError::Storage(_) => ResponseError::KafkaStorageError,
+        // Retriable: clients refresh metadata and try again once the broker is back.
+        BrokerError::ShuttingDown => ResponseError::NotLeaderOrFollower,
+    };
+    kind.code()
+}
+
+pub const NONE: i16 = 0;
+
+/// Why a connection is closed instead of answered.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("unknown api key {0}")]
+    UnknownApiKey(i16),
+    #[error("unsupported version {version} of {api}")]
+    UnsupportedVersion { api: String, version: i16 },
+    #[error("malformed {what}: {reason}")]
+    Malformed { what: String, reason: String },
+    #[error("could not encode {what}: {reason}")]
+    Encode { what: String, reason: String },
+}

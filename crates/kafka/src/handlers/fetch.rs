@@ -1,0 +1,96 @@
+//! Fetch: resolves topics (by name, or by id from v13), hands the partitions to the
+//! broker's long-poll, and maps the results back. Fetch sessions (KIP-227): tidelog
+//! answers every request in full and never creates a session (session id 0), which the
+//! protocol allows and clients handle by sending full requests.
+
+use std::time::Duration;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use tidelog_broker::{BrokerError, FetchLimits, FetchPartition};
+
+use crate::errors::{error_code, NONE};
+use crate::server::Context;
+
+/// Upper bound on a long-poll, whatever the client asks: keeps shutdown prompt.
+const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
+
+pub(crate) async fn handle(ctx: &Context, request: FetchRequest, version: i16) -> FetchResponse {
+    if request.session_id != 0 {
+        return FetchResponse::default()
+            .with_error_code(ResponseError::FetchSessionIdNotFound.code());
+    }
+    // (response topic index, partition index, topic name or None if the id is unknown)
+    let mut wanted = Vec::new();
+    let mut topics = Vec::with_capacity(request.topics.len());
+    for topic in &request.topics {
+        let name = if version >= 13 {
+            ctx.broker.topic_name_by_id(topic.topic_id)
+        } else {
+            Some(topic.topic.0.to_string())
+        };
+        let mut response_topic = FetchableTopicResponse::default().with_topic_id(topic.topic_id);
+        if version < 13 {
+            response_topic.topic = topic.topic.clone();
+        }
+        for p in &topic.partitions {
+            response_topic
+                .partitions
+                .push(PartitionData::default().with_partition_index(p.partition));
+            if let Some(name) = &name {
+                wanted.push(FetchPartition {
+                    topic: name.clone(),
+                    partition: p.partition,
+                    fetch_offset: p.fetch_offset,
+                    max_bytes: p.partition_max_bytes.max(0) as usize,
+                });
+            }
+        }
+        topics.push((response_topic, name.is_some()));
+    }
+    let limits = FetchLimits {
+        max_wait: Duration::from_millis(request.max_wait_ms.max(0) as u64).min(MAX_WAIT_CAP),
+        min_bytes: request.min_bytes.max(0) as usize,
+        max_bytes: if request.max_bytes <= 0 {
+            usize::MAX
+        } else {
+            request.max_bytes as usize
+        },
+    };
+    let mut results = ctx.broker.fetch(&wanted, limits).await.into_iter();
+    let responses = topics
+        .into_iter()
+        .map(|(mut topic, known)| {
+            for partition in &mut topic.partitions {
+                fill_partition(partition, if known { results.next() } else { None });
+            }
+            topic
+        })
+        .collect();
+    FetchResponse::default()
+        .with_error_code(NONE)
+        .with_session_id(0)
+        .with_responses(responses)
+}
+
+fn fill_partition(out: &mut PartitionData, fetched: Option<tidelog_broker::FetchedPartition>) {
+    out.preferred_read_replica = (-1).into();
+    let Some(fetched) = fetched else {
+        out.error_code = ResponseError::UnknownTopicId.code();
+        out.high_watermark = -1;
+        out.last_stable_offset = -1;
+        out.log_start_offset = -1;
+        return;
+    };
+    let known = !matches!(
+        fetched.error,
+        Some(BrokerError::UnknownTopicOrPartition { .. })
+    );
+    out.error_code = fetched.error.as_ref().map_or(NONE, error_code);
+    let mark = |v: u64| if known { v as i64 } else { -1 };
+    out.high_watermark = mark(fetched.offsets.high_watermark);
+    out.last_stable_offset = mark(fetched.offsets.high_watermark);
+    out.log_start_offset = mark(fetched.offsets.log_start_offset);
+    out.records = Some(fetched.records);
+}

@@ -1,0 +1,16 @@
+//! One module per Kafka API family; each maps a decoded request onto broker calls and
+//! builds the response. No handler holds state between requests.
+
+pub mod cluster;
+pub mod configs;
+pub mod fetch;
+pub mod list_offsets;
+pub mod metadata;
+pub mod produce;
+pub mod topics;
+
+use kafka_protocol::protocol::StrBytes;
+
+pub(crate) fn str_bytes(s: impl Into<String>) -> StrBytes {
+    StrBytes::from_string(s.into())
+}

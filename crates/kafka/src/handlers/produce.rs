@@ -1,0 +1,92 @@
+//! Produce: every partition's batch is validated and appended while the request is
+//! dispatched (so pipelined requests append in order); acks=all then waits for the
+//! group-committed fsync of each partition it touched.
+
+use std::sync::Arc;
+
+use futures::future::{self, join_all, FutureExt};
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
+use tidelog_broker::Appended;
+
+use super::str_bytes;
+use crate::dispatch::{encode, Reply};
+use crate::errors::{error_code, NONE};
+use crate::server::Context;
+
+pub(crate) fn handle(
+    ctx: &Arc<Context>,
+    request: ProduceRequest,
+    version: i16,
+    correlation_id: i32,
+) -> Reply {
+    let acks = request.acks;
+    let mut waits: Vec<(usize, usize, Appended)> = Vec::new();
+    let mut topics = Vec::with_capacity(request.topic_data.len());
+    for (ti, topic) in request.topic_data.into_iter().enumerate() {
+        let name = topic.name.0.to_string();
+        let mut partitions = Vec::with_capacity(topic.partition_data.len());
+        for (pi, data) in topic.partition_data.into_iter().enumerate() {
+            let mut response = PartitionProduceResponse::default()
+                .with_index(data.index)
+                .with_base_offset(-1)
+                .with_log_append_time_ms(-1)
+                .with_log_start_offset(-1);
+            if !matches!(acks, 0 | 1 | -1) {
+                response.error_code = ResponseError::InvalidRequiredAcks.code();
+                partitions.push(response);
+                continue;
+            }
+            let records = data.records.unwrap_or_default();
+            match ctx.broker.append(&name, data.index, &records) {
+                Ok(appended) => {
+                    response.error_code = NONE;
+                    response.base_offset = appended.base_offset as i64;
+                    response.log_start_offset = appended.offsets.log_start_offset as i64;
+                    if acks == -1 {
+                        waits.push((ti, pi, appended));
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(topic = %name, partition = data.index, error = %e, "produce rejected");
+                    response.error_code = error_code(&e);
+                    if version >= 8 {
+                        response.error_message = Some(str_bytes(e.to_string()));
+                    }
+                }
+            }
+            partitions.push(response);
+        }
+        topics.push(
+            TopicProduceResponse::default()
+                .with_name(topic.name)
+                .with_partition_responses(partitions),
+        );
+    }
+    if acks == 0 {
+        return future::ready(Ok(None)).boxed();
+    }
+    let mut response = ProduceResponse::default().with_responses(topics);
+    if waits.is_empty() {
+        return future::ready(
+            encode(ApiKey::Produce, version, correlation_id, &response).map(Some),
+        )
+        .boxed();
+    }
+    async move {
+        let results = join_all(waits.iter().map(|(_, _, appended)| appended.wait_durable())).await;
+        for ((ti, pi, _), result) in waits.iter().zip(results) {
+            if let Err(e) = result {
+                let partition = &mut response.responses[*ti].partition_responses[*pi];
+                partition.error_code = error_code(&e);
+                partition.base_offset = -1;
+                if version >= 8 {
+                    partition.error_message = Some(str_bytes(e.to_string()));
+                }
+            }
+        }
+        encode(ApiKey::Produce, version, correlation_id, &response).map(Some)
+    }
+    .boxed()
+}

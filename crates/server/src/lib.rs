@@ -1,0 +1,106 @@
+//! The tidelog server: opens the broker on its data directory, serves the listeners it
+//! is given, and stops cleanly. Takes bound listeners so tests run it on port 0.
+
+pub mod settings;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tidelog_broker::Broker;
+use tidelog_kafka::KafkaListener;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+pub use settings::{Overrides, Settings};
+
+/// A started server. Dropping it without `shutdown` leaves an unclean stop behind,
+/// which is what crash tests want.
+pub struct Running {
+    broker: Arc<Broker>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    kafka_addr: SocketAddr,
+}
+
+/// Opens the broker and starts serving Kafka clients on `kafka`.
+pub async fn start(settings: &Settings, kafka: TcpListener) -> anyhow::Result<Running> {
+    let kafka_addr = kafka.local_addr()?;
+    let advertised = advertised_listener(settings.advertised_kafka_addr.as_deref(), kafka_addr)?;
+    let (config, dir) = (settings.broker.clone(), settings.data_dir.clone());
+    let broker = tokio::task::spawn_blocking(move || Broker::open(config, &dir))
+        .await?
+        .with_context(|| format!("cannot open data directory {}", settings.data_dir.display()))?;
+    let (stop, stopped) = watch::channel(false);
+    let tasks = vec![
+        tokio::spawn(tidelog_kafka::serve(
+            kafka,
+            broker.clone(),
+            advertised,
+            stopped,
+        )),
+        tokio::spawn(broker.clone().run_maintenance()),
+    ];
+    Ok(Running {
+        broker,
+        stop,
+        tasks,
+        kafka_addr,
+    })
+}
+
+fn advertised_listener(
+    configured: Option<&str>,
+    bound: SocketAddr,
+) -> anyhow::Result<KafkaListener> {
+    if let Some(addr) = configured {
+        let (host, port) = addr
+            .rsplit_once(':')
+            .with_context(|| format!("advertised address '{addr}' must be HOST:PORT"))?;
+        let port = port
+            .parse()
+            .with_context(|| format!("advertised address '{addr}' has a bad port"))?;
+        return Ok(KafkaListener {
+            advertised_host: host.trim_matches(['[', ']']).to_string(),
+            advertised_port: port,
+        });
+    }
+    let host = if bound.ip().is_unspecified() {
+        warn!("listening on all interfaces without --advertised-kafka-addr: advertising 127.0.0.1");
+        "127.0.0.1".to_string()
+    } else {
+        bound.ip().to_string()
+    };
+    Ok(KafkaListener {
+        advertised_host: host,
+        advertised_port: bound.port() as i32,
+    })
+}
+
+impl Running {
+    pub fn kafka_addr(&self) -> SocketAddr {
+        self.kafka_addr
+    }
+
+    pub fn broker(&self) -> &Arc<Broker> {
+        &self.broker
+    }
+
+    /// Stops accepting, answers what connections already sent, flushes and fsyncs
+    /// every partition and writes the clean-shutdown marker.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.broker.begin_shutdown();
+        self.stop.send_replace(true);
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                warn!(error = %e, "task ended abnormally during shutdown");
+            }
+        }
+        let broker = self.broker.clone();
+        tokio::task::spawn_blocking(move || broker.shutdown()).await??;
+        info!("tidelog stopped");
+        Ok(())
+    }
+}
