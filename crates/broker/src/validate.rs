@@ -187,7 +187,7 @@ mod tests {
             ),
             Err(BrokerError::MessageTooLarge { .. })
         ));
-        assert!(matches!(validate_batch(&b, &limits(), 10_000_000), Ok(_)));
+        assert!(validate_batch(&b, &limits(), 10_000_000).is_ok());
         assert!(matches!(
             validate_batch(&b, &limits(), -5_000_000),
             Err(BrokerError::InvalidTimestamp(_))

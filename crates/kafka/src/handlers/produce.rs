@@ -33,7 +33,7 @@ pub(crate) fn handle(
                 .with_base_offset(-1)
                 .with_log_append_time_ms(-1)
                 .with_log_start_offset(-1);
-            if !matches!(acks, 0 | 1 | -1) {
+            if !(-1..=1).contains(&acks) {
                 response.error_code = ResponseError::InvalidRequiredAcks.code();
                 partitions.push(response);
                 continue;
