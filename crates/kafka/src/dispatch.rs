@@ -27,10 +27,8 @@ pub(crate) fn decode<T: Decodable>(
         reason: e.to_string(),
     })?;
     if !body.is_empty() {
-        return Err(ConnectionError::Malformed {
-            what: format!("{key:?} v{version} request"),
-            reason: format!("{} trailing bytes", body.len()),
-        });
+        // Kafka ignores bytes after the last field, and librdkafka sends some (Metadata v12).
+        tracing::trace!(api = ?key, version, trailing = body.len(), "ignoring trailing request bytes");
     }
     Ok(request)
 }
