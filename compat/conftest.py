@@ -1,0 +1,83 @@
+"""Starts the real `tidelog` binary for the compatibility suite.
+
+Each test gets a fresh data directory and port. `broker.restart()` stops cleanly
+(SIGTERM) and starts again on the same directory; `broker.kill()` is `kill -9`.
+"""
+import os
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(os.environ.get("TIDELOG_BIN", ROOT / "target" / "debug" / "tidelog"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Broker:
+    def __init__(self, data_dir, settings=()):
+        self.data_dir = data_dir
+        self.settings = list(settings)
+        self.port = free_port()
+        self.proc = None
+        self.log_path = data_dir.parent / f"tidelog-{self.port}.log"
+
+    @property
+    def bootstrap(self):
+        return f"127.0.0.1:{self.port}"
+
+    def start(self):
+        args = [str(BIN), "serve", "--data-dir", str(self.data_dir), "--kafka-addr", self.bootstrap]
+        for s in self.settings:
+            args += ["--set", s]
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("tidelog ready: kafka="), f"unexpected first line {line!r}; see {self.log_path}"
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            assert self.proc.wait(timeout=30) == 0, f"unclean exit; see {self.log_path}"
+        self.proc = None
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def log_text(self):
+        return self.log_path.read_text()
+
+
+@pytest.fixture
+def make_broker(tmp_path):
+    brokers = []
+
+    def make(settings=()):
+        b = Broker(tmp_path / f"data-{len(brokers)}", settings).start()
+        brokers.append(b)
+        return b
+
+    yield make
+    for b in brokers:
+        if b.proc and b.proc.poll() is None:
+            b.stop()
+
+
+@pytest.fixture
+def broker(make_broker):
+    return make_broker()
+

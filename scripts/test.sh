@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs every test layer: unit, property and in-process
+# integration tests (cargo), then the client compatibility suite (pytest, real clients
+# against the real binary). Benchmarks are not tests: see `tidelog-bench`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian's kcat (librdkafka 2.0.2): the old-client check of the compatibility suite.
+if ! command -v kcat >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq kcat >/dev/null
+fi
+
+# Python clients in a project-local virtual environment.
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -r compat/requirements.txt
+
+cargo build --workspace --all-targets
+cargo test --workspace
+TIDELOG_BIN="$PWD/target/debug/tidelog" .venv/bin/pytest -q -p no:warnings compat
