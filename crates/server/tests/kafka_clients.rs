@@ -17,7 +17,7 @@ use rdkafka::producer::FutureRecord;
 use rdkafka::util::Timeout;
 use rdkafka::TopicPartitionList;
 
-use common::{client_config, consume, consumer, producer, start};
+use common::{client_config, consume, consumer, producer, start, Consumed};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -68,7 +68,7 @@ async fn produce_keyed(
     expected
 }
 
-fn by_partition(messages: Vec<(i32, i64, Option<Vec<u8>>, Vec<u8>)>) -> HashMap<i32, Vec<Vec<u8>>> {
+fn by_partition(messages: Vec<Consumed>) -> HashMap<i32, Vec<Vec<u8>>> {
     let mut got: HashMap<i32, Vec<(i64, Vec<u8>)>> = HashMap::new();
     for (p, offset, _, value) in messages {
         got.entry(p).or_default().push((offset, value));

@@ -65,12 +65,11 @@ pub fn consumer(server: &Running, topic: &str, partitions: i32) -> StreamConsume
     consumer
 }
 
-/// (partition, offset, key, value) of the next `n` messages, failing after `timeout`.
-pub async fn consume(
-    consumer: &StreamConsumer,
-    n: usize,
-    timeout: Duration,
-) -> Vec<(i32, i64, Option<Vec<u8>>, Vec<u8>)> {
+/// One consumed message: (partition, offset, key, value).
+pub type Consumed = (i32, i64, Option<Vec<u8>>, Vec<u8>);
+
+/// The next `n` messages, failing after `timeout`.
+pub async fn consume(consumer: &StreamConsumer, n: usize, timeout: Duration) -> Vec<Consumed> {
     let mut out = Vec::with_capacity(n);
     let mut stream = consumer.stream();
     let deadline = tokio::time::Instant::now() + timeout;
