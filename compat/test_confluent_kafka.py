@@ -207,3 +207,11 @@ def test_kill_9_during_acks_all_loses_and_duplicates_nothing(make_broker):
     for partition, rows in per_partition(consumed).items():
         seq = [int(v) for _, _, v in rows]
         assert seq == sorted(seq), f"partition {partition} out of order"
+
+
+def test_describe_cluster(broker):
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    cluster = admin.describe_cluster(request_timeout=10).result(10)
+    assert cluster.cluster_id
+    assert [(n.id, n.host, n.port) for n in cluster.nodes] == [(1, "127.0.0.1", broker.port)]
+    assert cluster.controller.id == 1

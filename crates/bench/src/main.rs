@@ -1,1 +1,132 @@
-fn main() {}
+//! `tidelog-bench`: the benchmark runner (see the performance brief). Measures this
+//! machine's limits and the broker in one run, prints a table and writes JSON under
+//! `bench/results/`. Not a test: nothing here passes or fails on timing.
+
+mod broker_process;
+mod kafka_load;
+mod limits;
+mod report;
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+use broker_process::BrokerProcess;
+use kafka_load::ProduceSpec;
+use report::{Report, Row};
+
+#[derive(Parser)]
+#[command(about = "tidelog benchmark runner")]
+struct Cli {
+    /// Which scenarios to run.
+    #[arg(value_enum, default_value = "all")]
+    suite: Suite,
+    /// Records per 1 KiB scenario (the 100 B scenario sends 4x as many).
+    #[arg(long, default_value_t = 500_000)]
+    records: u64,
+    /// Where the broker's data directory and the disk-limit files go.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Where the JSON result is written.
+    #[arg(long, default_value = "bench/results")]
+    out: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Suite {
+    All,
+    Produce,
+}
+
+const PARTITIONS: i32 = 8;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let work = match &cli.work_dir {
+        Some(dir) => tempfile::tempdir_in(dir)?,
+        None => tempfile::tempdir_in(".")?,
+    };
+    eprintln!("measuring machine limits in {}", work.path().display());
+    let machine = limits::measure(work.path()).await?;
+    let bin = broker_process::sibling_binary()?;
+    let broker = BrokerProcess::start(&bin, &work.path().join("data"), &[])?;
+    let bootstrap = broker.bootstrap.clone();
+    let mut rows = Vec::new();
+
+    let scenarios: [(&str, &str, &str, usize, u64); 3] = [
+        (
+            "produce 1 KiB, 8 partitions, acks=1, linger 5 ms",
+            "p-acks1",
+            "1",
+            1024,
+            cli.records,
+        ),
+        (
+            "produce 1 KiB, 8 partitions, acks=all (fsync, group commit)",
+            "p-acksall",
+            "all",
+            1024,
+            cli.records,
+        ),
+        (
+            "produce 100 B, 8 partitions, acks=1 (per-record overhead)",
+            "p-small",
+            "1",
+            100,
+            cli.records * 4,
+        ),
+    ];
+    for (name, topic, acks, size, records) in scenarios {
+        eprintln!("running: {name}");
+        kafka_load::create_topic(&bootstrap, topic, PARTITIONS).await?;
+        let spec = ProduceSpec {
+            topic,
+            partitions: PARTITIONS,
+            records,
+            record_bytes: size,
+            acks,
+            linger_ms: 5,
+        };
+        let bs = bootstrap.clone();
+        let result = tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
+        let limit = match acks {
+            "all" => Some(("fdatasync-every-1-MiB", machine.fdatasync_1mib_mb_s)),
+            _ if size >= 1024 => Some(("buffered disk write", machine.buffered_write_mb_s)),
+            _ => None,
+        };
+        rows.push(Row::new(name, &result, broker.rss_mib(), limit));
+    }
+
+    if cli.suite == Suite::All {
+        let name = "consume 1 KiB from page cache, 8 partitions";
+        eprintln!("running: {name}");
+        let (bs, records) = (bootstrap.clone(), cli.records);
+        let result = tokio::task::spawn_blocking(move || {
+            kafka_load::consume(&bs, "p-acks1", PARTITIONS, records)
+        })
+        .await??;
+        rows.push(Row::new(
+            name,
+            &result,
+            broker.rss_mib(),
+            Some(("loopback TCP", machine.loopback_tcp_mb_s)),
+        ));
+    }
+    broker.stop()?;
+
+    let report = Report {
+        started_at: format!("{:?}", std::time::SystemTime::now()),
+        machine,
+        rows,
+    };
+    println!("{}", report.table());
+    std::fs::create_dir_all(&cli.out)?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let path = cli.out.join(format!("run-{stamp}.json"));
+    std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! Produce and consume load through librdkafka (the `rdkafka` crate), the industry's
+//! reference client. Produce latency is measured per record, send → delivery report.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use parking_lot::Mutex;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+
+/// What one load run measured.
+#[derive(Debug, Clone)]
+pub struct LoadResult {
+    pub records: u64,
+    pub payload_bytes: u64,
+    pub elapsed: Duration,
+    /// Per-record latencies in milliseconds (produce only).
+    pub latencies_ms: Vec<f64>,
+}
+
+struct LatencyContext {
+    latencies_ms: Mutex<Vec<f64>>,
+    failures: AtomicU64,
+}
+
+impl ClientContext for LatencyContext {}
+
+impl ProducerContext for LatencyContext {
+    type DeliveryOpaque = Box<Instant>;
+    fn delivery(&self, result: &DeliveryResult<'_>, sent: Box<Instant>) {
+        match result {
+            Ok(_) => self
+                .latencies_ms
+                .lock()
+                .push(sent.elapsed().as_secs_f64() * 1e3),
+            Err(_) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()?;
+    let results = admin
+        .create_topics(
+            [&NewTopic::new(
+                topic,
+                partitions,
+                TopicReplication::Fixed(1),
+            )],
+            &AdminOptions::new(),
+        )
+        .await?;
+    for r in results {
+        r.map_err(|(t, e)| anyhow::anyhow!("creating {t}: {e}"))?;
+    }
+    Ok(())
+}
+
+pub struct ProduceSpec<'a> {
+    pub topic: &'a str,
+    pub partitions: i32,
+    pub records: u64,
+    pub record_bytes: usize,
+    pub acks: &'a str,
+    pub linger_ms: u32,
+}
+
+pub fn produce(bootstrap: &str, spec: &ProduceSpec<'_>) -> anyhow::Result<LoadResult> {
+    let context = LatencyContext {
+        latencies_ms: Mutex::new(Vec::with_capacity(spec.records as usize)),
+        failures: AtomicU64::new(0),
+    };
+    let producer: BaseProducer<LatencyContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("acks", spec.acks)
+        .set("linger.ms", spec.linger_ms.to_string())
+        .set("enable.idempotence", "false")
+        .set("queue.buffering.max.messages", "1000000")
+        .set("batch.size", "1000000")
+        .create_with_context(context)?;
+    let payload = vec![b'x'; spec.record_bytes];
+    let started = Instant::now();
+    for i in 0..spec.records {
+        let key = (i % 1024).to_string();
+        let mut record = BaseRecord::with_opaque_to(spec.topic, Box::new(Instant::now()))
+            .key(&key)
+            .payload(&payload)
+            .partition((i % spec.partitions as u64) as i32);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    producer.poll(Duration::from_millis(1));
+                }
+                Err((e, _)) => bail!("send failed: {e}"),
+            }
+        }
+        if i % 1000 == 0 {
+            producer.poll(Duration::ZERO);
+        }
+    }
+    producer.flush(Duration::from_secs(120)).context("flush")?;
+    let elapsed = started.elapsed();
+    let context = producer.context();
+    let failures = context.failures.load(Ordering::Relaxed);
+    if failures > 0 {
+        bail!("{failures} records failed to deliver");
+    }
+    let latencies_ms = std::mem::take(&mut *context.latencies_ms.lock());
+    Ok(LoadResult {
+        records: spec.records,
+        payload_bytes: spec.records * spec.record_bytes as u64,
+        elapsed,
+        latencies_ms,
+    })
+}
+
+/// Reads `expected` records from every partition of `topic`, from the beginning.
+pub fn consume(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    expected: u64,
+) -> anyhow::Result<LoadResult> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "tidelog-bench-unused")
+        .set("enable.auto.commit", "false")
+        .set("fetch.max.bytes", "52428800")
+        .set("max.partition.fetch.bytes", "10485760")
+        .set("queued.max.messages.kbytes", "1048576")
+        .create()?;
+    let mut assignment = TopicPartitionList::new();
+    for p in 0..partitions {
+        assignment.add_partition_offset(topic, p, Offset::Beginning)?;
+    }
+    consumer.assign(&assignment)?;
+    let (mut records, mut bytes) = (0u64, 0u64);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(300);
+    while records < expected {
+        if Instant::now() > deadline {
+            bail!("consumed only {records} of {expected} records");
+        }
+        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+            let message = message?;
+            records += 1;
+            bytes += message.payload_len() as u64;
+        }
+    }
+    Ok(LoadResult {
+        records,
+        payload_bytes: bytes,
+        elapsed: started.elapsed(),
+        latencies_ms: Vec::new(),
+    })
+}
