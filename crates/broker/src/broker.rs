@@ -45,6 +45,7 @@ pub struct Broker {
     pub(crate) admin_lock: Mutex<()>,
     shutting_down: watch::Sender<bool>,
     clean_start: bool,
+    pub(crate) groups: crate::group::Groups,
 }
 
 /// Result of appending a batch: where it went and how to wait for its durability.
@@ -93,6 +94,7 @@ impl Broker {
         );
         broker.open_all_partitions()?;
         broker.remove_deleted_partition_dirs();
+        broker.load_group_offsets()?;
         Ok(broker)
     }
 
@@ -121,6 +123,7 @@ impl Broker {
             admin_lock: Mutex::new(()),
             shutting_down: watch::channel(false).0,
             clean_start,
+            groups: Default::default(),
         })
     }
 

@@ -180,6 +180,35 @@ pub const BROKER_SPECS: &[Spec] = &[
         default: "producer",
         doc: "stored as sent: only 'producer' changes nothing",
     },
+    long(
+        "group.initial.rebalance.delay.ms",
+        0,
+        I32_MAX,
+        "3000",
+        "a new group waits this long for more members before its first assignment",
+    ),
+    long(
+        "group.min.session.timeout.ms",
+        0,
+        I32_MAX,
+        "6000",
+        "shortest session timeout a member may ask for",
+    ),
+    long(
+        "group.max.session.timeout.ms",
+        0,
+        I32_MAX,
+        "1800000",
+        "longest session timeout a member may ask for",
+    ),
+    // Kafka uses 50 to spread groups over brokers; one node gains nothing from more than one.
+    long(
+        "offsets.topic.num.partitions",
+        1,
+        1000,
+        "1",
+        "partitions of __consumer_offsets",
+    ),
 ];
 
 /// Topic settings and the broker setting each one defaults to.

@@ -40,6 +40,30 @@ pub enum BrokerError {
     Storage(String),
     #[error("broker is shutting down")]
     ShuttingDown,
+    #[error("invalid group id '{0}'")]
+    InvalidGroupId(String),
+    #[error("group '{0}' does not exist")]
+    GroupIdNotFound(String),
+    #[error("group '{0}' still has members")]
+    NonEmptyGroup(String),
+    #[error("unknown member id '{0}'")]
+    UnknownMemberId(String),
+    #[error("the member must rejoin with the id the coordinator assigned: '{0}'")]
+    MemberIdRequired(String),
+    #[error("generation {given} is not the group's current generation {current}")]
+    IllegalGeneration { given: i32, current: i32 },
+    #[error("the group is rebalancing")]
+    RebalanceInProgress,
+    #[error("{0}")]
+    InconsistentGroupProtocol(String),
+    #[error("session timeout {given} ms is outside [{min}, {max}] ms")]
+    InvalidSessionTimeout { given: i32, min: i64, max: i64 },
+    #[error("static member '{0}' was replaced by a newer instance")]
+    FencedInstanceId(String),
+    #[error("offset metadata of {size} bytes exceeds {max}")]
+    OffsetMetadataTooLarge { size: usize, max: usize },
+    #[error("the group is subscribed to topic '{0}'")]
+    GroupSubscribedToTopic(String),
 }
 
 impl From<LogError> for BrokerError {

@@ -7,6 +7,7 @@ mod broker;
 pub mod config;
 mod error;
 mod fetch;
+pub mod group;
 pub mod metadata;
 mod offsets;
 mod partition;

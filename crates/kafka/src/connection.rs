@@ -45,7 +45,7 @@ pub(crate) async fn run(
     loop {
         tokio::select! {
             frame = frames.next(), if reading && in_flight.len() < MAX_IN_FLIGHT => match frame {
-                Some(Ok(frame)) => match dispatch(&ctx, frame.freeze()) {
+                Some(Ok(frame)) => match dispatch(&ctx, peer, frame.freeze()) {
                     Ok(reply) => in_flight.push_back(reply),
                     Err(e) => {
                         warn!(%peer, reason = %e, "closing kafka connection");

@@ -61,7 +61,18 @@ fn be_i16(b: &[u8]) -> i16 {
     i16::from_be_bytes([b[0], b[1]])
 }
 
-pub(crate) fn dispatch(ctx: &Arc<Context>, frame: Bytes) -> Result<Reply, ConnectionError> {
+/// Who sent a request: the group coordinator records it for DescribeGroups.
+#[derive(Debug, Clone)]
+pub(crate) struct Client {
+    pub client_id: String,
+    pub host: String,
+}
+
+pub(crate) fn dispatch(
+    ctx: &Arc<Context>,
+    peer: std::net::SocketAddr,
+    frame: Bytes,
+) -> Result<Reply, ConnectionError> {
     if frame.len() < 8 {
         return Err(ConnectionError::Malformed {
             what: "request header".into(),
@@ -96,6 +107,27 @@ pub(crate) fn dispatch(ctx: &Arc<Context>, frame: Bytes) -> Result<Reply, Connec
             }
         })?;
     let cid = header.correlation_id;
+    let client = || Client {
+        client_id: header.client_id.as_deref().unwrap_or_default().to_string(),
+        host: format!("/{}", peer.ip()),
+    };
+
+    macro_rules! answer_async {
+        ($request:ty, $handler:path) => {{
+            let request: $request = decode(&mut body, version, key)?;
+            let (ctx, client) = (ctx.clone(), client());
+            async move {
+                encode(
+                    key,
+                    version,
+                    cid,
+                    &$handler(&ctx, &client, request, version).await,
+                )
+                .map(Some)
+            }
+            .boxed()
+        }};
+    }
 
     macro_rules! answer {
         ($request:ty, $handler:path) => {{
@@ -132,6 +164,18 @@ pub(crate) fn dispatch(ctx: &Arc<Context>, frame: Bytes) -> Result<Reply, Connec
         }
         ApiKey::DescribeConfigs => answer!(DescribeConfigsRequest, handlers::configs::describe),
         ApiKey::DescribeCluster => answer!(DescribeClusterRequest, handlers::cluster::describe),
+        ApiKey::FindCoordinator => {
+            answer!(FindCoordinatorRequest, handlers::groups::find_coordinator)
+        }
+        ApiKey::JoinGroup => answer_async!(JoinGroupRequest, handlers::groups::join),
+        ApiKey::SyncGroup => answer_async!(SyncGroupRequest, handlers::groups::sync),
+        ApiKey::Heartbeat => answer!(HeartbeatRequest, handlers::groups::heartbeat),
+        ApiKey::LeaveGroup => answer!(LeaveGroupRequest, handlers::groups::leave),
+        ApiKey::DescribeGroups => answer!(DescribeGroupsRequest, handlers::groups::describe),
+        ApiKey::ListGroups => answer!(ListGroupsRequest, handlers::groups::list),
+        ApiKey::DeleteGroups => answer_async!(DeleteGroupsRequest, handlers::groups::delete),
+        ApiKey::OffsetCommit => answer_async!(OffsetCommitRequest, handlers::offsets::commit),
+        ApiKey::OffsetFetch => answer!(OffsetFetchRequest, handlers::offsets::fetch),
         other => return Err(ConnectionError::UnknownApiKey(other as i16)),
     })
 }

@@ -20,6 +20,18 @@ pub fn error_code(e: &BrokerError) -> i16 {
         BrokerError::Storage(_) => ResponseError::KafkaStorageError,
         // Retriable: clients refresh metadata and try again once the broker is back.
         BrokerError::ShuttingDown => ResponseError::NotLeaderOrFollower,
+        BrokerError::InvalidGroupId(_) => ResponseError::InvalidGroupId,
+        BrokerError::GroupIdNotFound(_) => ResponseError::GroupIdNotFound,
+        BrokerError::NonEmptyGroup(_) => ResponseError::NonEmptyGroup,
+        BrokerError::UnknownMemberId(_) => ResponseError::UnknownMemberId,
+        BrokerError::MemberIdRequired(_) => ResponseError::MemberIdRequired,
+        BrokerError::IllegalGeneration { .. } => ResponseError::IllegalGeneration,
+        BrokerError::RebalanceInProgress => ResponseError::RebalanceInProgress,
+        BrokerError::InconsistentGroupProtocol(_) => ResponseError::InconsistentGroupProtocol,
+        BrokerError::InvalidSessionTimeout { .. } => ResponseError::InvalidSessionTimeout,
+        BrokerError::FencedInstanceId(_) => ResponseError::FencedInstanceId,
+        BrokerError::OffsetMetadataTooLarge { .. } => ResponseError::OffsetMetadataTooLarge,
+        BrokerError::GroupSubscribedToTopic(_) => ResponseError::GroupSubscribedToTopic,
     };
     kind.code()
 }

@@ -42,6 +42,7 @@ pub async fn start(settings: &Settings, kafka: TcpListener) -> anyhow::Result<Ru
             stopped,
         )),
         tokio::spawn(broker.clone().run_maintenance()),
+        tokio::spawn(broker.clone().run_group_timers()),
     ];
     Ok(Running {
         broker,

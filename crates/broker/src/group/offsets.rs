@@ -1,0 +1,304 @@
+//! Committed offsets: validated against the group, appended to `__consumer_offsets`
+//! through the ordinary log, fsynced (group commit) and only then made visible. On start
+//! the topic is replayed; the last record per key wins and null values delete.
+
+use std::collections::BTreeMap;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+
+use super::offsets_format::{self, CommittedOffset, OffsetsRecord};
+use super::{GroupEntry, OFFSETS_TOPIC};
+use crate::admin::NewTopic;
+use crate::broker::{now_ms, Broker};
+use crate::error::{BrokerError, Result};
+
+/// Kafka's `offset.metadata.max.bytes` default.
+const MAX_METADATA_BYTES: usize = 4096;
+
+/// A topic's committed offsets per partition (`None`: nothing committed).
+pub type TopicOffsets = (String, Vec<(i32, Option<CommittedOffset>)>);
+
+#[derive(Debug, Clone)]
+pub struct OffsetCommit {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub leader_epoch: i32,
+    pub metadata: String,
+}
+
+/// Kafka's `Utils.abs(groupId.hashCode) % partitions`, with Java's String hash.
+fn partition_for(group_id: &str, partitions: usize) -> i32 {
+    let hash = group_id
+        .encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32));
+    ((hash & 0x7fff_ffff) as usize % partitions.max(1)) as i32
+}
+
+fn record(key: Vec<u8>, value: Option<Vec<u8>>, offset: i64, timestamp: i64) -> Record {
+    Record {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: 0,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset,
+        // Keeps offset - sequence constant, so the encoder emits one batch (sequence -1 first).
+        sequence: offset as i32 - 1,
+        timestamp,
+        key: Some(key.into()),
+        value: value.map(Bytes::from),
+        headers: Default::default(),
+    }
+}
+
+impl Broker {
+    fn offsets_partition(&self, group_id: &str) -> Result<i32> {
+        let handle = match self.topic(OFFSETS_TOPIC) {
+            Some(h) => h,
+            None => {
+                let partitions = self.config.long("offsets.topic.num.partitions") as i32;
+                let configs = [("cleanup.policy".to_string(), "compact".to_string())].into();
+                match self.create_topic(
+                    NewTopic {
+                        name: OFFSETS_TOPIC.into(),
+                        partitions: Some(partitions),
+                        replication_factor: None,
+                        configs,
+                    },
+                    false,
+                ) {
+                    Ok(_) | Err(BrokerError::TopicAlreadyExists(_)) => {}
+                    Err(e) => return Err(e),
+                }
+                self.topic(OFFSETS_TOPIC)
+                    .ok_or_else(|| BrokerError::Storage("offsets topic vanished".into()))?
+            }
+        };
+        Ok(partition_for(group_id, handle.partitions.len()))
+    }
+
+    /// Appends `(key, value)` records for `group_id` and waits until they are durable.
+    async fn write_offsets_records(
+        &self,
+        group_id: &str,
+        records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let partition = self.offsets_partition(group_id)?;
+        let now = now_ms();
+        let records: Vec<Record> = records
+            .into_iter()
+            .enumerate()
+            .map(|(i, (k, v))| record(k, v, i as i64, now))
+            .collect();
+        let mut batch = BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut batch,
+            &records,
+            &RecordEncodeOptions {
+                version: 2,
+                compression: Compression::None,
+            },
+        )
+        .map_err(|e| BrokerError::Storage(format!("encoding offsets batch: {e}")))?;
+        let appended = self.append(OFFSETS_TOPIC, partition, &batch)?;
+        appended.wait_durable().await
+    }
+
+    /// Commits offsets for a group. `Err` is a group-level error for every partition;
+    /// `Ok` holds one result per commit, in order.
+    pub async fn commit_offsets(
+        &self,
+        group_id: &str,
+        generation: i32,
+        member_id: &str,
+        instance: Option<&str>,
+        commits: Vec<OffsetCommit>,
+    ) -> Result<Vec<Result<()>>> {
+        if group_id.is_empty() {
+            return Err(BrokerError::InvalidGroupId(group_id.into()));
+        }
+        self.with_group(group_id, |g: &mut GroupEntry| {
+            g.membership.check_commit(generation, member_id, instance)
+        })?;
+        let timestamp = now_ms();
+        let mut results = Vec::with_capacity(commits.len());
+        let mut accepted = Vec::new();
+        let mut records = Vec::new();
+        for c in commits {
+            let check = if self.partition(&c.topic, c.partition).is_err() {
+                Err(BrokerError::UnknownTopicOrPartition {
+                    topic: c.topic.clone(),
+                    partition: Some(c.partition),
+                })
+            } else if c.metadata.len() > MAX_METADATA_BYTES {
+                Err(BrokerError::OffsetMetadataTooLarge {
+                    size: c.metadata.len(),
+                    max: MAX_METADATA_BYTES,
+                })
+            } else {
+                Ok(())
+            };
+            if check.is_ok() {
+                let value = CommittedOffset {
+                    offset: c.offset,
+                    leader_epoch: c.leader_epoch,
+                    metadata: c.metadata.clone(),
+                    commit_timestamp: timestamp,
+                };
+                records.push((
+                    offsets_format::offset_key(group_id, &c.topic, c.partition),
+                    Some(offsets_format::offset_value(&value)),
+                ));
+                accepted.push(((c.topic, c.partition), value));
+            }
+            results.push(check);
+        }
+        self.write_offsets_records(group_id, records).await?;
+        self.with_group(group_id, |g| g.offsets.extend(accepted));
+        Ok(results)
+    }
+
+    /// Committed offsets of a group: for the given (topic, partitions), or all of them.
+    pub fn fetch_offsets(
+        &self,
+        group_id: &str,
+        wanted: Option<Vec<(String, Vec<i32>)>>,
+    ) -> Vec<TopicOffsets> {
+        let entries = self.groups.entries.lock();
+        let offsets = entries.get(group_id).map(|e| &e.offsets);
+        match wanted {
+            Some(topics) => topics
+                .into_iter()
+                .map(|(topic, partitions)| {
+                    let found = partitions
+                        .into_iter()
+                        .map(|p| (p, offsets.and_then(|o| o.get(&(topic.clone(), p)).cloned())))
+                        .collect();
+                    (topic, found)
+                })
+                .collect(),
+            None => {
+                let mut by_topic: BTreeMap<String, Vec<(i32, Option<CommittedOffset>)>> =
+                    BTreeMap::new();
+                for ((topic, partition), value) in offsets.into_iter().flatten() {
+                    by_topic
+                        .entry(topic.clone())
+                        .or_default()
+                        .push((*partition, Some(value.clone())));
+                }
+                by_topic.into_iter().collect()
+            }
+        }
+    }
+
+    /// Deletes an empty group and its offsets (tombstones in `__consumer_offsets`).
+    pub async fn delete_group(&self, group_id: &str) -> Result<()> {
+        let keys = {
+            let entries = self.groups.entries.lock();
+            let entry = entries
+                .get(group_id)
+                .ok_or_else(|| BrokerError::GroupIdNotFound(group_id.into()))?;
+            if !entry.membership.is_empty() {
+                return Err(BrokerError::NonEmptyGroup(group_id.into()));
+            }
+            entry.offsets.keys().cloned().collect::<Vec<_>>()
+        };
+        let mut records: Vec<(Vec<u8>, Option<Vec<u8>>)> = keys
+            .iter()
+            .map(|(t, p)| (offsets_format::offset_key(group_id, t, *p), None))
+            .collect();
+        records.push((offsets_format::group_key(group_id), None));
+        self.write_offsets_records(group_id, records).await?;
+        let mut entries = self.groups.entries.lock();
+        if entries
+            .get(group_id)
+            .is_some_and(|e| e.membership.is_empty())
+        {
+            entries.remove(group_id);
+        }
+        Ok(())
+    }
+
+    /// Replays `__consumer_offsets` into memory. Runs once, at open.
+    pub(crate) fn load_group_offsets(&self) -> Result<()> {
+        let Some(handle) = self.topic(OFFSETS_TOPIC) else {
+            return Ok(());
+        };
+        let mut loaded = 0usize;
+        let mut entries = self.groups.entries.lock();
+        for partition in &handle.partitions {
+            let mut offset = partition.offsets().log_start_offset;
+            loop {
+                let (bytes, marks) = partition.read(offset, 1 << 20)?;
+                if bytes.is_empty() {
+                    break;
+                }
+                let mut buf = bytes;
+                while !buf.is_empty() {
+                    let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| {
+                        BrokerError::Storage(format!("{OFFSETS_TOPIC} does not decode: {e}"))
+                    })?;
+                    for r in set.records {
+                        offset = offset.max(r.offset as u64 + 1);
+                        let Some(key) = &r.key else { continue };
+                        match offsets_format::decode(key, r.value.as_deref()) {
+                            Ok(OffsetsRecord::Commit {
+                                group,
+                                topic,
+                                partition,
+                                value,
+                            }) => {
+                                let entry = entries
+                                    .entry(group.clone())
+                                    .or_insert_with(|| GroupEntry::new(&group));
+                                match value {
+                                    Some(v) => entry.offsets.insert((topic, partition), v),
+                                    None => entry.offsets.remove(&(topic, partition)),
+                                };
+                                loaded += 1;
+                            }
+                            Ok(OffsetsRecord::Group {
+                                group,
+                                present: false,
+                            }) => {
+                                entries.remove(&group);
+                            }
+                            Ok(OffsetsRecord::Group { .. }) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "skipping unreadable {OFFSETS_TOPIC} record")
+                            }
+                        }
+                    }
+                }
+                if offset >= marks.high_watermark {
+                    break;
+                }
+            }
+        }
+        tracing::info!(
+            records = loaded,
+            groups = entries.len(),
+            "loaded committed offsets"
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn partition_follows_java_string_hash() {
+        // "test-group".hashCode() == 627841412 in Java; 627841412 % 50 == 12.
+        assert_eq!(super::partition_for("test-group", 50), 12);
+        assert_eq!(super::partition_for("anything", 1), 0);
+    }
+}

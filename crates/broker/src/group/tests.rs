@@ -1,0 +1,218 @@
+//! Coordinator behaviour through the broker API, on the in-memory log.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::*;
+use crate::admin::NewTopic;
+use crate::config::BrokerConfig;
+
+fn broker() -> Arc<Broker> {
+    let b = Broker::in_memory(
+        BrokerConfig::from_pairs([("group.initial.rebalance.delay.ms", "0")]).unwrap(),
+    );
+    b.create_topic(
+        NewTopic {
+            name: "t".into(),
+            partitions: Some(2),
+            ..Default::default()
+        },
+        false,
+    )
+    .unwrap();
+    tokio::spawn(b.clone().run_group_timers());
+    b
+}
+
+fn params(member_id: &str, session_ms: u64) -> JoinParams {
+    JoinParams {
+        member_id: member_id.into(),
+        group_instance_id: None,
+        client_id: "c".into(),
+        client_host: "/127.0.0.1".into(),
+        session_timeout: Duration::from_millis(session_ms),
+        rebalance_timeout: Duration::from_millis(session_ms),
+        protocol_type: "consumer".into(),
+        protocols: vec![
+            ("range".into(), Bytes::from_static(b"sub")),
+            ("roundrobin".into(), Bytes::new()),
+        ],
+        require_known_member_id: true,
+    }
+}
+
+/// Joins through the KIP-394 two-step handshake and returns the outcome.
+async fn join(b: &Broker, session_ms: u64) -> JoinOutcome {
+    let id = match b.join_group("g", params("", session_ms)).await {
+        Err(BrokerError::MemberIdRequired(id)) => id,
+        other => panic!("expected MEMBER_ID_REQUIRED, got {other:?}"),
+    };
+    b.join_group("g", params(&id, session_ms)).await.unwrap()
+}
+
+#[tokio::test]
+async fn two_members_rebalance_sync_and_commit() {
+    let b = broker();
+    let first = join(&b, 6000).await;
+    assert_eq!(
+        (first.generation_id, first.leader.as_str()),
+        (1, first.member_id.as_str())
+    );
+    assert_eq!(first.protocol_name.as_deref(), Some("range"));
+    b.sync_group(
+        "g",
+        1,
+        &first.member_id,
+        None,
+        vec![(first.member_id.clone(), Bytes::from_static(b"all"))],
+    )
+    .await
+    .unwrap();
+
+    // A second member: the first learns of the rebalance through its heartbeat and rejoins.
+    let b2 = b.clone();
+    let second = tokio::spawn(async move { join(&b2, 6000).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(matches!(
+        b.heartbeat("g", 1, &first.member_id, None),
+        Err(BrokerError::RebalanceInProgress)
+    ));
+    let again = b
+        .join_group("g", params(&first.member_id, 6000))
+        .await
+        .unwrap();
+    let second = second.await.unwrap();
+    assert_eq!((again.generation_id, second.generation_id), (2, 2));
+    assert_eq!(again.members.len(), 2, "the leader sees both subscriptions");
+    assert!(second.members.is_empty());
+
+    let b3 = b.clone();
+    let follower = second.member_id.clone();
+    let waiting = tokio::spawn(async move { b3.sync_group("g", 2, &follower, None, vec![]).await });
+    let assignments = vec![
+        (again.member_id.clone(), Bytes::from_static(b"p0")),
+        (second.member_id.clone(), Bytes::from_static(b"p1")),
+    ];
+    assert_eq!(
+        b.sync_group("g", 2, &again.member_id, None, assignments)
+            .await
+            .unwrap()
+            .assignment,
+        Bytes::from_static(b"p0")
+    );
+    assert_eq!(
+        waiting.await.unwrap().unwrap().assignment,
+        Bytes::from_static(b"p1")
+    );
+
+    assert!(matches!(
+        b.sync_group("g", 1, &again.member_id, None, vec![]).await,
+        Err(BrokerError::IllegalGeneration { .. })
+    ));
+    let commit = OffsetCommit {
+        topic: "t".into(),
+        partition: 1,
+        offset: 7,
+        leader_epoch: 0,
+        metadata: "m".into(),
+    };
+    assert!(matches!(
+        b.commit_offsets("g", 1, &again.member_id, None, vec![commit.clone()])
+            .await,
+        Err(BrokerError::IllegalGeneration { .. })
+    ));
+    let results = b
+        .commit_offsets(
+            "g",
+            2,
+            &again.member_id,
+            None,
+            vec![
+                commit,
+                OffsetCommit {
+                    topic: "nope".into(),
+                    partition: 0,
+                    offset: 1,
+                    leader_epoch: 0,
+                    metadata: String::new(),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(results[0].is_ok());
+    assert!(matches!(
+        results[1],
+        Err(BrokerError::UnknownTopicOrPartition { .. })
+    ));
+    let fetched = b.fetch_offsets("g", None);
+    assert_eq!(fetched[0].0, "t");
+    assert_eq!(fetched[0].1[0].1.as_ref().unwrap().offset, 7);
+
+    assert!(matches!(
+        b.delete_group("g").await,
+        Err(BrokerError::NonEmptyGroup(_))
+    ));
+    let left = b.leave_group(
+        "g",
+        &[
+            (again.member_id.clone(), None),
+            (second.member_id.clone(), None),
+        ],
+    );
+    assert!(left.iter().all(|r| r.is_ok()));
+    assert_eq!(b.describe_group("g").state, Some(GroupState::Empty));
+    b.delete_group("g").await.unwrap();
+    assert!(b.fetch_offsets("g", None).is_empty());
+}
+
+#[tokio::test]
+async fn a_silent_member_is_expired_after_its_session_timeout() {
+    let b = broker();
+    let only = join(&b, 6000).await;
+    b.sync_group("g", 1, &only.member_id, None, vec![])
+        .await
+        .unwrap();
+    let b2 = b.clone();
+    // Paused time would stall the real-time session clock; wait for the real expiry.
+    let describe = tokio::time::timeout(Duration::from_secs(15), async move {
+        loop {
+            if b2.describe_group("g").state == Some(GroupState::Empty) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    describe.await.expect("member expired");
+    assert!(matches!(
+        b.heartbeat("g", 1, &only.member_id, None),
+        Err(BrokerError::UnknownMemberId(_))
+    ));
+}
+
+#[tokio::test]
+async fn errors_for_bad_joins() {
+    let b = broker();
+    assert!(matches!(
+        b.join_group("", params("", 6000)).await,
+        Err(BrokerError::InvalidGroupId(_))
+    ));
+    assert!(matches!(
+        b.join_group("g", params("", 10)).await,
+        Err(BrokerError::InvalidSessionTimeout { .. })
+    ));
+    assert!(matches!(
+        b.join_group("g", params("ghost", 6000)).await,
+        Err(BrokerError::UnknownMemberId(_))
+    ));
+    assert!(matches!(
+        b.heartbeat("none", 1, "x", None),
+        Err(BrokerError::UnknownMemberId(_))
+    ));
+    assert!(matches!(
+        b.delete_group("none").await,
+        Err(BrokerError::GroupIdNotFound(_))
+    ));
+}
