@@ -209,6 +209,13 @@ pub const BROKER_SPECS: &[Spec] = &[
         "1",
         "partitions of __consumer_offsets",
     ),
+    long(
+        "offsets.retention.minutes",
+        1,
+        I32_MAX,
+        "10080",
+        "committed offsets of empty groups expire after this",
+    ),
 ];
 
 /// Topic settings and the broker setting each one defaults to.

@@ -176,6 +176,7 @@ pub(crate) fn dispatch(
         ApiKey::DeleteGroups => answer_async!(DeleteGroupsRequest, handlers::groups::delete),
         ApiKey::OffsetCommit => answer_async!(OffsetCommitRequest, handlers::offsets::commit),
         ApiKey::OffsetFetch => answer!(OffsetFetchRequest, handlers::offsets::fetch),
+        ApiKey::OffsetDelete => answer_async!(OffsetDeleteRequest, handlers::offsets::delete),
         other => return Err(ConnectionError::UnknownApiKey(other as i16)),
     })
 }

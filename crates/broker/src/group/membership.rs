@@ -162,6 +162,31 @@ impl Group {
         self.members.is_empty()
     }
 
+    /// Topics the members subscribe to, read from their consumer-protocol metadata.
+    pub fn subscribed_topics(&self) -> std::collections::HashSet<String> {
+        use kafka_protocol::messages::ConsumerProtocolSubscription;
+        use kafka_protocol::protocol::Decodable;
+        let Some(protocol) = self.protocol.as_deref() else {
+            return Default::default();
+        };
+        if self.protocol_type.as_deref() != Some("consumer") {
+            return Default::default();
+        }
+        self.members
+            .values()
+            .filter_map(|m| {
+                let mut buf = m.metadata_for(protocol);
+                if buf.len() < 2 {
+                    return None;
+                }
+                let version = i16::from_be_bytes([buf[0], buf[1]]);
+                let _ = bytes::Buf::get_i16(&mut buf);
+                ConsumerProtocolSubscription::decode(&mut buf, version.clamp(0, 3)).ok()
+            })
+            .flat_map(|s| s.topics.into_iter().map(|t| t.to_string()))
+            .collect()
+    }
+
     pub fn members(&self) -> Vec<MemberSummary> {
         self.members
             .iter()

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 pub use membership::{
     GroupState, JoinOutcome, JoinParams, JoinedMember, MemberSummary, SyncOutcome,
 };
-pub use offsets::{OffsetCommit, TopicOffsets};
+pub use offsets::{OffsetCommit, PartitionLag, TopicOffsets};
 pub use offsets_format::CommittedOffset;
 
 use crate::broker::Broker;
@@ -204,9 +204,16 @@ impl Broker {
     /// Expires member sessions and completes rebalances at their deadlines, sleeping
     /// until the next deadline or until a group operation may have moved it.
     pub async fn run_group_timers(self: Arc<Self>) {
-        const IDLE: Duration = Duration::from_secs(3600);
+        const RETENTION_CHECK: Duration = Duration::from_secs(60);
         let mut shutdown = self.shutdown_signal();
+        let mut next_retention_check = Instant::now();
         loop {
+            if Instant::now() >= next_retention_check {
+                if let Err(e) = self.expire_offsets().await {
+                    tracing::warn!(error = %e, "offset retention failed");
+                }
+                next_retention_check = Instant::now() + RETENTION_CHECK;
+            }
             let notified = self.groups.timers.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
@@ -220,11 +227,9 @@ impl Broker {
                         e.membership.next_deadline()
                     })
                     .min()
+                    .map_or(next_retention_check, |d| d.min(next_retention_check))
             };
-            let sleep_until = next.map_or_else(
-                || tokio::time::Instant::now() + IDLE,
-                tokio::time::Instant::from_std,
-            );
+            let sleep_until = tokio::time::Instant::from_std(next);
             tokio::select! {
                 _ = tokio::time::sleep_until(sleep_until) => {}
                 _ = notified => {}

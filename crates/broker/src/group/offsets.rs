@@ -18,6 +18,16 @@ use crate::error::{BrokerError, Result};
 /// Kafka's `offset.metadata.max.bytes` default.
 const MAX_METADATA_BYTES: usize = 4096;
 
+/// One partition's consumer lag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    pub topic: String,
+    pub partition: i32,
+    pub committed_offset: i64,
+    pub log_end_offset: i64,
+    pub lag: i64,
+}
+
 /// A topic's committed offsets per partition (`None`: nothing committed).
 pub type TopicOffsets = (String, Vec<(i32, Option<CommittedOffset>)>);
 
@@ -224,6 +234,99 @@ impl Broker {
             .is_some_and(|e| e.membership.is_empty())
         {
             entries.remove(group_id);
+        }
+        Ok(())
+    }
+
+    /// Deletes committed offsets of partitions the group no longer consumes (OffsetDelete).
+    pub async fn delete_offsets(
+        &self,
+        group_id: &str,
+        partitions: Vec<(String, i32)>,
+    ) -> Result<Vec<Result<()>>> {
+        let subscribed = {
+            let entries = self.groups.entries.lock();
+            let entry = entries
+                .get(group_id)
+                .ok_or_else(|| BrokerError::GroupIdNotFound(group_id.into()))?;
+            entry.membership.subscribed_topics()
+        };
+        let mut results = Vec::with_capacity(partitions.len());
+        let mut records = Vec::new();
+        let mut removed = Vec::new();
+        for (topic, partition) in partitions {
+            if subscribed.contains(&topic) {
+                results.push(Err(BrokerError::GroupSubscribedToTopic(topic)));
+                continue;
+            }
+            records.push((
+                offsets_format::offset_key(group_id, &topic, partition),
+                None,
+            ));
+            removed.push((topic, partition));
+            results.push(Ok(()));
+        }
+        self.write_offsets_records(group_id, records).await?;
+        if let Some(entry) = self.groups.entries.lock().get_mut(group_id) {
+            for key in &removed {
+                entry.offsets.remove(key);
+            }
+        }
+        Ok(results)
+    }
+
+    /// Consumer lag per partition the group has committed: log end offset minus the
+    /// committed offset (for metrics and the CLI; admin clients compute it themselves).
+    pub fn group_lag(&self, group_id: &str) -> Vec<PartitionLag> {
+        self.fetch_offsets(group_id, None)
+            .into_iter()
+            .flat_map(|(topic, partitions)| {
+                partitions
+                    .into_iter()
+                    .filter_map(move |(partition, committed)| {
+                        let committed = committed?.offset;
+                        let log_end_offset = self
+                            .partition(&topic, partition)
+                            .ok()?
+                            .offsets()
+                            .high_watermark as i64;
+                        Some(PartitionLag {
+                            topic: topic.clone(),
+                            partition,
+                            committed_offset: committed,
+                            log_end_offset,
+                            lag: (log_end_offset - committed).max(0),
+                        })
+                    })
+            })
+            .collect()
+    }
+
+    /// Drops offsets of empty groups not committed within `offsets.retention.minutes`.
+    pub(crate) async fn expire_offsets(&self) -> Result<()> {
+        let retention_ms = self.config.long("offsets.retention.minutes") * 60_000;
+        let cutoff = now_ms().saturating_sub(retention_ms);
+        let expired: Vec<(String, Vec<(String, i32)>)> = {
+            let entries = self.groups.entries.lock();
+            entries
+                .iter()
+                .filter(|(_, e)| e.membership.is_empty())
+                .map(|(id, e)| {
+                    (
+                        id.clone(),
+                        e.offsets
+                            .iter()
+                            .filter(|(_, v)| v.commit_timestamp < cutoff)
+                            .map(|(k, _)| k.clone())
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .filter(|(_, keys)| !keys.is_empty())
+                .collect()
+        };
+        for (group_id, keys) in expired {
+            tracing::info!(group = %group_id, partitions = keys.len(), "expiring committed offsets past retention");
+            self.delete_offsets(&group_id, keys).await?;
         }
         Ok(())
     }

@@ -10,9 +10,12 @@ use crate::admin::NewTopic;
 use crate::config::BrokerConfig;
 
 fn broker() -> Arc<Broker> {
-    let b = Broker::in_memory(
-        BrokerConfig::from_pairs([("group.initial.rebalance.delay.ms", "0")]).unwrap(),
-    );
+    let config = BrokerConfig::from_pairs([
+        ("group.initial.rebalance.delay.ms", "0"),
+        ("group.min.session.timeout.ms", "100"),
+    ])
+    .unwrap();
+    let b = Broker::in_memory(config);
     b.create_topic(
         NewTopic {
             name: "t".into(),
@@ -150,6 +153,48 @@ async fn two_members_rebalance_sync_and_commit() {
     let fetched = b.fetch_offsets("g", None);
     assert_eq!(fetched[0].0, "t");
     assert_eq!(fetched[0].1[0].1.as_ref().unwrap().offset, 7);
+    for _ in 0..10 {
+        b.append(
+            "t",
+            1,
+            &crate::test_support::encode_batch(
+                1,
+                b"v",
+                crate::broker::now_ms(),
+                kafka_protocol::records::Compression::None,
+            ),
+        )
+        .unwrap();
+    }
+    let lag = b.group_lag("g");
+    assert_eq!(
+        lag,
+        vec![PartitionLag {
+            topic: "t".into(),
+            partition: 1,
+            committed_offset: 7,
+            log_end_offset: 10,
+            lag: 3
+        }]
+    );
+    // Members subscribe to nothing readable here ("sub" is not a consumer-protocol subscription).
+    assert!(b.delete_offsets("g", vec![("t".into(), 1)]).await.unwrap()[0].is_ok());
+    assert!(b.fetch_offsets("g", None).is_empty());
+    b.commit_offsets(
+        "g",
+        2,
+        &again.member_id,
+        None,
+        vec![OffsetCommit {
+            topic: "t".into(),
+            partition: 1,
+            offset: 7,
+            leader_epoch: 0,
+            metadata: "m".into(),
+        }],
+    )
+    .await
+    .unwrap();
 
     assert!(matches!(
         b.delete_group("g").await,
@@ -171,18 +216,18 @@ async fn two_members_rebalance_sync_and_commit() {
 #[tokio::test]
 async fn a_silent_member_is_expired_after_its_session_timeout() {
     let b = broker();
-    let only = join(&b, 6000).await;
+    let only = join(&b, 300).await;
     b.sync_group("g", 1, &only.member_id, None, vec![])
         .await
         .unwrap();
     let b2 = b.clone();
     // Paused time would stall the real-time session clock; wait for the real expiry.
-    let describe = tokio::time::timeout(Duration::from_secs(15), async move {
+    let describe = tokio::time::timeout(Duration::from_secs(10), async move {
         loop {
             if b2.describe_group("g").state == Some(GroupState::Empty) {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
     describe.await.expect("member expired");

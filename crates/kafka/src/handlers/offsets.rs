@@ -169,3 +169,56 @@ pub(crate) fn fetch(
         .with_topics(topics)
         .with_error_code(NONE)
 }
+
+pub(crate) async fn delete(
+    ctx: &Arc<Context>,
+    _client: &Client,
+    request: OffsetDeleteRequest,
+    _version: i16,
+) -> OffsetDeleteResponse {
+    use kafka_protocol::messages::offset_delete_response::{
+        OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
+    };
+    let partitions: Vec<(String, i32)> = request
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(|p| (t.name.0.to_string(), p.partition_index))
+        })
+        .collect();
+    let mut codes = match ctx
+        .broker
+        .delete_offsets(&request.group_id.0, partitions)
+        .await
+    {
+        Ok(results) => results
+            .iter()
+            .map(|r| r.as_ref().err().map_or(NONE, error_code))
+            .collect::<Vec<_>>()
+            .into_iter(),
+        Err(e) => return OffsetDeleteResponse::default().with_error_code(error_code(&e)),
+    };
+    let topics = request
+        .topics
+        .into_iter()
+        .map(|t| {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    OffsetDeleteResponsePartition::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(codes.next().unwrap_or(NONE))
+                })
+                .collect();
+            OffsetDeleteResponseTopic::default()
+                .with_name(t.name)
+                .with_partitions(partitions)
+        })
+        .collect();
+    OffsetDeleteResponse::default()
+        .with_error_code(NONE)
+        .with_topics(topics)
+}
