@@ -35,8 +35,11 @@ class Member:
     """A confluent-kafka group member polling in its own thread, committing each record."""
 
     def __init__(self, bootstrap, group, topic, **conf):
-        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
-                                  "enable.auto.commit": False, "session.timeout.ms": 6000, "heartbeat.interval.ms": 500, **conf})
+        settings = {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": False}
+        if conf.get("group.protocol") != "consumer":
+            # Classic protocol: the client chooses its session; the consumer protocol leaves it to the broker.
+            settings.update({"session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
+        self.consumer = Consumer({**settings, **conf})
         self.assigned = set()
         self.records = []
         self.stop = threading.Event()
@@ -236,3 +239,32 @@ def test_kcat_balanced_consumer(fast_broker):
     out = subprocess.run([kcat, "-b", b, "-G", "kcatgroup", "-o", "beginning", "-e", "-f", "%s\n", "kcat-g"],
                          capture_output=True, text=True, timeout=60)
     assert sorted(out.stdout.split()) == sorted("g%02d" % i for i in range(20)), out.stderr
+
+
+def test_consumer_protocol_kip848_server_side_assignment(make_broker):
+    broker = make_broker(FAST + ["group.consumer.heartbeat.interval.ms=300"])
+    b = broker.bootstrap
+    create_topic(b, "k848", 4)
+    produce(b, "k848", [b"n%03d" % i for i in range(80)], 4)
+    conf = {"group.protocol": "consumer"}
+    first = Member(b, "g848", "k848", **conf)
+    wait_for(lambda: len(first.assigned) == 4, 20, "first member owns all four")
+    wait_for(lambda: len(first.records) == 80, 20, "80 records")
+    second = Member(b, "g848", "k848", **conf)
+    wait_for(lambda: covered([first, second], 4) and len(second.assigned) == 2, 20, "server-side split 2/2")
+    produce(b, "k848", [b"m%03d" % i for i in range(40)], 4)
+    wait_for(lambda: len(first.records) + len(second.records) == 120, 20, "all 120 records")
+    consumed = first.records + second.records
+    assert sorted(consumed) == sorted([b"n%03d" % i for i in range(80)] + [b"m%03d" % i for i in range(40)])
+
+    admin = AdminClient({"bootstrap.servers": b})
+    described = admin.describe_consumer_groups(["g848"])["g848"].result(10)
+    assert described.state == ConsumerGroupState.STABLE
+    assert described.type.name == "CONSUMER"
+    assert sorted(len(m.assignment.topic_partitions) for m in described.members) == [2, 2]
+    listed = {g.group_id: g for g in admin.list_consumer_groups().result(10).valid}
+    assert listed["g848"].type.name == "CONSUMER"
+
+    second.close()
+    wait_for(lambda: len(first.assigned) == 4, 20, "partitions return after a member leaves")
+    first.close()

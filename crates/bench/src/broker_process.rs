@@ -15,37 +15,23 @@ pub struct BrokerProcess {
 /// `tidelog` next to this benchmark binary (both built by `cargo run --release`).
 pub fn sibling_binary() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let bin = exe
-        .parent()
-        .context("benchmark binary has no directory")?
-        .join("tidelog");
+    let bin = exe.parent().context("benchmark binary has no directory")?.join("tidelog");
     if !bin.exists() {
-        bail!(
-            "{} not found: build it with `cargo build --release --bin tidelog`",
-            bin.display()
-        );
+        bail!("{} not found: build it with `cargo build --release --bin tidelog`", bin.display());
     }
     Ok(bin)
 }
 
 impl BrokerProcess {
     pub fn start(bin: &Path, data_dir: &Path, settings: &[&str]) -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let bootstrap = format!("127.0.0.1:{port}");
         let mut cmd = Command::new(bin);
-        cmd.args(["serve", "--data-dir"])
-            .arg(data_dir)
-            .args(["--kafka-addr", &bootstrap]);
+        cmd.args(["serve", "--data-dir"]).arg(data_dir).args(["--kafka-addr", &bootstrap]);
         for s in settings {
             cmd.args(["--set", s]);
         }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting tidelog")?;
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().context("starting tidelog")?;
         let mut line = String::new();
         BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
         if !line.starts_with("tidelog ready") {
@@ -56,8 +42,7 @@ impl BrokerProcess {
 
     /// Resident set size of the broker process, in MiB.
     pub fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))

@@ -34,10 +34,7 @@ impl ProducerContext for LatencyContext {
     type DeliveryOpaque = Box<Instant>;
     fn delivery(&self, result: &DeliveryResult<'_>, sent: Box<Instant>) {
         match result {
-            Ok(_) => self
-                .latencies_ms
-                .lock()
-                .push(sent.elapsed().as_secs_f64() * 1e3),
+            Ok(_) => self.latencies_ms.lock().push(sent.elapsed().as_secs_f64() * 1e3),
             Err(_) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
             }
@@ -46,18 +43,9 @@ impl ProducerContext for LatencyContext {
 }
 
 pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()?;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", bootstrap).create()?;
     let results = admin
-        .create_topics(
-            [&NewTopic::new(
-                topic,
-                partitions,
-                TopicReplication::Fixed(1),
-            )],
-            &AdminOptions::new(),
-        )
+        .create_topics([&NewTopic::new(topic, partitions, TopicReplication::Fixed(1))], &AdminOptions::new())
         .await?;
     for r in results {
         r.map_err(|(t, e)| anyhow::anyhow!("creating {t}: {e}"))?;
@@ -126,12 +114,7 @@ pub fn produce(bootstrap: &str, spec: &ProduceSpec<'_>) -> anyhow::Result<LoadRe
 }
 
 /// Reads `expected` records from every partition of `topic`, from the beginning.
-pub fn consume(
-    bootstrap: &str,
-    topic: &str,
-    partitions: i32,
-    expected: u64,
-) -> anyhow::Result<LoadResult> {
+pub fn consume(bootstrap: &str, topic: &str, partitions: i32, expected: u64) -> anyhow::Result<LoadResult> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "tidelog-bench-unused")
@@ -158,10 +141,5 @@ pub fn consume(
             bytes += message.payload_len() as u64;
         }
     }
-    Ok(LoadResult {
-        records,
-        payload_bytes: bytes,
-        elapsed: started.elapsed(),
-        latencies_ms: Vec::new(),
-    })
+    Ok(LoadResult { records, payload_bytes: bytes, elapsed: started.elapsed(), latencies_ms: Vec::new() })
 }

@@ -27,11 +27,7 @@ fn mb_per_s(bytes: usize, started: Instant) -> f64 {
 pub fn buffered_write(dir: &Path, total_mib: usize) -> anyhow::Result<f64> {
     let path = dir.join("limits-buffered.bin");
     let chunk = vec![0x5au8; MIB];
-    let mut f = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(&path)?;
+    let mut f = OpenOptions::new().create(true).write(true).truncate(true).open(&path)?;
     let started = Instant::now();
     for _ in 0..total_mib {
         f.write_all(&chunk)?;
@@ -46,11 +42,7 @@ pub fn buffered_write(dir: &Path, total_mib: usize) -> anyhow::Result<f64> {
 pub fn fdatasync_every_mib(dir: &Path, total_mib: usize) -> anyhow::Result<f64> {
     let path = dir.join("limits-fdatasync.bin");
     let chunk = vec![0xa5u8; MIB];
-    let mut f = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(&path)?;
+    let mut f = OpenOptions::new().create(true).write(true).truncate(true).open(&path)?;
     let started = Instant::now();
     for _ in 0..total_mib {
         f.write_all(&chunk)?;

@@ -55,39 +55,14 @@ async fn main() -> anyhow::Result<()> {
     let mut rows = Vec::new();
 
     let scenarios: [(&str, &str, &str, usize, u64); 3] = [
-        (
-            "produce 1 KiB, 8 partitions, acks=1, linger 5 ms",
-            "p-acks1",
-            "1",
-            1024,
-            cli.records,
-        ),
-        (
-            "produce 1 KiB, 8 partitions, acks=all (fsync, group commit)",
-            "p-acksall",
-            "all",
-            1024,
-            cli.records,
-        ),
-        (
-            "produce 100 B, 8 partitions, acks=1 (per-record overhead)",
-            "p-small",
-            "1",
-            100,
-            cli.records * 4,
-        ),
+        ("produce 1 KiB, 8 partitions, acks=1, linger 5 ms", "p-acks1", "1", 1024, cli.records),
+        ("produce 1 KiB, 8 partitions, acks=all (fsync, group commit)", "p-acksall", "all", 1024, cli.records),
+        ("produce 100 B, 8 partitions, acks=1 (per-record overhead)", "p-small", "1", 100, cli.records * 4),
     ];
     for (name, topic, acks, size, records) in scenarios {
         eprintln!("running: {name}");
         kafka_load::create_topic(&bootstrap, topic, PARTITIONS).await?;
-        let spec = ProduceSpec {
-            topic,
-            partitions: PARTITIONS,
-            records,
-            record_bytes: size,
-            acks,
-            linger_ms: 5,
-        };
+        let spec = ProduceSpec { topic, partitions: PARTITIONS, records, record_bytes: size, acks, linger_ms: 5 };
         let bs = bootstrap.clone();
         let result = tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
         let limit = match acks {
@@ -102,29 +77,16 @@ async fn main() -> anyhow::Result<()> {
         let name = "consume 1 KiB from page cache, 8 partitions";
         eprintln!("running: {name}");
         let (bs, records) = (bootstrap.clone(), cli.records);
-        let result = tokio::task::spawn_blocking(move || {
-            kafka_load::consume(&bs, "p-acks1", PARTITIONS, records)
-        })
-        .await??;
-        rows.push(Row::new(
-            name,
-            &result,
-            broker.rss_mib(),
-            Some(("loopback TCP", machine.loopback_tcp_mb_s)),
-        ));
+        let result =
+            tokio::task::spawn_blocking(move || kafka_load::consume(&bs, "p-acks1", PARTITIONS, records)).await??;
+        rows.push(Row::new(name, &result, broker.rss_mib(), Some(("loopback TCP", machine.loopback_tcp_mb_s))));
     }
     broker.stop()?;
 
-    let report = Report {
-        started_at: format!("{:?}", std::time::SystemTime::now()),
-        machine,
-        rows,
-    };
+    let report = Report { started_at: format!("{:?}", std::time::SystemTime::now()), machine, rows };
     println!("{}", report.table());
     std::fs::create_dir_all(&cli.out)?;
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs();
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
     let path = cli.out.join(format!("run-{stamp}.json"));
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
     eprintln!("wrote {}", path.display());

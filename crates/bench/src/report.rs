@@ -29,12 +29,7 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 }
 
 impl Row {
-    pub fn new(
-        scenario: &str,
-        result: &LoadResult,
-        rss_mib: f64,
-        limit: Option<(&str, f64)>,
-    ) -> Row {
+    pub fn new(scenario: &str, result: &LoadResult, rss_mib: f64, limit: Option<(&str, f64)>) -> Row {
         let secs = result.elapsed.as_secs_f64();
         let mb_per_s = result.payload_bytes as f64 / 1e6 / secs;
         let mut sorted = result.latencies_ms.clone();

@@ -26,10 +26,7 @@ pub struct NewTopic {
 
 /// Kafka's topic name rules: 1..=249 of [a-zA-Z0-9._-], not "." or "..".
 pub fn validate_topic_name(name: &str) -> Result<()> {
-    let invalid = |reason: &str| BrokerError::InvalidTopic {
-        name: name.into(),
-        reason: reason.into(),
-    };
+    let invalid = |reason: &str| BrokerError::InvalidTopic { name: name.into(), reason: reason.into() };
     if name.is_empty() {
         return Err(invalid("topic name is empty"));
     }
@@ -39,13 +36,8 @@ pub fn validate_topic_name(name: &str) -> Result<()> {
     if name.len() > MAX_TOPIC_NAME_LEN {
         return Err(invalid("topic name is longer than 249 characters"));
     }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
-    {
-        return Err(invalid(
-            "topic name may only contain ASCII alphanumerics, '.', '_' and '-'",
-        ));
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') {
+        return Err(invalid("topic name may only contain ASCII alphanumerics, '.', '_' and '-'"));
     }
     Ok(())
 }
@@ -54,21 +46,13 @@ impl Broker {
     /// Creates a topic, or with `validate_only` only checks that it could be created.
     pub fn create_topic(&self, request: NewTopic, validate_only: bool) -> Result<TopicMeta> {
         validate_topic_name(&request.name)?;
-        let partitions = request
-            .partitions
-            .unwrap_or(self.config.long("num.partitions") as i32);
+        let partitions = request.partitions.unwrap_or(self.config.long("num.partitions") as i32);
         if partitions <= 0 {
-            return Err(BrokerError::InvalidPartitions(
-                "Number of partitions must be larger than 0.".into(),
-            ));
+            return Err(BrokerError::InvalidPartitions("Number of partitions must be larger than 0.".into()));
         }
-        let replication = request
-            .replication_factor
-            .unwrap_or(self.config.long("default.replication.factor") as i16);
+        let replication = request.replication_factor.unwrap_or(self.config.long("default.replication.factor") as i16);
         if replication <= 0 {
-            return Err(BrokerError::InvalidReplicationFactor(
-                "Replication factor must be larger than 0.".into(),
-            ));
+            return Err(BrokerError::InvalidReplicationFactor("Replication factor must be larger than 0.".into()));
         }
         if replication > 1 {
             return Err(BrokerError::InvalidReplicationFactor(format!(
@@ -80,12 +64,8 @@ impl Broker {
         if self.metadata.read().topics.contains_key(&request.name) {
             return Err(BrokerError::TopicAlreadyExists(request.name));
         }
-        let meta = TopicMeta {
-            name: request.name.clone(),
-            topic_id: Uuid::new_v4(),
-            partitions: partitions as u32,
-            configs,
-        };
+        let meta =
+            TopicMeta { name: request.name.clone(), topic_id: Uuid::new_v4(), partitions: partitions as u32, configs };
         if validate_only {
             return Ok(meta);
         }
@@ -109,13 +89,7 @@ impl Broker {
         if !self.config.bool("auto.create.topics.enable") {
             return Ok(None);
         }
-        match self.create_topic(
-            NewTopic {
-                name: name.into(),
-                ..Default::default()
-            },
-            false,
-        ) {
+        match self.create_topic(NewTopic { name: name.into(), ..Default::default() }, false) {
             Ok(_) | Err(BrokerError::TopicAlreadyExists(_)) => Ok(self.topic(name)),
             Err(e) => Err(e),
         }
@@ -125,10 +99,7 @@ impl Broker {
         let _guard = self.admin_lock.lock();
         let handle = self
             .topic(name)
-            .ok_or_else(|| BrokerError::UnknownTopicOrPartition {
-                topic: name.into(),
-                partition: None,
-            })?;
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
         self.commit_event(MetadataEvent::TopicDeleted { name: name.into() })?;
         self.topics.write().remove(name);
         for p in &handle.partitions {
@@ -143,10 +114,7 @@ impl Broker {
         let _guard = self.admin_lock.lock();
         let handle = self
             .topic(name)
-            .ok_or_else(|| BrokerError::UnknownTopicOrPartition {
-                topic: name.into(),
-                partition: None,
-            })?;
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
         let current = handle.meta.partitions as i32;
         if total <= current {
             return Err(BrokerError::InvalidPartitions(format!(
@@ -156,14 +124,8 @@ impl Broker {
         if validate_only {
             return Ok(());
         }
-        self.commit_event(MetadataEvent::PartitionsAdded {
-            name: name.into(),
-            partitions: total as u32,
-        })?;
-        let meta = TopicMeta {
-            partitions: total as u32,
-            ..handle.meta.clone()
-        };
+        self.commit_event(MetadataEvent::PartitionsAdded { name: name.into(), partitions: total as u32 })?;
+        let meta = TopicMeta { partitions: total as u32, ..handle.meta.clone() };
         let grown = self.open_topic_with(meta, &handle.partitions)?;
         self.topics.write().insert(name.into(), grown);
         info!(topic = %name, partitions = total, "added partitions");
@@ -173,15 +135,8 @@ impl Broker {
     pub fn topic_config_entries(&self, name: &str) -> Result<Vec<ConfigEntry>> {
         let handle = self
             .topic(name)
-            .ok_or_else(|| BrokerError::UnknownTopicOrPartition {
-                topic: name.into(),
-                partition: None,
-            })?;
-        Ok(TopicConfig {
-            overrides: &handle.meta.configs,
-            broker: &self.config,
-        }
-        .entries())
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
+        Ok(TopicConfig { overrides: &handle.meta.configs, broker: &self.config }.entries())
     }
 
     pub fn broker_config_entries(&self) -> Vec<ConfigEntry> {
@@ -195,11 +150,7 @@ mod tests {
     use crate::config::BrokerConfig;
 
     fn topic(name: &str, partitions: i32) -> NewTopic {
-        NewTopic {
-            name: name.into(),
-            partitions: Some(partitions),
-            ..Default::default()
-        }
+        NewTopic { name: name.into(), partitions: Some(partitions), ..Default::default() }
     }
 
     #[test]
@@ -214,42 +165,22 @@ mod tests {
     fn create_grow_delete_and_errors() {
         let broker = Broker::in_memory(BrokerConfig::default());
         broker.create_topic(topic("t", 2), false).unwrap();
-        assert!(matches!(
-            broker.create_topic(topic("t", 2), false),
-            Err(BrokerError::TopicAlreadyExists(_))
-        ));
-        assert!(matches!(
-            broker.create_topic(topic("u", 0), false),
-            Err(BrokerError::InvalidPartitions(_))
-        ));
+        assert!(matches!(broker.create_topic(topic("t", 2), false), Err(BrokerError::TopicAlreadyExists(_))));
+        assert!(matches!(broker.create_topic(topic("u", 0), false), Err(BrokerError::InvalidPartitions(_))));
         broker.create_topic(topic("v", 1), true).unwrap();
         assert!(broker.topic("v").is_none(), "validate_only must not create");
-        assert!(matches!(
-            broker.create_partitions("t", 1, false),
-            Err(BrokerError::InvalidPartitions(_))
-        ));
+        assert!(matches!(broker.create_partitions("t", 1, false), Err(BrokerError::InvalidPartitions(_))));
         broker.create_partitions("t", 5, false).unwrap();
         assert_eq!(broker.topic("t").unwrap().partitions.len(), 5);
         broker.delete_topic("t").unwrap();
         assert!(broker.topic("t").is_none());
-        assert!(matches!(
-            broker.delete_topic("t"),
-            Err(BrokerError::UnknownTopicOrPartition { .. })
-        ));
+        assert!(matches!(broker.delete_topic("t"), Err(BrokerError::UnknownTopicOrPartition { .. })));
     }
 
     #[test]
     fn replication_above_one_is_refused() {
         let broker = Broker::in_memory(BrokerConfig::default());
-        let err = broker
-            .create_topic(
-                NewTopic {
-                    replication_factor: Some(3),
-                    ..topic("r", 1)
-                },
-                false,
-            )
-            .unwrap_err();
+        let err = broker.create_topic(NewTopic { replication_factor: Some(3), ..topic("r", 1) }, false).unwrap_err();
         assert!(err.to_string().contains("only 1 broker(s)"), "{err}");
     }
 }

@@ -21,9 +21,7 @@ const CLEAN_SHUTDOWN_MARKER: &str = ".clean-shutdown";
 const METADATA_DIR: &str = "__cluster_metadata";
 
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// A topic's partitions and the limits its produce requests are checked against.
@@ -66,32 +64,22 @@ impl Appended {
 impl Broker {
     /// Opens the broker on `data_dir`, replaying metadata and recovering every partition.
     pub fn open(config: BrokerConfig, data_dir: &Path) -> Result<Arc<Broker>> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            BrokerError::Storage(format!("cannot create {}: {e}", data_dir.display()))
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| BrokerError::Storage(format!("cannot create {}: {e}", data_dir.display())))?;
         let marker = data_dir.join(CLEAN_SHUTDOWN_MARKER);
         let clean_start = marker.exists();
         if clean_start {
-            std::fs::remove_file(&marker)
-                .map_err(|e| BrokerError::Storage(format!("{}: {e}", marker.display())))?;
+            std::fs::remove_file(&marker).map_err(|e| BrokerError::Storage(format!("{}: {e}", marker.display())))?;
         }
         let (mut log, events) = MetadataLog::open(&data_dir.join(METADATA_DIR))?;
         let mut state = MetadataState::default();
         events.iter().for_each(|e| state.apply(e));
         if state.cluster_id.is_empty() {
-            let event = MetadataEvent::ClusterCreated {
-                cluster_id: new_cluster_id(),
-            };
+            let event = MetadataEvent::ClusterCreated { cluster_id: new_cluster_id() };
             log.append(&event)?;
             state.apply(&event);
         }
-        let broker = Self::build(
-            config,
-            Some(data_dir.to_path_buf()),
-            state,
-            Some(log),
-            clean_start,
-        );
+        let broker = Self::build(config, Some(data_dir.to_path_buf()), state, Some(log), clean_start);
         broker.open_all_partitions()?;
         broker.remove_deleted_partition_dirs();
         broker.load_group_offsets()?;
@@ -101,9 +89,7 @@ impl Broker {
     /// A broker whose logs live in memory: same behaviour, nothing on disk.
     pub fn in_memory(config: BrokerConfig) -> Arc<Broker> {
         let mut state = MetadataState::default();
-        state.apply(&MetadataEvent::ClusterCreated {
-            cluster_id: new_cluster_id(),
-        });
+        state.apply(&MetadataEvent::ClusterCreated { cluster_id: new_cluster_id() });
         Self::build(config, None, state, None, true)
     }
 
@@ -134,12 +120,7 @@ impl Broker {
             let handle = self.open_topic_with(meta, &[])?;
             self.topics.write().insert(handle.meta.name.clone(), handle);
         }
-        let partitions: usize = self
-            .topics
-            .read()
-            .values()
-            .map(|t| t.partitions.len())
-            .sum();
+        let partitions: usize = self.topics.read().values().map(|t| t.partitions.len()).sum();
         info!(
             partitions,
             clean = self.clean_start,
@@ -150,15 +131,8 @@ impl Broker {
     }
 
     /// Builds the handle for `meta`, reusing `existing` partitions and opening the rest.
-    pub(crate) fn open_topic_with(
-        &self,
-        meta: TopicMeta,
-        existing: &[Arc<Partition>],
-    ) -> Result<Arc<TopicHandle>> {
-        let topic_config = TopicConfig {
-            overrides: &meta.configs,
-            broker: &self.config,
-        };
+    pub(crate) fn open_topic_with(&self, meta: TopicMeta, existing: &[Arc<Partition>]) -> Result<Arc<TopicHandle>> {
+        let topic_config = TopicConfig { overrides: &meta.configs, broker: &self.config };
         let log_config = LogConfig {
             segment_bytes: topic_config.long("segment.bytes") as u64,
             segment_ms: Some(topic_config.long("segment.ms")),
@@ -173,24 +147,12 @@ impl Broker {
         let mut partitions = existing.to_vec();
         for index in existing.len() as u32..meta.partitions {
             let log: Box<dyn PartitionLog> = match &self.data_dir {
-                Some(dir) => Box::new(FileLog::open(
-                    &dir.join(format!("{}-{index}", meta.name)),
-                    log_config,
-                )?),
+                Some(dir) => Box::new(FileLog::open(&dir.join(format!("{}-{index}", meta.name)), log_config)?),
                 None => Box::new(MemoryLog::new()),
             };
-            partitions.push(Arc::new(Partition::new(
-                name.clone(),
-                meta.topic_id,
-                index as i32,
-                log,
-            )));
+            partitions.push(Arc::new(Partition::new(name.clone(), meta.topic_id, index as i32, log)));
         }
-        Ok(Arc::new(TopicHandle {
-            meta,
-            partitions,
-            limits,
-        }))
+        Ok(Arc::new(TopicHandle { meta, partitions, limits }))
     }
 
     /// Deletes partition directories that no topic owns: left behind when a crash
@@ -209,9 +171,7 @@ impl Broker {
             let Ok(index) = index.parse::<usize>() else {
                 continue;
             };
-            let owned = topics
-                .get(topic)
-                .is_some_and(|t| index < t.partitions.len());
+            let owned = topics.get(topic).is_some_and(|t| index < t.partitions.len());
             if !owned && entry.path().is_dir() {
                 warn!(dir = %entry.path().display(), "removing partition directory of a deleted topic");
                 if let Err(e) = std::fs::remove_dir_all(entry.path()) {
@@ -258,15 +218,8 @@ impl Broker {
 
     pub fn partition(&self, topic: &str, partition: i32) -> Result<Arc<Partition>> {
         self.topic(topic)
-            .and_then(|t| {
-                usize::try_from(partition)
-                    .ok()
-                    .and_then(|i| t.partitions.get(i).cloned())
-            })
-            .ok_or_else(|| BrokerError::UnknownTopicOrPartition {
-                topic: topic.into(),
-                partition: Some(partition),
-            })
+            .and_then(|t| usize::try_from(partition).ok().and_then(|i| t.partitions.get(i).cloned()))
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: topic.into(), partition: Some(partition) })
     }
 
     /// Validates and appends one producer batch. Durability is the caller's choice:
@@ -277,25 +230,15 @@ impl Broker {
         }
         let handle = self
             .topic(topic)
-            .ok_or_else(|| BrokerError::UnknownTopicOrPartition {
-                topic: topic.into(),
-                partition: Some(partition),
-            })?;
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: topic.into(), partition: Some(partition) })?;
         let part = usize::try_from(partition)
             .ok()
             .and_then(|i| handle.partitions.get(i).cloned())
-            .ok_or_else(|| BrokerError::UnknownTopicOrPartition {
-                topic: topic.into(),
-                partition: Some(partition),
-            })?;
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: topic.into(), partition: Some(partition) })?;
         let now = now_ms();
         validate::validate_batch(records, &handle.limits, now)?;
         let (info, offsets) = part.append(records, now)?;
-        Ok(Appended {
-            base_offset: info.base_offset,
-            offsets,
-            partition: part,
-        })
+        Ok(Appended { base_offset: info.base_offset, offsets, partition: part })
     }
 
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
@@ -305,11 +248,7 @@ impl Broker {
     /// Fsyncs partitions with unflushed data and rolls aged segments, every
     /// `log.flush.interval.ms`, until shutdown. Bounds the acks=1 loss window.
     pub async fn run_maintenance(self: Arc<Self>) {
-        let interval = Duration::from_millis(
-            self.config
-                .long("log.flush.interval.ms")
-                .clamp(1, 3_600_000) as u64,
-        );
+        let interval = Duration::from_millis(self.config.long("log.flush.interval.ms").clamp(1, 3_600_000) as u64);
         let mut shutdown = self.shutdown_signal();
         loop {
             tokio::select! {
@@ -350,8 +289,7 @@ impl Broker {
         }
         if let Some(dir) = &self.data_dir {
             let marker = dir.join(CLEAN_SHUTDOWN_MARKER);
-            std::fs::write(&marker, b"")
-                .map_err(|e| BrokerError::Storage(format!("{}: {e}", marker.display())))?;
+            std::fs::write(&marker, b"").map_err(|e| BrokerError::Storage(format!("{}: {e}", marker.display())))?;
         }
         info!("broker stopped cleanly");
         Ok(())

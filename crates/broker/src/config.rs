@@ -11,11 +11,7 @@ pub enum ConfigError {
     #[error("unknown setting '{0}'")]
     UnknownKey(String),
     #[error("invalid value '{value}' for '{key}': expected {expected}")]
-    InvalidValue {
-        key: String,
-        value: String,
-        expected: String,
-    },
+    InvalidValue { key: String, value: String, expected: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,19 +31,8 @@ pub struct Spec {
     pub doc: &'static str,
 }
 
-const fn long(
-    name: &'static str,
-    min: i64,
-    max: i64,
-    default: &'static str,
-    doc: &'static str,
-) -> Spec {
-    Spec {
-        name,
-        kind: Kind::Long { min, max },
-        default,
-        doc,
-    }
+const fn long(name: &'static str, min: i64, max: i64, default: &'static str, doc: &'static str) -> Spec {
+    Spec { name, kind: Kind::Long { min, max }, default, doc }
 }
 
 const I32_MAX: i64 = i32::MAX as i64;
@@ -57,90 +42,24 @@ const COMPRESSION_TYPES: &[&str] = &["producer", "uncompressed", "gzip", "snappy
 
 /// Broker settings. Defaults are Kafka's unless a comment says why not.
 pub const BROKER_SPECS: &[Spec] = &[
-    long(
-        "node.id",
-        0,
-        I32_MAX,
-        "1",
-        "id of this broker in Metadata responses",
-    ),
-    long(
-        "num.partitions",
-        1,
-        100_000,
-        "1",
-        "partitions of auto-created topics and of CreateTopics without a count",
-    ),
-    long(
-        "default.replication.factor",
-        1,
-        1,
-        "1",
-        "only 1 until replication lands",
-    ),
+    long("node.id", 0, I32_MAX, "1", "id of this broker in Metadata responses"),
+    long("num.partitions", 1, 100_000, "1", "partitions of auto-created topics and of CreateTopics without a count"),
+    long("default.replication.factor", 1, 1, "1", "only 1 until replication lands"),
     Spec {
         name: "auto.create.topics.enable",
         kind: Kind::Bool,
         default: "true",
         doc: "create unknown topics on Metadata and Produce",
     },
-    long(
-        "log.segment.bytes",
-        14,
-        I32_MAX,
-        "1073741824",
-        "roll a segment at this size",
-    ),
-    long(
-        "log.roll.ms",
-        1,
-        i64::MAX,
-        "604800000",
-        "roll a segment at this age",
-    ),
-    long(
-        "log.retention.ms",
-        -1,
-        i64::MAX,
-        "604800000",
-        "delete closed segments older than this (-1: keep)",
-    ),
-    long(
-        "log.retention.bytes",
-        -1,
-        i64::MAX,
-        "-1",
-        "keep at most this many bytes per partition (-1: no limit)",
-    ),
-    long(
-        "log.index.interval.bytes",
-        0,
-        I32_MAX,
-        "4096",
-        "bytes between offset index entries",
-    ),
+    long("log.segment.bytes", 14, I32_MAX, "1073741824", "roll a segment at this size"),
+    long("log.roll.ms", 1, i64::MAX, "604800000", "roll a segment at this age"),
+    long("log.retention.ms", -1, i64::MAX, "604800000", "delete closed segments older than this (-1: keep)"),
+    long("log.retention.bytes", -1, i64::MAX, "-1", "keep at most this many bytes per partition (-1: no limit)"),
+    long("log.index.interval.bytes", 0, I32_MAX, "4096", "bytes between offset index entries"),
     // Kafka leaves flushing to replication; a single node needs a bound on the acks=1 loss window.
-    long(
-        "log.flush.interval.ms",
-        1,
-        i64::MAX,
-        "1000",
-        "fsync every partition with unflushed data this often",
-    ),
-    long(
-        "message.max.bytes",
-        0,
-        I32_MAX,
-        "1048588",
-        "largest record batch accepted",
-    ),
-    long(
-        "socket.request.max.bytes",
-        1,
-        I32_MAX,
-        "104857600",
-        "largest request frame accepted",
-    ),
+    long("log.flush.interval.ms", 1, i64::MAX, "1000", "fsync every partition with unflushed data this often"),
+    long("message.max.bytes", 0, I32_MAX, "1048588", "largest record batch accepted"),
+    long("socket.request.max.bytes", 1, I32_MAX, "104857600", "largest request frame accepted"),
     Spec {
         name: "log.message.timestamp.type",
         kind: Kind::Choice(TIMESTAMP_TYPES),
@@ -167,13 +86,7 @@ pub const BROKER_SPECS: &[Spec] = &[
         default: "delete",
         doc: "cleanup policy of new topics",
     },
-    long(
-        "min.insync.replicas",
-        1,
-        1,
-        "1",
-        "only 1 until replication lands",
-    ),
+    long("min.insync.replicas", 1, 1, "1", "only 1 until replication lands"),
     Spec {
         name: "compression.type",
         kind: Kind::Choice(COMPRESSION_TYPES),
@@ -187,103 +100,27 @@ pub const BROKER_SPECS: &[Spec] = &[
         "3000",
         "a new group waits this long for more members before its first assignment",
     ),
-    long(
-        "group.min.session.timeout.ms",
-        0,
-        I32_MAX,
-        "6000",
-        "shortest session timeout a member may ask for",
-    ),
-    long(
-        "group.max.session.timeout.ms",
-        0,
-        I32_MAX,
-        "1800000",
-        "longest session timeout a member may ask for",
-    ),
+    long("group.min.session.timeout.ms", 0, I32_MAX, "6000", "shortest session timeout a member may ask for"),
+    long("group.max.session.timeout.ms", 0, I32_MAX, "1800000", "longest session timeout a member may ask for"),
     // Kafka uses 50 to spread groups over brokers; one node gains nothing from more than one.
-    long(
-        "offsets.topic.num.partitions",
-        1,
-        1000,
-        "1",
-        "partitions of __consumer_offsets",
-    ),
-    long(
-        "offsets.retention.minutes",
-        1,
-        I32_MAX,
-        "10080",
-        "committed offsets of empty groups expire after this",
-    ),
+    long("offsets.topic.num.partitions", 1, 1000, "1", "partitions of __consumer_offsets"),
+    long("offsets.retention.minutes", 1, I32_MAX, "10080", "committed offsets of empty groups expire after this"),
+    long("group.consumer.session.timeout.ms", 1, I32_MAX, "45000", "consumer-protocol (KIP-848) session timeout"),
+    long("group.consumer.heartbeat.interval.ms", 1, I32_MAX, "5000", "consumer-protocol (KIP-848) heartbeat interval"),
 ];
 
 /// Topic settings and the broker setting each one defaults to.
 pub const TOPIC_SPECS: &[(Spec, &str)] = &[
+    (long("segment.bytes", 14, I32_MAX, "1073741824", "roll a segment at this size"), "log.segment.bytes"),
+    (long("segment.ms", 1, i64::MAX, "604800000", "roll a segment at this age"), "log.roll.ms"),
+    (long("retention.ms", -1, i64::MAX, "604800000", "delete closed segments older than this"), "log.retention.ms"),
+    (long("retention.bytes", -1, i64::MAX, "-1", "keep at most this many bytes per partition"), "log.retention.bytes"),
     (
-        long(
-            "segment.bytes",
-            14,
-            I32_MAX,
-            "1073741824",
-            "roll a segment at this size",
-        ),
-        "log.segment.bytes",
-    ),
-    (
-        long(
-            "segment.ms",
-            1,
-            i64::MAX,
-            "604800000",
-            "roll a segment at this age",
-        ),
-        "log.roll.ms",
-    ),
-    (
-        long(
-            "retention.ms",
-            -1,
-            i64::MAX,
-            "604800000",
-            "delete closed segments older than this",
-        ),
-        "log.retention.ms",
-    ),
-    (
-        long(
-            "retention.bytes",
-            -1,
-            i64::MAX,
-            "-1",
-            "keep at most this many bytes per partition",
-        ),
-        "log.retention.bytes",
-    ),
-    (
-        long(
-            "index.interval.bytes",
-            0,
-            I32_MAX,
-            "4096",
-            "bytes between offset index entries",
-        ),
+        long("index.interval.bytes", 0, I32_MAX, "4096", "bytes between offset index entries"),
         "log.index.interval.bytes",
     ),
-    (
-        long(
-            "max.message.bytes",
-            0,
-            I32_MAX,
-            "1048588",
-            "largest record batch accepted",
-        ),
-        "message.max.bytes",
-    ),
-    (
-        long("flush.ms", 1, i64::MAX, "1000", "fsync interval"),
-        "log.flush.interval.ms",
-    ),
+    (long("max.message.bytes", 0, I32_MAX, "1048588", "largest record batch accepted"), "message.max.bytes"),
+    (long("flush.ms", 1, i64::MAX, "1000", "fsync interval"), "log.flush.interval.ms"),
     (
         Spec {
             name: "message.timestamp.type",
@@ -294,23 +131,11 @@ pub const TOPIC_SPECS: &[(Spec, &str)] = &[
         "log.message.timestamp.type",
     ),
     (
-        long(
-            "message.timestamp.before.max.ms",
-            0,
-            i64::MAX,
-            "9223372036854775807",
-            "past timestamp limit",
-        ),
+        long("message.timestamp.before.max.ms", 0, i64::MAX, "9223372036854775807", "past timestamp limit"),
         "log.message.timestamp.before.max.ms",
     ),
     (
-        long(
-            "message.timestamp.after.max.ms",
-            0,
-            i64::MAX,
-            "3600000",
-            "future timestamp limit",
-        ),
+        long("message.timestamp.after.max.ms", 0, i64::MAX, "3600000", "future timestamp limit"),
         "log.message.timestamp.after.max.ms",
     ),
     (
@@ -322,16 +147,7 @@ pub const TOPIC_SPECS: &[(Spec, &str)] = &[
         },
         "log.cleanup.policy",
     ),
-    (
-        long(
-            "min.insync.replicas",
-            1,
-            1,
-            "1",
-            "only 1 until replication lands",
-        ),
-        "min.insync.replicas",
-    ),
+    (long("min.insync.replicas", 1, 1, "1", "only 1 until replication lands"), "min.insync.replicas"),
     (
         Spec {
             name: "compression.type",
@@ -344,11 +160,7 @@ pub const TOPIC_SPECS: &[(Spec, &str)] = &[
 ];
 
 fn validate(spec: &Spec, value: &str) -> Result<String, ConfigError> {
-    let bad = |expected: String| ConfigError::InvalidValue {
-        key: spec.name.into(),
-        value: value.into(),
-        expected,
-    };
+    let bad = |expected: String| ConfigError::InvalidValue { key: spec.name.into(), value: value.into(), expected };
     match spec.kind {
         Kind::Long { min, max } => match value.trim().parse::<i64>() {
             Ok(v) if v >= min && v <= max => Ok(v.to_string()),
@@ -402,20 +214,15 @@ impl BrokerConfig {
         let mut explicit = BTreeMap::new();
         for (k, v) in pairs {
             let key = k.as_ref().trim();
-            let spec = BROKER_SPECS
-                .iter()
-                .find(|s| s.name == key)
-                .ok_or_else(|| ConfigError::UnknownKey(key.into()))?;
+            let spec =
+                BROKER_SPECS.iter().find(|s| s.name == key).ok_or_else(|| ConfigError::UnknownKey(key.into()))?;
             explicit.insert(key.to_string(), validate(spec, v.as_ref())?);
         }
         Ok(BrokerConfig { explicit })
     }
 
     fn spec(name: &str) -> &'static Spec {
-        BROKER_SPECS
-            .iter()
-            .find(|s| s.name == name)
-            .expect("broker setting names are static")
+        BROKER_SPECS.iter().find(|s| s.name == name).expect("broker setting names are static")
     }
 
     /// The value and its source.
@@ -439,12 +246,7 @@ impl BrokerConfig {
             .iter()
             .map(|s| {
                 let (value, source) = self.get(s.name);
-                ConfigEntry {
-                    name: s.name.into(),
-                    value,
-                    source,
-                    synonym: None,
-                }
+                ConfigEntry { name: s.name.into(), value, source, synonym: None }
             })
             .collect()
     }
@@ -455,16 +257,12 @@ impl BrokerConfig {
 }
 
 /// Validates topic overrides (CreateTopics configs). Keys must be known topic settings.
-pub fn validate_topic_configs(
-    configs: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, ConfigError> {
+pub fn validate_topic_configs(configs: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ConfigError> {
     configs
         .iter()
         .map(|(k, v)| {
-            let (spec, _) = TOPIC_SPECS
-                .iter()
-                .find(|(s, _)| s.name == k)
-                .ok_or_else(|| ConfigError::UnknownKey(k.clone()))?;
+            let (spec, _) =
+                TOPIC_SPECS.iter().find(|(s, _)| s.name == k).ok_or_else(|| ConfigError::UnknownKey(k.clone()))?;
             Ok((k.clone(), validate(spec, v)?))
         })
         .collect()
@@ -483,32 +281,19 @@ impl TopicConfig<'_> {
         let (broker_value, broker_source) = self.broker.get(synonym);
         let synonym = Some((synonym.to_string(), broker_value.clone(), broker_source));
         Some(match self.overrides.get(spec.name) {
-            Some(v) => ConfigEntry {
-                name: name.into(),
-                value: v.clone(),
-                source: ConfigSource::TopicOverride,
-                synonym,
-            },
-            None => ConfigEntry {
-                name: name.into(),
-                value: broker_value,
-                source: broker_source,
-                synonym,
-            },
+            Some(v) => {
+                ConfigEntry { name: name.into(), value: v.clone(), source: ConfigSource::TopicOverride, synonym }
+            }
+            None => ConfigEntry { name: name.into(), value: broker_value, source: broker_source, synonym },
         })
     }
 
     pub fn entries(&self) -> Vec<ConfigEntry> {
-        TOPIC_SPECS
-            .iter()
-            .filter_map(|(s, _)| self.entry(s.name))
-            .collect()
+        TOPIC_SPECS.iter().filter_map(|(s, _)| self.entry(s.name)).collect()
     }
 
     pub fn long(&self, name: &str) -> i64 {
-        self.entry(name)
-            .and_then(|e| e.value.parse().ok())
-            .expect("topic setting is a validated integer")
+        self.entry(name).and_then(|e| e.value.parse().ok()).expect("topic setting is a validated integer")
     }
 }
 
@@ -525,46 +310,22 @@ mod tests {
     #[test]
     fn values_are_validated_with_ranges() {
         let err = BrokerConfig::from_pairs([("num.partitions", "0")]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "invalid value '0' for 'num.partitions': expected an integer in [1, 100000]"
-        );
-        let cfg = BrokerConfig::from_pairs([
-            ("num.partitions", "3"),
-            ("auto.create.topics.enable", "FALSE"),
-        ])
-        .unwrap();
+        assert_eq!(err.to_string(), "invalid value '0' for 'num.partitions': expected an integer in [1, 100000]");
+        let cfg = BrokerConfig::from_pairs([("num.partitions", "3"), ("auto.create.topics.enable", "FALSE")]).unwrap();
         assert_eq!(cfg.long("num.partitions"), 3);
         assert!(!cfg.bool("auto.create.topics.enable"));
-        assert_eq!(
-            cfg.get("message.max.bytes"),
-            ("1048588".into(), ConfigSource::Default)
-        );
+        assert_eq!(cfg.get("message.max.bytes"), ("1048588".into(), ConfigSource::Default));
     }
 
     #[test]
     fn topic_settings_fall_back_to_broker_synonyms() {
         let broker = BrokerConfig::from_pairs([("log.segment.bytes", "1000")]).unwrap();
-        let overrides =
-            validate_topic_configs(&[("retention.ms".to_string(), "5".to_string())].into())
-                .unwrap();
-        let topic = TopicConfig {
-            overrides: &overrides,
-            broker: &broker,
-        };
+        let overrides = validate_topic_configs(&[("retention.ms".to_string(), "5".to_string())].into()).unwrap();
+        let topic = TopicConfig { overrides: &overrides, broker: &broker };
         assert_eq!(topic.long("segment.bytes"), 1000);
-        assert_eq!(
-            topic.entry("segment.bytes").unwrap().source,
-            ConfigSource::BrokerStatic
-        );
-        assert_eq!(
-            topic.entry("retention.ms").unwrap().source,
-            ConfigSource::TopicOverride
-        );
-        assert_eq!(
-            topic.entry("max.message.bytes").unwrap().source,
-            ConfigSource::Default
-        );
+        assert_eq!(topic.entry("segment.bytes").unwrap().source, ConfigSource::BrokerStatic);
+        assert_eq!(topic.entry("retention.ms").unwrap().source, ConfigSource::TopicOverride);
+        assert_eq!(topic.entry("max.message.bytes").unwrap().source, ConfigSource::Default);
         assert!(validate_topic_configs(&[("bogus".to_string(), "1".to_string())].into()).is_err());
     }
 }

@@ -6,10 +6,7 @@ use crate::config::ConfigError;
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
     #[error("unknown topic or partition: {topic}{}", partition.map(|p| format!("-{p}")).unwrap_or_default())]
-    UnknownTopicOrPartition {
-        topic: String,
-        partition: Option<i32>,
-    },
+    UnknownTopicOrPartition { topic: String, partition: Option<i32> },
     #[error("unknown topic id {0}")]
     UnknownTopicId(uuid::Uuid),
     #[error("topic '{0}' already exists")]
@@ -31,11 +28,7 @@ pub enum BrokerError {
     #[error("{0}")]
     InvalidTimestamp(String),
     #[error("fetch offset {offset} is out of range: the log holds offsets {log_start_offset}..{log_end_offset}")]
-    OffsetOutOfRange {
-        offset: i64,
-        log_start_offset: u64,
-        log_end_offset: u64,
-    },
+    OffsetOutOfRange { offset: i64, log_start_offset: u64, log_end_offset: u64 },
     #[error("storage error: {0}")]
     Storage(String),
     #[error("broker is shutting down")]
@@ -64,20 +57,20 @@ pub enum BrokerError {
     OffsetMetadataTooLarge { size: usize, max: usize },
     #[error("the group is subscribed to topic '{0}'")]
     GroupSubscribedToTopic(String),
+    #[error("member epoch {given} is ahead of the member's epoch {current}")]
+    FencedMemberEpoch { given: i32, current: i32 },
+    #[error("member epoch {given} is behind the member's epoch {current}")]
+    StaleMemberEpoch { given: i32, current: i32 },
+    #[error("unsupported server assignor '{0}': tidelog offers uniform and range")]
+    UnsupportedAssignor(String),
 }
 
 impl From<LogError> for BrokerError {
     fn from(e: LogError) -> Self {
         match e {
-            LogError::OffsetOutOfRange {
-                offset,
-                log_start_offset,
-                log_end_offset,
-            } => BrokerError::OffsetOutOfRange {
-                offset: offset as i64,
-                log_start_offset,
-                log_end_offset,
-            },
+            LogError::OffsetOutOfRange { offset, log_start_offset, log_end_offset } => {
+                BrokerError::OffsetOutOfRange { offset: offset as i64, log_start_offset, log_end_offset }
+            }
             LogError::InvalidBatch(b) => BrokerError::CorruptMessage(b.to_string()),
             other => BrokerError::Storage(other.to_string()),
         }

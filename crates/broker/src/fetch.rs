@@ -37,20 +37,11 @@ pub struct FetchLimits {
 }
 
 impl Broker {
-    pub async fn fetch(
-        &self,
-        requests: &[FetchPartition],
-        limits: FetchLimits,
-    ) -> Vec<FetchedPartition> {
+    pub async fn fetch(&self, requests: &[FetchPartition], limits: FetchLimits) -> Vec<FetchedPartition> {
         let deadline = Instant::now() + limits.max_wait;
-        let partitions: Vec<Result<Arc<Partition>>> = requests
-            .iter()
-            .map(|r| self.partition(&r.topic, r.partition))
-            .collect();
-        let mut watchers: Vec<_> = partitions
-            .iter()
-            .filter_map(|p| p.as_ref().ok().map(|p| p.subscribe()))
-            .collect();
+        let partitions: Vec<Result<Arc<Partition>>> =
+            requests.iter().map(|r| self.partition(&r.topic, r.partition)).collect();
+        let mut watchers: Vec<_> = partitions.iter().filter_map(|p| p.as_ref().ok().map(|p| p.subscribe())).collect();
         let mut shutdown = self.shutdown_signal();
         loop {
             for w in &mut watchers {
@@ -117,11 +108,7 @@ fn read_once(
             }
             let budget = req.max_bytes.min(remaining);
             if budget == 0 && any_data {
-                return FetchedPartition {
-                    error: None,
-                    offsets,
-                    records: Bytes::new(),
-                };
+                return FetchedPartition { error: None, offsets, records: Bytes::new() };
             }
             match part.read(req.fetch_offset as u64, budget.max(1)) {
                 Ok((records, offsets)) => {
@@ -129,17 +116,9 @@ fn read_once(
                         any_data = true;
                         remaining = remaining.saturating_sub(records.len());
                     }
-                    FetchedPartition {
-                        error: None,
-                        offsets,
-                        records,
-                    }
+                    FetchedPartition { error: None, offsets, records }
                 }
-                Err(e) => FetchedPartition {
-                    error: Some(e),
-                    offsets,
-                    records: Bytes::new(),
-                },
+                Err(e) => FetchedPartition { error: Some(e), offsets, records: Bytes::new() },
             }
         })
         .collect()
@@ -162,25 +141,12 @@ mod tests {
 
     fn broker() -> Arc<Broker> {
         let b = Broker::in_memory(BrokerConfig::default());
-        b.create_topic(
-            NewTopic {
-                name: "t".into(),
-                partitions: Some(2),
-                ..Default::default()
-            },
-            false,
-        )
-        .unwrap();
+        b.create_topic(NewTopic { name: "t".into(), partitions: Some(2), ..Default::default() }, false).unwrap();
         b
     }
 
     fn req(partition: i32, fetch_offset: i64) -> FetchPartition {
-        FetchPartition {
-            topic: "t".into(),
-            partition,
-            fetch_offset,
-            max_bytes: 1 << 20,
-        }
+        FetchPartition { topic: "t".into(), partition, fetch_offset, max_bytes: 1 << 20 }
     }
 
     #[tokio::test]
@@ -189,20 +155,13 @@ mod tests {
         let waiter = {
             let b = b.clone();
             tokio::spawn(async move {
-                let limits = FetchLimits {
-                    max_wait: Duration::from_secs(30),
-                    min_bytes: 1,
-                    max_bytes: 1 << 20,
-                };
+                let limits = FetchLimits { max_wait: Duration::from_secs(30), min_bytes: 1, max_bytes: 1 << 20 };
                 b.fetch(&[req(0, 0), req(1, 0)], limits).await
             })
         };
         tokio::task::yield_now().await;
         b.append("t", 1, &batch("hello")).unwrap();
-        let results = tokio::time::timeout(Duration::from_secs(10), waiter)
-            .await
-            .unwrap()
-            .unwrap();
+        let results = tokio::time::timeout(Duration::from_secs(10), waiter).await.unwrap().unwrap();
         assert!(results[0].records.is_empty());
         assert!(!results[1].records.is_empty());
         assert_eq!(results[1].offsets.high_watermark, 1);
@@ -211,22 +170,12 @@ mod tests {
     #[tokio::test]
     async fn returns_at_deadline_and_reports_errors() {
         let b = broker();
-        let limits = FetchLimits {
-            max_wait: Duration::from_millis(20),
-            min_bytes: 1,
-            max_bytes: 1 << 20,
-        };
+        let limits = FetchLimits { max_wait: Duration::from_millis(20), min_bytes: 1, max_bytes: 1 << 20 };
         let results = b.fetch(&[req(0, 0)], limits).await;
         assert!(results[0].records.is_empty() && results[0].error.is_none());
         let results = b.fetch(&[req(0, 5), req(7, 0)], limits).await;
-        assert!(matches!(
-            results[0].error,
-            Some(BrokerError::OffsetOutOfRange { .. })
-        ));
-        assert!(matches!(
-            results[1].error,
-            Some(BrokerError::UnknownTopicOrPartition { .. })
-        ));
+        assert!(matches!(results[0].error, Some(BrokerError::OffsetOutOfRange { .. })));
+        assert!(matches!(results[1].error, Some(BrokerError::UnknownTopicOrPartition { .. })));
     }
 
     #[tokio::test]
@@ -234,11 +183,7 @@ mod tests {
         let b = broker();
         b.append("t", 0, &batch(&"x".repeat(500))).unwrap();
         b.append("t", 1, &batch(&"y".repeat(500))).unwrap();
-        let limits = FetchLimits {
-            max_wait: Duration::ZERO,
-            min_bytes: 0,
-            max_bytes: 10,
-        };
+        let limits = FetchLimits { max_wait: Duration::ZERO, min_bytes: 0, max_bytes: 10 };
         let results = b.fetch(&[req(0, 0), req(1, 0)], limits).await;
         assert!(!results[0].records.is_empty());
         assert!(results[1].records.is_empty());

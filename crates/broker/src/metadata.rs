@@ -18,22 +18,10 @@ use crate::error::{BrokerError, Result};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MetadataEvent {
-    ClusterCreated {
-        cluster_id: String,
-    },
-    TopicCreated {
-        name: String,
-        topic_id: Uuid,
-        partitions: u32,
-        configs: BTreeMap<String, String>,
-    },
-    PartitionsAdded {
-        name: String,
-        partitions: u32,
-    },
-    TopicDeleted {
-        name: String,
-    },
+    ClusterCreated { cluster_id: String },
+    TopicCreated { name: String, topic_id: Uuid, partitions: u32, configs: BTreeMap<String, String> },
+    PartitionsAdded { name: String, partitions: u32 },
+    TopicDeleted { name: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,12 +43,7 @@ impl MetadataState {
     pub fn apply(&mut self, event: &MetadataEvent) {
         match event {
             MetadataEvent::ClusterCreated { cluster_id } => self.cluster_id = cluster_id.clone(),
-            MetadataEvent::TopicCreated {
-                name,
-                topic_id,
-                partitions,
-                configs,
-            } => {
+            MetadataEvent::TopicCreated { name, topic_id, partitions, configs } => {
                 self.topic_names_by_id.insert(*topic_id, name.clone());
                 self.topics.insert(
                     name.clone(),
@@ -96,17 +79,10 @@ pub struct MetadataLog {
 impl MetadataLog {
     /// Opens the file and replays it. Returns the log and the events in order.
     pub fn open(dir: &Path) -> Result<(Self, Vec<MetadataEvent>)> {
-        let io = |e: std::io::Error| {
-            BrokerError::Storage(format!("metadata log in {}: {e}", dir.display()))
-        };
+        let io = |e: std::io::Error| BrokerError::Storage(format!("metadata log in {}: {e}", dir.display()));
         std::fs::create_dir_all(dir).map_err(io)?;
         let path = dir.join("events.log");
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(io)?;
+        let mut file = OpenOptions::new().read(true).append(true).create(true).open(&path).map_err(io)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
         let (events, valid_len) = decode_events(&bytes);
@@ -124,9 +100,7 @@ impl MetadataLog {
         record.extend_from_slice(&(json.len() as u32).to_be_bytes());
         record.extend_from_slice(&crc32c::crc32c(&json).to_be_bytes());
         record.extend_from_slice(&json);
-        let io = |e: std::io::Error| {
-            BrokerError::Storage(format!("metadata log {}: {e}", self.path.display()))
-        };
+        let io = |e: std::io::Error| BrokerError::Storage(format!("metadata log {}: {e}", self.path.display()));
         self.file.write_all(&record).map_err(io)?;
         self.file.sync_data().map_err(io)
     }
@@ -137,14 +111,8 @@ fn decode_events(bytes: &[u8]) -> (Vec<MetadataEvent>, usize) {
     let mut events = Vec::new();
     let mut pos = 0;
     while bytes.len() - pos >= 8 {
-        let len = u32::from_be_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]])
-            as usize;
-        let crc = u32::from_be_bytes([
-            bytes[pos + 4],
-            bytes[pos + 5],
-            bytes[pos + 6],
-            bytes[pos + 7],
-        ]);
+        let len = u32::from_be_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]) as usize;
+        let crc = u32::from_be_bytes([bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]]);
         let Some(body) = bytes.get(pos + 8..pos + 8 + len) else {
             break;
         };
@@ -177,11 +145,7 @@ mod tests {
             let (mut log, events) = MetadataLog::open(dir.path()).unwrap();
             assert!(events.is_empty());
             log.append(&created).unwrap();
-            log.append(&MetadataEvent::PartitionsAdded {
-                name: "t".into(),
-                partitions: 4,
-            })
-            .unwrap();
+            log.append(&MetadataEvent::PartitionsAdded { name: "t".into(), partitions: 4 }).unwrap();
         }
         let path = dir.path().join("events.log");
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();

@@ -34,34 +34,24 @@ impl OffsetQuery {
 pub type OffsetAnswer = (i64, i64);
 
 impl Broker {
-    pub fn list_offset(
-        &self,
-        topic: &str,
-        partition: i32,
-        query: OffsetQuery,
-    ) -> Result<OffsetAnswer> {
+    pub fn list_offset(&self, topic: &str, partition: i32, query: OffsetQuery) -> Result<OffsetAnswer> {
         let part = self.partition(topic, partition)?;
         let offsets = part.offsets();
         Ok(match query {
             OffsetQuery::Earliest => (offsets.log_start_offset as i64, -1),
             OffsetQuery::Latest => (offsets.high_watermark as i64, -1),
-            OffsetQuery::MaxTimestamp => part
-                .with_log(|log| log.max_timestamp())
-                .map_or((-1, -1), |(ts, offset)| (offset as i64, ts)),
+            OffsetQuery::MaxTimestamp => {
+                part.with_log(|log| log.max_timestamp()).map_or((-1, -1), |(ts, offset)| (offset as i64, ts))
+            }
             OffsetQuery::Timestamp(target) => {
                 let Some(batch) = part.with_log(|log| log.find_by_timestamp(target))? else {
                     return Ok((-1, -1));
                 };
                 let mut buf = batch;
                 let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| {
-                    BrokerError::Storage(format!(
-                        "stored batch of {topic}-{partition} does not decode: {e}"
-                    ))
+                    BrokerError::Storage(format!("stored batch of {topic}-{partition} does not decode: {e}"))
                 })?;
-                set.records
-                    .iter()
-                    .find(|r| r.timestamp >= target)
-                    .map_or((-1, -1), |r| (r.offset, r.timestamp))
+                set.records.iter().find(|r| r.timestamp >= target).map_or((-1, -1), |r| (r.offset, r.timestamp))
             }
         })
     }

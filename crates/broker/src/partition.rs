@@ -95,12 +95,7 @@ impl Partition {
         tokio::task::spawn_blocking(move || job.run())
             .await
             .map_err(|e| BrokerError::Storage(format!("fsync task failed: {e}")))?
-            .map_err(|e| {
-                BrokerError::Storage(format!(
-                    "fsync of {}-{} failed: {e}",
-                    self.topic, self.index
-                ))
-            })?;
+            .map_err(|e| BrokerError::Storage(format!("fsync of {}-{} failed: {e}", self.topic, self.index)))?;
         self.durable_offset.fetch_max(up_to, Ordering::AcqRel);
         Ok(())
     }
@@ -114,17 +109,13 @@ impl Partition {
     pub fn close(&self) -> Result<()> {
         let mut log = self.log.lock();
         log.close()?;
-        self.durable_offset
-            .fetch_max(log.offsets().log_end_offset, Ordering::AcqRel);
+        self.durable_offset.fetch_max(log.offsets().log_end_offset, Ordering::AcqRel);
         Ok(())
     }
 
     /// Takes the log out for deletion; the partition must be unreachable by then.
     pub fn delete(&self) -> Result<()> {
-        let log = std::mem::replace(
-            &mut *self.log.lock(),
-            Box::new(tidelog_log::MemoryLog::new()),
-        );
+        let log = std::mem::replace(&mut *self.log.lock(), Box::new(tidelog_log::MemoryLog::new()));
         log.delete()?;
         Ok(())
     }

@@ -1,17 +1,10 @@
 //! Real record batches for unit tests, built with the `kafka-protocol` encoder.
 
 use bytes::BytesMut;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
 
 /// `count` records with keys `k0..`, the given value and timestamp, in one batch.
-pub fn encode_batch(
-    count: usize,
-    value: &[u8],
-    timestamp: i64,
-    compression: Compression,
-) -> Vec<u8> {
+pub fn encode_batch(count: usize, value: &[u8], timestamp: i64, compression: Compression) -> Vec<u8> {
     let records: Vec<Record> = (0..count)
         .map(|i| Record {
             transactional: false,
@@ -32,14 +25,7 @@ pub fn encode_batch(
         })
         .collect();
     let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .expect("encodable test batch");
+    RecordBatchEncoder::encode(&mut buf, &records, &RecordEncodeOptions { version: 2, compression })
+        .expect("encodable test batch");
     buf.to_vec()
 }

@@ -18,26 +18,20 @@ pub struct BatchLimits {
 /// as Kafka requires of magic 2.
 pub fn validate_batch(records: &[u8], limits: &BatchLimits, now_ms: i64) -> Result<BatchHeader> {
     let header = BatchHeader::parse(records).map_err(|e| match e {
-        batch::BatchError::UnsupportedMagic(m) => BrokerError::InvalidRecord(format!(
-            "unsupported magic {m}: tidelog stores record batch v2 only"
-        )),
+        batch::BatchError::UnsupportedMagic(m) => {
+            BrokerError::InvalidRecord(format!("unsupported magic {m}: tidelog stores record batch v2 only"))
+        }
         other => BrokerError::CorruptMessage(other.to_string()),
     })?;
     let size = header.total_size();
     if size > limits.max_message_bytes {
-        return Err(BrokerError::MessageTooLarge {
-            size,
-            max: limits.max_message_bytes,
-        });
+        return Err(BrokerError::MessageTooLarge { size, max: limits.max_message_bytes });
     }
     if size != records.len() {
         return Err(if size < records.len() {
             BrokerError::InvalidRecord("more than one record batch for a partition".into())
         } else {
-            BrokerError::CorruptMessage(format!(
-                "batch declares {size} bytes but {} were sent",
-                records.len()
-            ))
+            BrokerError::CorruptMessage(format!("batch declares {size} bytes but {} were sent", records.len()))
         });
     }
     batch::verify_crc(records, &header).map_err(|e| BrokerError::CorruptMessage(e.to_string()))?;
@@ -48,17 +42,12 @@ pub fn validate_batch(records: &[u8], limits: &BatchLimits, now_ms: i64) -> Resu
         )));
     }
     if header.is_control() {
-        return Err(BrokerError::InvalidRecord(
-            "clients may not produce control batches".into(),
-        ));
+        return Err(BrokerError::InvalidRecord("clients may not produce control batches".into()));
     }
     if header.compression() == 0 {
         walk_records(&records[BATCH_HEADER_LEN..], header.records_count)?;
     } else if header.compression() > 4 {
-        return Err(BrokerError::InvalidRecord(format!(
-            "unknown compression codec {}",
-            header.compression()
-        )));
+        return Err(BrokerError::InvalidRecord(format!("unknown compression codec {}", header.compression())));
     }
     check_timestamps(&header, limits, now_ms)?;
     Ok(header)
@@ -70,9 +59,7 @@ fn check_timestamps(header: &BatchHeader, limits: &BatchLimits, now_ms: i64) -> 
     }
     for ts in [header.base_timestamp, header.max_timestamp] {
         if ts < 0 && ts != -1 {
-            return Err(BrokerError::InvalidTimestamp(format!(
-                "timestamp {ts} is negative"
-            )));
+            return Err(BrokerError::InvalidTimestamp(format!("timestamp {ts} is negative")));
         }
     }
     let ts = header.max_timestamp;
@@ -111,12 +98,9 @@ fn walk_records(body: &[u8], count: i32) -> Result<()> {
     let bad = |what: String| BrokerError::CorruptMessage(what);
     let mut pos = 0usize;
     for expected_delta in 0..count as i64 {
-        let len = varint(body, &mut pos)
-            .ok_or_else(|| bad(format!("record {expected_delta}: unreadable length")))?;
+        let len = varint(body, &mut pos).ok_or_else(|| bad(format!("record {expected_delta}: unreadable length")))?;
         if len <= 0 || len as usize > body.len() - pos {
-            return Err(bad(format!(
-                "record {expected_delta}: length {len} does not fit the batch"
-            )));
+            return Err(bad(format!("record {expected_delta}: length {len} does not fit the batch")));
         }
         let record_end = pos + len as usize;
         let mut p = pos + 1; // attributes
@@ -130,10 +114,7 @@ fn walk_records(body: &[u8], count: i32) -> Result<()> {
         pos = record_end;
     }
     if pos != body.len() {
-        return Err(bad(format!(
-            "{} trailing bytes after {count} records",
-            body.len() - pos
-        )));
+        return Err(bad(format!("{} trailing bytes after {count} records", body.len() - pos)));
     }
     Ok(())
 }
@@ -148,28 +129,14 @@ mod tests {
     }
 
     fn limits() -> BatchLimits {
-        BatchLimits {
-            max_message_bytes: 1 << 20,
-            timestamp_before_max_ms: i64::MAX,
-            timestamp_after_max_ms: 3_600_000,
-        }
+        BatchLimits { max_message_bytes: 1 << 20, timestamp_before_max_ms: i64::MAX, timestamp_after_max_ms: 3_600_000 }
     }
 
     #[test]
     fn accepts_real_batches_of_every_codec() {
-        for c in [
-            Compression::None,
-            Compression::Gzip,
-            Compression::Snappy,
-            Compression::Lz4,
-            Compression::Zstd,
-        ] {
+        for c in [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd] {
             let b = encode(5, c, 1000);
-            assert_eq!(
-                validate_batch(&b, &limits(), 2000).unwrap().records_count,
-                5,
-                "{c:?}"
-            );
+            assert_eq!(validate_batch(&b, &limits(), 2000).unwrap().records_count, 5, "{c:?}");
         }
     }
 
@@ -177,31 +144,15 @@ mod tests {
     fn rejects_bad_crc_size_count_and_timestamps() {
         let mut b = encode(3, Compression::None, 1000);
         assert!(matches!(
-            validate_batch(
-                &b,
-                &BatchLimits {
-                    max_message_bytes: 10,
-                    ..limits()
-                },
-                0
-            ),
+            validate_batch(&b, &BatchLimits { max_message_bytes: 10, ..limits() }, 0),
             Err(BrokerError::MessageTooLarge { .. })
         ));
         assert!(validate_batch(&b, &limits(), 10_000_000).is_ok());
-        assert!(matches!(
-            validate_batch(&b, &limits(), -5_000_000),
-            Err(BrokerError::InvalidTimestamp(_))
-        ));
+        assert!(matches!(validate_batch(&b, &limits(), -5_000_000), Err(BrokerError::InvalidTimestamp(_))));
         let last = b.len() - 1;
         b[last] ^= 1;
-        assert!(matches!(
-            validate_batch(&b, &limits(), 0),
-            Err(BrokerError::CorruptMessage(_))
-        ));
-        assert!(matches!(
-            validate_batch(&b[..40], &limits(), 0),
-            Err(BrokerError::CorruptMessage(_))
-        ));
+        assert!(matches!(validate_batch(&b, &limits(), 0), Err(BrokerError::CorruptMessage(_))));
+        assert!(matches!(validate_batch(&b[..40], &limits(), 0), Err(BrokerError::CorruptMessage(_))));
     }
 
     #[test]

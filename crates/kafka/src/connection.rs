@@ -19,26 +19,15 @@ use crate::server::Context;
 /// Requests read ahead of their responses; beyond this the connection stops reading.
 const MAX_IN_FLIGHT: usize = 32;
 
-pub(crate) async fn run(
-    stream: TcpStream,
-    peer: SocketAddr,
-    ctx: Arc<Context>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
     let (read_half, write_half) = stream.into_split();
     let codec = || {
-        LengthDelimitedCodec::builder()
-            .length_field_type::<u32>()
-            .max_frame_length(ctx.max_request_bytes)
-            .new_codec()
+        LengthDelimitedCodec::builder().length_field_type::<u32>().max_frame_length(ctx.max_request_bytes).new_codec()
     };
     let mut frames = FramedRead::with_capacity(read_half, codec(), 64 * 1024);
     let mut out = FramedWrite::new(
         write_half,
-        LengthDelimitedCodec::builder()
-            .length_field_type::<u32>()
-            .max_frame_length(usize::MAX >> 1)
-            .new_codec(),
+        LengthDelimitedCodec::builder().length_field_type::<u32>().max_frame_length(usize::MAX >> 1).new_codec(),
     );
     let mut in_flight = FuturesOrdered::new();
     let mut reading = true;

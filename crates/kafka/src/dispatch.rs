@@ -17,11 +17,7 @@ use crate::server::Context;
 /// The encoded response (header + body), `None` when the request wants no answer.
 pub(crate) type Reply = BoxFuture<'static, Result<Option<BytesMut>, ConnectionError>>;
 
-pub(crate) fn decode<T: Decodable>(
-    body: &mut Bytes,
-    version: i16,
-    key: ApiKey,
-) -> Result<T, ConnectionError> {
+pub(crate) fn decode<T: Decodable>(body: &mut Bytes, version: i16, key: ApiKey) -> Result<T, ConnectionError> {
     let request = T::decode(body, version).map_err(|e| ConnectionError::Malformed {
         what: format!("{key:?} v{version} request"),
         reason: e.to_string(),
@@ -45,8 +41,7 @@ pub(crate) fn encode<R: Encodable + HeaderVersion>(
     };
     let header = ResponseHeader::default().with_correlation_id(correlation_id);
     let header_version = R::header_version(version);
-    let size = header.compute_size(header_version).map_err(fail)?
-        + response.compute_size(version).map_err(fail)?;
+    let size = header.compute_size(header_version).map_err(fail)? + response.compute_size(version).map_err(fail)?;
     let mut buf = BytesMut::with_capacity(size);
     header.encode(&mut buf, header_version).map_err(fail)?;
     response.encode(&mut buf, version).map_err(fail)?;
@@ -68,11 +63,7 @@ pub(crate) struct Client {
     pub host: String,
 }
 
-pub(crate) fn dispatch(
-    ctx: &Arc<Context>,
-    peer: std::net::SocketAddr,
-    frame: Bytes,
-) -> Result<Reply, ConnectionError> {
+pub(crate) fn dispatch(ctx: &Arc<Context>, peer: std::net::SocketAddr, frame: Bytes) -> Result<Reply, ConnectionError> {
     if frame.len() < 8 {
         return Err(ConnectionError::Malformed {
             what: "request header".into(),
@@ -88,44 +79,32 @@ pub(crate) fn dispatch(
         if key == ApiKey::ApiVersions {
             // KIP-511: answer with a v0 body listing what we support, so the client can retry.
             let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
-            let response = api_versions::response(
-                kafka_protocol::error::ResponseError::UnsupportedVersion.code(),
-            );
+            let response = api_versions::response(kafka_protocol::error::ResponseError::UnsupportedVersion.code());
             return Ok(ready(encode(key, 0, correlation_id, &response)));
         }
-        return Err(ConnectionError::UnsupportedVersion {
-            api: format!("{key:?}"),
-            version,
-        });
+        return Err(ConnectionError::UnsupportedVersion { api: format!("{key:?}"), version });
     }
     let mut body = frame;
-    let header =
-        RequestHeader::decode(&mut body, key.request_header_version(version)).map_err(|e| {
-            ConnectionError::Malformed {
-                what: "request header".into(),
-                reason: e.to_string(),
-            }
-        })?;
+    let header = RequestHeader::decode(&mut body, key.request_header_version(version))
+        .map_err(|e| ConnectionError::Malformed { what: "request header".into(), reason: e.to_string() })?;
     let cid = header.correlation_id;
     let client = || Client {
         client_id: header.client_id.as_deref().unwrap_or_default().to_string(),
         host: format!("/{}", peer.ip()),
     };
 
+    macro_rules! answer_client {
+        ($request:ty, $handler:path) => {{
+            let request: $request = decode(&mut body, version, key)?;
+            ready(encode(key, version, cid, &$handler(ctx, &client(), request, version)))
+        }};
+    }
+
     macro_rules! answer_async {
         ($request:ty, $handler:path) => {{
             let request: $request = decode(&mut body, version, key)?;
             let (ctx, client) = (ctx.clone(), client());
-            async move {
-                encode(
-                    key,
-                    version,
-                    cid,
-                    &$handler(&ctx, &client, request, version).await,
-                )
-                .map(Some)
-            }
-            .boxed()
+            async move { encode(key, version, cid, &$handler(&ctx, &client, request, version).await).map(Some) }.boxed()
         }};
     }
 
@@ -176,6 +155,10 @@ pub(crate) fn dispatch(
         ApiKey::DeleteGroups => answer_async!(DeleteGroupsRequest, handlers::groups::delete),
         ApiKey::OffsetCommit => answer_async!(OffsetCommitRequest, handlers::offsets::commit),
         ApiKey::OffsetFetch => answer!(OffsetFetchRequest, handlers::offsets::fetch),
+        ApiKey::ConsumerGroupHeartbeat => {
+            answer_client!(ConsumerGroupHeartbeatRequest, handlers::consumer_groups::heartbeat)
+        }
+        ApiKey::ConsumerGroupDescribe => answer!(ConsumerGroupDescribeRequest, handlers::consumer_groups::describe),
         ApiKey::OffsetDelete => answer_async!(OffsetDeleteRequest, handlers::offsets::delete),
         other => return Err(ConnectionError::UnknownApiKey(other as i16)),
     })

@@ -32,6 +32,9 @@ pub fn error_code(e: &BrokerError) -> i16 {
         BrokerError::FencedInstanceId(_) => ResponseError::FencedInstanceId,
         BrokerError::OffsetMetadataTooLarge { .. } => ResponseError::OffsetMetadataTooLarge,
         BrokerError::GroupSubscribedToTopic(_) => ResponseError::GroupSubscribedToTopic,
+        BrokerError::FencedMemberEpoch { .. } => ResponseError::FencedMemberEpoch,
+        BrokerError::StaleMemberEpoch { .. } => ResponseError::StaleMemberEpoch,
+        BrokerError::UnsupportedAssignor(_) => ResponseError::UnsupportedAssignor,
     };
     kind.code()
 }

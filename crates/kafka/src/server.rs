@@ -36,11 +36,7 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let max_request_bytes = broker.config().long("socket.request.max.bytes") as usize;
-    let ctx = Arc::new(Context {
-        broker,
-        listener: advertised,
-        max_request_bytes,
-    });
+    let ctx = Arc::new(Context { broker, listener: advertised, max_request_bytes });
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -61,16 +57,8 @@ pub async fn serve(
         }
     }
     drop(listener);
-    info!(
-        connections = connections.len(),
-        "kafka listener stopping; draining connections"
-    );
-    if tokio::time::timeout(DRAIN_TIMEOUT, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await
-    .is_err()
-    {
+    info!(connections = connections.len(), "kafka listener stopping; draining connections");
+    if tokio::time::timeout(DRAIN_TIMEOUT, async { while connections.join_next().await.is_some() {} }).await.is_err() {
         warn!("connections did not drain in time; closing them");
         connections.abort_all();
     }

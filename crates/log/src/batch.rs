@@ -75,10 +75,7 @@ impl BatchHeader {
             return Err(BatchError::UnsupportedMagic(buf[16] as i8));
         }
         if buf.len() < BATCH_HEADER_LEN {
-            return Err(BatchError::Truncated {
-                needed: BATCH_HEADER_LEN,
-                available: buf.len(),
-            });
+            return Err(BatchError::Truncated { needed: BATCH_HEADER_LEN, available: buf.len() });
         }
         let header = BatchHeader {
             base_offset: be_i64(buf, 0),
@@ -132,17 +129,11 @@ impl BatchHeader {
 pub fn verify_crc(batch: &[u8], header: &BatchHeader) -> Result<(), BatchError> {
     let end = header.total_size();
     if batch.len() < end {
-        return Err(BatchError::Truncated {
-            needed: end,
-            available: batch.len(),
-        });
+        return Err(BatchError::Truncated { needed: end, available: batch.len() });
     }
     let actual = crc32c::crc32c(&batch[CRC_START..end]);
     if actual != header.crc {
-        return Err(BatchError::CrcMismatch {
-            expected: header.crc,
-            actual,
-        });
+        return Err(BatchError::CrcMismatch { expected: header.crc, actual });
     }
     Ok(())
 }
@@ -159,9 +150,7 @@ pub fn patched_prefix(batch: &[u8], base_offset: i64, leader_epoch: i32) -> [u8;
 
 /// Iterates over the whole batches at the start of `buf`, stopping silently at the first
 /// incomplete one (a fetch boundary), and yielding an error for a malformed header.
-pub fn batches(
-    buf: &[u8],
-) -> impl Iterator<Item = Result<(BatchHeader, Range<usize>), BatchError>> + '_ {
+pub fn batches(buf: &[u8]) -> impl Iterator<Item = Result<(BatchHeader, Range<usize>), BatchError>> + '_ {
     let mut pos = 0usize;
     let mut failed = false;
     std::iter::from_fn(move || {
@@ -226,10 +215,7 @@ pub(crate) mod tests {
         let last = b.len() - 1;
         b[last] ^= 1;
         let h = BatchHeader::parse(&b).unwrap();
-        assert!(matches!(
-            verify_crc(&b, &h),
-            Err(BatchError::CrcMismatch { .. })
-        ));
+        assert!(matches!(verify_crc(&b, &h), Err(BatchError::CrcMismatch { .. })));
         b[16] = 1;
         assert_eq!(BatchHeader::parse(&b), Err(BatchError::UnsupportedMagic(1)));
     }

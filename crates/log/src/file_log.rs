@@ -26,11 +26,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig {
-            segment_bytes: 1 << 30,
-            segment_ms: Some(7 * 24 * 3600 * 1000),
-            index_interval_bytes: 4096,
-        }
+        LogConfig { segment_bytes: 1 << 30, segment_ms: Some(7 * 24 * 3600 * 1000), index_interval_bytes: 4096 }
     }
 }
 
@@ -87,17 +83,11 @@ impl FileLog {
     }
 
     fn active(&self) -> &Segment {
-        self.segments
-            .values()
-            .next_back()
-            .expect("a log always has an active segment")
+        self.segments.values().next_back().expect("a log always has an active segment")
     }
 
     fn active_mut(&mut self) -> &mut Segment {
-        self.segments
-            .values_mut()
-            .next_back()
-            .expect("a log always has an active segment")
+        self.segments.values_mut().next_back().expect("a log always has an active segment")
     }
 
     fn log_end_offset(&self) -> u64 {
@@ -110,10 +100,7 @@ impl FileLog {
         active.flush_indexes()?;
         let file = active.file();
         self.unsynced.push(file);
-        self.segments.insert(
-            next,
-            Segment::create(&self.dir, next, self.config.index_interval_bytes)?,
-        );
+        self.segments.insert(next, Segment::create(&self.dir, next, self.config.index_interval_bytes)?);
         debug!(dir = %self.dir.display(), base_offset = next, "rolled segment");
         Ok(())
     }
@@ -128,35 +115,22 @@ impl FileLog {
 }
 
 impl PartitionLog for FileLog {
-    fn append(
-        &mut self,
-        batch: &[u8],
-        leader_epoch: i32,
-        now_ms: i64,
-    ) -> Result<AppendInfo, LogError> {
+    fn append(&mut self, batch: &[u8], leader_epoch: i32, now_ms: i64) -> Result<AppendInfo, LogError> {
         let header = BatchHeader::parse(batch)?;
         if header.total_size() != batch.len() {
-            return Err(batch::BatchError::Truncated {
-                needed: header.total_size(),
-                available: batch.len(),
-            }
-            .into());
+            return Err(batch::BatchError::Truncated { needed: header.total_size(), available: batch.len() }.into());
         }
         let base_offset = self.log_end_offset();
         let last_offset = base_offset + header.last_offset_delta as u64;
         let active = self.active();
-        let too_big =
-            active.size() > 0 && active.size() + batch.len() as u64 > self.config.segment_bytes;
+        let too_big = active.size() > 0 && active.size() + batch.len() as u64 > self.config.segment_bytes;
         let offsets_overflow = last_offset - active.base_offset() > u32::MAX as u64;
         if too_big || offsets_overflow {
             self.roll()?;
         }
         let prefix = batch::patched_prefix(batch, base_offset as i64, leader_epoch);
         self.active_mut().append(&prefix, batch, now_ms)?;
-        Ok(AppendInfo {
-            base_offset,
-            last_offset,
-        })
+        Ok(AppendInfo { base_offset, last_offset })
     }
 
     fn read(&self, offset: u64, max_bytes: usize) -> Result<Bytes, LogError> {
@@ -169,11 +143,7 @@ impl PartitionLog for FileLog {
             });
         }
         // Start in the segment that holds `offset`; move on if it ends before it.
-        let start = self
-            .segments
-            .range(..=offset)
-            .next_back()
-            .map_or(offsets.log_start_offset, |(b, _)| *b);
+        let start = self.segments.range(..=offset).next_back().map_or(offsets.log_start_offset, |(b, _)| *b);
         for segment in self.segments.range(start..).map(|(_, s)| s) {
             if offset >= self.high_watermark {
                 break;
@@ -228,8 +198,7 @@ impl PartitionLog for FileLog {
     }
 
     fn roll_if_aged(&mut self, now_ms: i64) -> Result<(), LogError> {
-        let (Some(limit), Some(first)) = (self.config.segment_ms, self.active().first_append_ms())
-        else {
+        let (Some(limit), Some(first)) = (self.config.segment_ms, self.active().first_append_ms()) else {
             return Ok(());
         };
         if now_ms - first >= limit {
@@ -249,13 +218,7 @@ impl PartitionLog for FileLog {
             segment.delete()?;
         }
         std::fs::remove_dir_all(&dir)
-            .or_else(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
+            .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
             .map_err(|e| LogError::io(&dir, e))
     }
 

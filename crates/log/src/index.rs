@@ -52,10 +52,7 @@ impl IndexEntry for TimeEntry {
     fn decode(b: &[u8]) -> Self {
         let mut ts = [0u8; 8];
         ts.copy_from_slice(&b[..8]);
-        TimeEntry {
-            timestamp: i64::from_be_bytes(ts),
-            relative_offset: u32::from_be_bytes([b[8], b[9], b[10], b[11]]),
-        }
+        TimeEntry { timestamp: i64::from_be_bytes(ts), relative_offset: u32::from_be_bytes([b[8], b[9], b[10], b[11]]) }
     }
 }
 
@@ -72,12 +69,7 @@ pub struct Index<E: IndexEntry> {
 
 impl<E: IndexEntry> Index<E> {
     pub fn new(path: PathBuf) -> Self {
-        Index {
-            path,
-            entries: Vec::new(),
-            persisted: 0,
-            rewrite: true,
-        }
+        Index { path, entries: Vec::new(), persisted: 0, rewrite: true }
     }
 
     /// Loads entries from the file. A missing file, or one whose length is not a whole
@@ -94,12 +86,7 @@ impl<E: IndexEntry> Index<E> {
         }
         let entries: Vec<E> = bytes.chunks_exact(E::WIDTH).map(E::decode).collect();
         let persisted = entries.len();
-        Ok(Some(Index {
-            path,
-            entries,
-            persisted,
-            rewrite: false,
-        }))
+        Ok(Some(Index { path, entries, persisted, rewrite: false }))
     }
 
     pub fn entries(&self) -> &[E] {
@@ -168,23 +155,14 @@ mod tests {
         let path = dir.path().join("0.index");
         let mut idx = Index::<OffsetEntry>::new(path.clone());
         for i in 0..10u32 {
-            idx.push(OffsetEntry {
-                relative_offset: i * 10,
-                position: i * 100,
-            });
+            idx.push(OffsetEntry { relative_offset: i * 10, position: i * 100 });
         }
         idx.flush().unwrap();
-        idx.push(OffsetEntry {
-            relative_offset: 100,
-            position: 1000,
-        });
+        idx.push(OffsetEntry { relative_offset: 100, position: 1000 });
         idx.flush().unwrap();
         let loaded = Index::<OffsetEntry>::load(path).unwrap().unwrap();
         assert_eq!(loaded.entries().len(), 11);
-        assert_eq!(
-            loaded.floor_by(55, |e| e.relative_offset).unwrap().position,
-            500
-        );
+        assert_eq!(loaded.floor_by(55, |e| e.relative_offset).unwrap().position, 500);
         assert!(loaded.floor_by(0, |e| e.relative_offset).is_some());
     }
 

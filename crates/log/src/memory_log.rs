@@ -23,36 +23,20 @@ impl MemoryLog {
 }
 
 impl PartitionLog for MemoryLog {
-    fn append(
-        &mut self,
-        batch: &[u8],
-        leader_epoch: i32,
-        _now_ms: i64,
-    ) -> Result<AppendInfo, LogError> {
+    fn append(&mut self, batch: &[u8], leader_epoch: i32, _now_ms: i64) -> Result<AppendInfo, LogError> {
         let mut header = BatchHeader::parse(batch)?;
         if header.total_size() != batch.len() {
-            return Err(batch::BatchError::Truncated {
-                needed: header.total_size(),
-                available: batch.len(),
-            }
-            .into());
+            return Err(batch::BatchError::Truncated { needed: header.total_size(), available: batch.len() }.into());
         }
         let base_offset = self.log_end_offset;
         let mut stored = BytesMut::with_capacity(batch.len());
-        stored.extend_from_slice(&batch::patched_prefix(
-            batch,
-            base_offset as i64,
-            leader_epoch,
-        ));
+        stored.extend_from_slice(&batch::patched_prefix(batch, base_offset as i64, leader_epoch));
         stored.extend_from_slice(&batch[17..]);
         header.base_offset = base_offset as i64;
         header.partition_leader_epoch = leader_epoch;
         self.log_end_offset = header.last_offset() as u64 + 1;
         self.batches.push((header, stored.freeze()));
-        Ok(AppendInfo {
-            base_offset,
-            last_offset: header.last_offset() as u64,
-        })
+        Ok(AppendInfo { base_offset, last_offset: header.last_offset() as u64 })
     }
 
     fn read(&self, offset: u64, max_bytes: usize) -> Result<Bytes, LogError> {
@@ -63,14 +47,10 @@ impl PartitionLog for MemoryLog {
                 log_end_offset: self.log_end_offset,
             });
         }
-        let first = self
-            .batches
-            .partition_point(|(h, _)| (h.last_offset() as u64) < offset);
+        let first = self.batches.partition_point(|(h, _)| (h.last_offset() as u64) < offset);
         let mut out = BytesMut::new();
         for (h, bytes) in &self.batches[first..] {
-            if h.base_offset as u64 >= self.high_watermark
-                || (!out.is_empty() && out.len() + bytes.len() > max_bytes)
-            {
+            if h.base_offset as u64 >= self.high_watermark || (!out.is_empty() && out.len() + bytes.len() > max_bytes) {
                 break;
             }
             out.extend_from_slice(bytes);
@@ -91,11 +71,7 @@ impl PartitionLog for MemoryLog {
     }
 
     fn find_by_timestamp(&self, timestamp: i64) -> Result<Option<Bytes>, LogError> {
-        Ok(self
-            .batches
-            .iter()
-            .find(|(h, _)| h.max_timestamp >= timestamp)
-            .map(|(_, b)| b.clone()))
+        Ok(self.batches.iter().find(|(h, _)| h.max_timestamp >= timestamp).map(|(_, b)| b.clone()))
     }
 
     fn max_timestamp(&self) -> Option<(i64, u64)> {

@@ -53,12 +53,7 @@ impl SyncJob {
 pub trait PartitionLog: Send + Sync {
     /// Appends one record batch (already validated by the caller), assigning it the next
     /// offsets and `leader_epoch`. The bytes after the offset fields are stored unchanged.
-    fn append(
-        &mut self,
-        batch: &[u8],
-        leader_epoch: i32,
-        now_ms: i64,
-    ) -> Result<AppendInfo, LogError>;
+    fn append(&mut self, batch: &[u8], leader_epoch: i32, now_ms: i64) -> Result<AppendInfo, LogError>;
 
     /// Whole batches from the one containing `offset`, up to `max_bytes` (at least one
     /// batch if any is available), never past the high watermark. Empty at the high watermark.

@@ -8,19 +8,13 @@ use crate::batch::BatchHeader;
 use crate::{FileLog, LogConfig, PartitionLog};
 
 fn config() -> LogConfig {
-    LogConfig {
-        segment_bytes: 1000,
-        segment_ms: None,
-        index_interval_bytes: 150,
-    }
+    LogConfig { segment_bytes: 1000, segment_ms: None, index_interval_bytes: 150 }
 }
 
 /// Appends `n` one-record batches with 40-byte bodies and closes the log.
 fn fill(dir: &std::path::Path, n: usize) -> Vec<Vec<u8>> {
     let mut log = FileLog::open(dir, config()).unwrap();
-    let batches: Vec<Vec<u8>> = (0..n)
-        .map(|i| make_batch(1, &[i as u8; 40], i as i64))
-        .collect();
+    let batches: Vec<Vec<u8>> = (0..n).map(|i| make_batch(1, &[i as u8; 40], i as i64)).collect();
     for b in &batches {
         let info = log.append(b, 0, 0).unwrap();
         log.advance_high_watermark(info.last_offset + 1);
@@ -63,22 +57,14 @@ fn reopens_with_all_data_across_segments() {
 fn torn_tail_is_truncated() {
     let dir = tempfile::tempdir().unwrap();
     let batches = fill(dir.path(), 20);
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(last_segment(dir.path(), "log"))
-        .unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(last_segment(dir.path(), "log")).unwrap();
     f.write_all(&make_batch(1, b"torn", 99)[..30]).unwrap();
     drop(f);
     let mut log = FileLog::open(dir.path(), config()).unwrap();
     assert_eq!(log.offsets().log_end_offset, 20);
     assert_reads_all(&log, &batches);
     // Appends continue cleanly after the cut.
-    assert_eq!(
-        log.append(&make_batch(1, b"next", 5), 0, 0)
-            .unwrap()
-            .base_offset,
-        20
-    );
+    assert_eq!(log.append(&make_batch(1, b"next", 5), 0, 0).unwrap().base_offset, 20);
 }
 
 #[test]
@@ -122,12 +108,7 @@ fn index_pointing_past_data_is_trimmed() {
     let log_path = last_segment(dir.path(), "log");
     let len = std::fs::metadata(&log_path).unwrap().len();
     // Data lost after the index was written (power loss): cut the log in half.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&log_path)
-        .unwrap()
-        .set_len(len / 2)
-        .unwrap();
+    std::fs::OpenOptions::new().write(true).open(&log_path).unwrap().set_len(len / 2).unwrap();
     let log = FileLog::open(dir.path(), config()).unwrap();
     let leo = log.offsets().log_end_offset as usize;
     assert!(leo < 10 && leo > 0, "log end offset {leo}");
@@ -137,20 +118,12 @@ fn index_pointing_past_data_is_trimmed() {
 #[test]
 fn rolls_by_age() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = LogConfig {
-        segment_ms: Some(1000),
-        ..config()
-    };
+    let cfg = LogConfig { segment_ms: Some(1000), ..config() };
     let mut log = FileLog::open(dir.path(), cfg).unwrap();
     log.append(&make_batch(1, b"a", 1), 0, 10_000).unwrap();
     log.roll_if_aged(10_500).unwrap();
     assert_eq!(log.segment_count(), 1);
     log.roll_if_aged(11_000).unwrap();
     assert_eq!(log.segment_count(), 2);
-    assert_eq!(
-        log.append(&make_batch(1, b"b", 2), 0, 11_001)
-            .unwrap()
-            .base_offset,
-        1
-    );
+    assert_eq!(log.append(&make_batch(1, b"b", 2), 0, 11_001).unwrap().base_offset, 1);
 }

@@ -46,11 +46,7 @@ struct Located {
 }
 
 impl Segment {
-    pub fn create(
-        dir: &Path,
-        base_offset: u64,
-        index_interval_bytes: u64,
-    ) -> Result<Self, LogError> {
+    pub fn create(dir: &Path, base_offset: u64, index_interval_bytes: u64) -> Result<Self, LogError> {
         let log_path = segment_path(dir, base_offset, "log");
         let file = OpenOptions::new()
             .read(true)
@@ -80,19 +76,12 @@ impl Segment {
     /// rebuilt; a torn or corrupt tail is truncated.
     pub fn open(dir: &Path, base_offset: u64, index_interval_bytes: u64) -> Result<Self, LogError> {
         let log_path = segment_path(dir, base_offset, "log");
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|e| LogError::io(&log_path, e))?;
-        let size = file
-            .metadata()
-            .map_err(|e| LogError::io(&log_path, e))?
-            .len();
+        let file =
+            OpenOptions::new().read(true).append(true).open(&log_path).map_err(|e| LogError::io(&log_path, e))?;
+        let size = file.metadata().map_err(|e| LogError::io(&log_path, e))?.len();
         let index_path = segment_path(dir, base_offset, "index");
         let time_path = segment_path(dir, base_offset, "timeindex");
-        let offset_index =
-            Index::load(index_path.clone()).map_err(|e| LogError::io(&index_path, e))?;
+        let offset_index = Index::load(index_path.clone()).map_err(|e| LogError::io(&index_path, e))?;
         let time_index = Index::load(time_path.clone()).map_err(|e| LogError::io(&time_path, e))?;
         let mut seg = Segment {
             base_offset,
@@ -122,12 +111,8 @@ impl Segment {
                 seg.scan_tail(0)?;
             }
         }
-        seg.offset_index
-            .flush()
-            .map_err(|e| LogError::io(seg.offset_index.path(), e))?;
-        seg.time_index
-            .flush()
-            .map_err(|e| LogError::io(seg.time_index.path(), e))?;
+        seg.offset_index.flush().map_err(|e| LogError::io(seg.offset_index.path(), e))?;
+        seg.time_index.flush().map_err(|e| LogError::io(seg.time_index.path(), e))?;
         Ok(seg)
     }
 
@@ -159,11 +144,7 @@ impl Segment {
         while keep > 0 {
             let e = offset_index.entries()[keep - 1];
             match self.header_at(e.position as u64) {
-                Ok(Some(h))
-                    if h.base_offset == self.base_offset as i64 + e.relative_offset as i64 =>
-                {
-                    break
-                }
+                Ok(Some(h)) if h.base_offset == self.base_offset as i64 + e.relative_offset as i64 => break,
                 _ => keep -= 1,
             }
         }
@@ -172,9 +153,8 @@ impl Segment {
             return Ok(None);
         };
         let last_offset = self.base_offset + last.relative_offset as u64;
-        let time_keep = time_index
-            .entries()
-            .partition_point(|t| (t.relative_offset as u64 + self.base_offset) < last_offset);
+        let time_keep =
+            time_index.entries().partition_point(|t| (t.relative_offset as u64 + self.base_offset) < last_offset);
         time_index.truncate(time_keep);
         if let Some(t) = time_index.last() {
             self.max_timestamp = t.timestamp;
@@ -194,9 +174,7 @@ impl Segment {
             return Ok(None);
         }
         let mut buf = [0u8; BATCH_HEADER_LEN];
-        self.file
-            .read_exact_at(&mut buf, position)
-            .map_err(|e| LogError::io(&self.log_path, e))?;
+        self.file.read_exact_at(&mut buf, position).map_err(|e| LogError::io(&self.log_path, e))?;
         Ok(BatchHeader::parse(&buf).ok())
     }
 
@@ -208,17 +186,13 @@ impl Segment {
         while position < self.size {
             let bad = match self.header_at(position)? {
                 None => Some("torn batch header".to_string()),
-                Some(h) if position + h.total_size() as u64 > self.size => {
-                    Some("torn batch body".into())
-                }
+                Some(h) if position + h.total_size() as u64 > self.size => Some("torn batch body".into()),
                 Some(h) if h.base_offset < self.next_offset as i64 => {
                     Some(format!("offset {} goes backwards", h.base_offset))
                 }
                 Some(h) => {
                     buf.resize(h.total_size(), 0);
-                    self.file
-                        .read_exact_at(&mut buf, position)
-                        .map_err(|e| LogError::io(&self.log_path, e))?;
+                    self.file.read_exact_at(&mut buf, position).map_err(|e| LogError::io(&self.log_path, e))?;
                     match batch::verify_crc(&buf, &h) {
                         Err(e) => Some(e.to_string()),
                         Ok(()) => {
@@ -231,9 +205,7 @@ impl Segment {
             };
             if let Some(reason) = bad {
                 warn!(segment = %self.log_path.display(), position, size = self.size, %reason, "truncating log tail");
-                self.file
-                    .set_len(position)
-                    .map_err(|e| LogError::io(&self.log_path, e))?;
+                self.file.set_len(position).map_err(|e| LogError::io(&self.log_path, e))?;
                 self.size = position;
             }
         }
@@ -244,10 +216,7 @@ impl Segment {
     fn record_appended(&mut self, h: &BatchHeader, position: u64) {
         let relative_offset = (h.base_offset as u64 - self.base_offset) as u32;
         if self.bytes_since_index_entry >= self.index_interval_bytes {
-            self.offset_index.push(OffsetEntry {
-                relative_offset,
-                position: position as u32,
-            });
+            self.offset_index.push(OffsetEntry { relative_offset, position: position as u32 });
             self.bytes_since_index_entry = 0;
         }
         self.bytes_since_index_entry += h.total_size() as u64;
@@ -255,10 +224,7 @@ impl Segment {
             self.max_timestamp = h.max_timestamp;
             self.offset_of_max_timestamp = h.last_offset() as u64;
             let last_rel = (h.last_offset() as u64 - self.base_offset) as u32;
-            self.time_index.push(TimeEntry {
-                timestamp: h.max_timestamp,
-                relative_offset: last_rel,
-            });
+            self.time_index.push(TimeEntry { timestamp: h.max_timestamp, relative_offset: last_rel });
         }
         self.next_offset = h.last_offset() as u64 + 1;
     }
@@ -267,10 +233,7 @@ impl Segment {
     pub fn append(&mut self, prefix: &[u8; 17], batch: &[u8], now_ms: i64) -> Result<(), LogError> {
         let mut header = BatchHeader::parse(batch)?;
         header.base_offset = i64::from_be_bytes(prefix[..8].try_into().expect("8 bytes"));
-        debug_assert!(
-            header.base_offset as u64 >= self.next_offset,
-            "offsets must increase"
-        );
+        debug_assert!(header.base_offset as u64 >= self.next_offset, "offsets must increase");
         let mut slices = [IoSlice::new(prefix), IoSlice::new(&batch[17..])];
         write_all_vectored(&self.file, &mut slices).map_err(|e| LogError::io(&self.log_path, e))?;
         let position = self.size;
@@ -284,10 +247,7 @@ impl Segment {
     /// nearest index entry.
     fn locate(&self, offset: u64) -> Result<Option<Located>, LogError> {
         let rel = offset.saturating_sub(self.base_offset) as u32;
-        let mut position = self
-            .offset_index
-            .floor_by(rel, |e| e.relative_offset)
-            .map_or(0, |e| e.position as u64);
+        let mut position = self.offset_index.floor_by(rel, |e| e.relative_offset).map_or(0, |e| e.position as u64);
         while let Some(header) = self.header_at(position)? {
             if header.last_offset() as u64 >= offset {
                 return Ok(Some(Located { header, position }));
@@ -299,12 +259,7 @@ impl Segment {
 
     /// Reads whole batches starting with the one that holds `offset`, up to `max_bytes`
     /// but always at least one batch, excluding batches at or past `upper_offset`.
-    pub fn read(
-        &self,
-        offset: u64,
-        max_bytes: usize,
-        upper_offset: u64,
-    ) -> Result<Option<Bytes>, LogError> {
+    pub fn read(&self, offset: u64, max_bytes: usize, upper_offset: u64) -> Result<Option<Bytes>, LogError> {
         let Some(first) = self.locate(offset)? else {
             return Ok(None);
         };
@@ -314,13 +269,10 @@ impl Segment {
         let available = (self.size - first.position) as usize;
         let want = max_bytes.max(first.header.total_size()).min(available);
         let mut buf = vec![0u8; want];
-        self.file
-            .read_exact_at(&mut buf, first.position)
-            .map_err(|e| LogError::io(&self.log_path, e))?;
+        self.file.read_exact_at(&mut buf, first.position).map_err(|e| LogError::io(&self.log_path, e))?;
         let mut end = 0;
         for item in batch::batches(&buf) {
-            let (h, range) = item
-                .map_err(|e| LogError::corrupt(&self.log_path, first.position + end as u64, e))?;
+            let (h, range) = item.map_err(|e| LogError::corrupt(&self.log_path, first.position + end as u64, e))?;
             if h.base_offset as u64 >= upper_offset {
                 break;
             }
@@ -346,31 +298,20 @@ impl Segment {
         loop {
             if at.header.max_timestamp >= timestamp {
                 let mut buf = vec![0u8; at.header.total_size()];
-                self.file
-                    .read_exact_at(&mut buf, at.position)
-                    .map_err(|e| LogError::io(&self.log_path, e))?;
+                self.file.read_exact_at(&mut buf, at.position).map_err(|e| LogError::io(&self.log_path, e))?;
                 return Ok(Some(Bytes::from(buf)));
             }
             let next = at.position + at.header.total_size() as u64;
             match self.header_at(next)? {
-                Some(header) => {
-                    at = Located {
-                        header,
-                        position: next,
-                    }
-                }
+                Some(header) => at = Located { header, position: next },
                 None => return Ok(None),
             }
         }
     }
 
     pub fn flush_indexes(&mut self) -> Result<(), LogError> {
-        self.offset_index
-            .flush()
-            .map_err(|e| LogError::io(self.offset_index.path(), e))?;
-        self.time_index
-            .flush()
-            .map_err(|e| LogError::io(self.time_index.path(), e))
+        self.offset_index.flush().map_err(|e| LogError::io(self.offset_index.path(), e))?;
+        self.time_index.flush().map_err(|e| LogError::io(self.time_index.path(), e))
     }
 
     pub fn file(&self) -> Arc<File> {
@@ -378,11 +319,7 @@ impl Segment {
     }
 
     pub fn delete(self) -> Result<(), LogError> {
-        for path in [
-            &self.log_path,
-            self.offset_index.path(),
-            self.time_index.path(),
-        ] {
+        for path in [&self.log_path, self.offset_index.path(), self.time_index.path()] {
             match std::fs::remove_file(path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -415,12 +352,7 @@ impl Segment {
 fn write_all_vectored(mut file: &File, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
     while !slices.is_empty() {
         match file.write_vectored(slices) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    "failed to write whole batch",
-                ))
-            }
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "failed to write whole batch")),
             Ok(n) => IoSlice::advance_slices(&mut slices, n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),

@@ -17,11 +17,7 @@ fn each_log(config: LogConfig, mut check: impl FnMut(&mut dyn PartitionLog)) {
 }
 
 fn small_segments() -> LogConfig {
-    LogConfig {
-        segment_bytes: 300,
-        segment_ms: None,
-        index_interval_bytes: 100,
-    }
+    LogConfig { segment_bytes: 300, segment_ms: None, index_interval_bytes: 100 }
 }
 
 fn append_committed(log: &mut dyn PartitionLog, batch: &[u8]) -> crate::AppendInfo {
@@ -38,10 +34,7 @@ fn offsets_are_assigned_consecutively() {
         assert_eq!((a.base_offset, a.last_offset), (0, 2));
         assert_eq!((b.base_offset, b.last_offset), (3, 4));
         let o = log.offsets();
-        assert_eq!(
-            (o.log_start_offset, o.high_watermark, o.log_end_offset),
-            (0, 5, 5)
-        );
+        assert_eq!((o.log_start_offset, o.high_watermark, o.log_end_offset), (0, 5, 5));
     });
 }
 
@@ -67,14 +60,8 @@ fn reads_stop_at_high_watermark_and_reject_out_of_range() {
         assert_eq!(log.offsets().high_watermark, 1);
         assert!(log.read(1, 1 << 20).unwrap().is_empty());
         let first = log.read(0, 1 << 20).unwrap();
-        assert_eq!(
-            BatchHeader::parse(&first).unwrap().total_size(),
-            first.len()
-        );
-        assert!(matches!(
-            log.read(5, 100),
-            Err(LogError::OffsetOutOfRange { offset: 5, .. })
-        ));
+        assert_eq!(BatchHeader::parse(&first).unwrap().total_size(), first.len());
+        assert!(matches!(log.read(5, 100), Err(LogError::OffsetOutOfRange { offset: 5, .. })));
     });
 }
 

@@ -35,38 +35,19 @@ pub async fn start(settings: &Settings, kafka: TcpListener) -> anyhow::Result<Ru
         .with_context(|| format!("cannot open data directory {}", settings.data_dir.display()))?;
     let (stop, stopped) = watch::channel(false);
     let tasks = vec![
-        tokio::spawn(tidelog_kafka::serve(
-            kafka,
-            broker.clone(),
-            advertised,
-            stopped,
-        )),
+        tokio::spawn(tidelog_kafka::serve(kafka, broker.clone(), advertised, stopped)),
         tokio::spawn(broker.clone().run_maintenance()),
         tokio::spawn(broker.clone().run_group_timers()),
     ];
-    Ok(Running {
-        broker,
-        stop,
-        tasks,
-        kafka_addr,
-    })
+    Ok(Running { broker, stop, tasks, kafka_addr })
 }
 
-fn advertised_listener(
-    configured: Option<&str>,
-    bound: SocketAddr,
-) -> anyhow::Result<KafkaListener> {
+fn advertised_listener(configured: Option<&str>, bound: SocketAddr) -> anyhow::Result<KafkaListener> {
     if let Some(addr) = configured {
-        let (host, port) = addr
-            .rsplit_once(':')
-            .with_context(|| format!("advertised address '{addr}' must be HOST:PORT"))?;
-        let port = port
-            .parse()
-            .with_context(|| format!("advertised address '{addr}' has a bad port"))?;
-        return Ok(KafkaListener {
-            advertised_host: host.trim_matches(['[', ']']).to_string(),
-            advertised_port: port,
-        });
+        let (host, port) =
+            addr.rsplit_once(':').with_context(|| format!("advertised address '{addr}' must be HOST:PORT"))?;
+        let port = port.parse().with_context(|| format!("advertised address '{addr}' has a bad port"))?;
+        return Ok(KafkaListener { advertised_host: host.trim_matches(['[', ']']).to_string(), advertised_port: port });
     }
     let host = if bound.ip().is_unspecified() {
         warn!("listening on all interfaces without --advertised-kafka-addr: advertising 127.0.0.1");
@@ -74,10 +55,7 @@ fn advertised_listener(
     } else {
         bound.ip().to_string()
     };
-    Ok(KafkaListener {
-        advertised_host: host,
-        advertised_port: bound.port() as i32,
-    })
+    Ok(KafkaListener { advertised_host: host, advertised_port: bound.port() as i32 })
 }
 
 impl Running {

@@ -9,11 +9,7 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(
-    name = "tidelog",
-    version,
-    about = "An event-streaming platform that speaks Kafka"
-)]
+#[command(name = "tidelog", version, about = "An event-streaming platform that speaks Kafka")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -48,9 +44,7 @@ struct ServeArgs {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -66,10 +60,7 @@ fn main() -> anyhow::Result<()> {
         set: args.set,
     };
     let settings = Settings::load(&overrides)?;
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(serve(settings))
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(settings))
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -78,11 +69,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.kafka_addr))?;
     let running = tidelog_server::start(&settings, kafka).await?;
     // The one line scripts wait for.
-    println!(
-        "tidelog ready: kafka={} data-dir={}",
-        running.kafka_addr(),
-        settings.data_dir.display()
-    );
+    println!("tidelog ready: kafka={} data-dir={}", running.kafka_addr(), settings.data_dir.display());
     shutdown_signal().await?;
     running.shutdown().await
 }

@@ -50,10 +50,8 @@ impl Settings {
             .clone()
             .or_else(|| take(&mut file, "kafka-addr"))
             .unwrap_or_else(|| DEFAULT_KAFKA_ADDR.into());
-        let advertised_kafka_addr = overrides
-            .advertised_kafka_addr
-            .clone()
-            .or_else(|| take(&mut file, "advertised-kafka-addr"));
+        let advertised_kafka_addr =
+            overrides.advertised_kafka_addr.clone().or_else(|| take(&mut file, "advertised-kafka-addr"));
         let mut broker_settings = file;
         for pair in &overrides.set {
             let Some((key, value)) = pair.split_once('=') else {
@@ -61,42 +59,25 @@ impl Settings {
             };
             broker_settings.insert(key.trim().to_string(), value.trim().to_string());
         }
-        let broker =
-            BrokerConfig::from_pairs(&broker_settings).context("invalid broker setting")?;
-        Ok(Settings {
-            data_dir,
-            kafka_addr,
-            advertised_kafka_addr,
-            broker,
-        })
+        let broker = BrokerConfig::from_pairs(&broker_settings).context("invalid broker setting")?;
+        Ok(Settings { data_dir, kafka_addr, advertised_kafka_addr, broker })
     }
 }
 
 fn read_file(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config file {}", path.display()))?;
-    let table: toml::Table = text
-        .parse()
-        .with_context(|| format!("config file {} is not valid TOML", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+    let table: toml::Table =
+        text.parse().with_context(|| format!("config file {} is not valid TOML", path.display()))?;
     let mut flat = BTreeMap::new();
-    flatten("", &toml::Value::Table(table), &mut flat)
-        .with_context(|| format!("in config file {}", path.display()))?;
+    flatten("", &toml::Value::Table(table), &mut flat).with_context(|| format!("in config file {}", path.display()))?;
     Ok(flat)
 }
 
-fn flatten(
-    prefix: &str,
-    value: &toml::Value,
-    out: &mut BTreeMap<String, String>,
-) -> anyhow::Result<()> {
+fn flatten(prefix: &str, value: &toml::Value, out: &mut BTreeMap<String, String>) -> anyhow::Result<()> {
     match value {
         toml::Value::Table(t) => {
             for (k, v) in t {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                 flatten(&key, v, out)?;
             }
         }
@@ -106,10 +87,7 @@ fn flatten(
         toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_) => {
             out.insert(prefix.to_string(), value.to_string());
         }
-        other => bail!(
-            "setting '{prefix}' has unsupported type {}",
-            other.type_str()
-        ),
+        other => bail!("setting '{prefix}' has unsupported type {}", other.type_str()),
     }
     Ok(())
 }
@@ -127,8 +105,7 @@ mod tests {
 
     #[test]
     fn file_flags_and_dotted_keys_merge() {
-        let (_d, path) =
-            file("data-dir = \"/tmp/x\"\nnum.partitions = 3\n\"log.segment.bytes\" = 2048\n");
+        let (_d, path) = file("data-dir = \"/tmp/x\"\nnum.partitions = 3\n\"log.segment.bytes\" = 2048\n");
         let s = Settings::load(&Overrides {
             config_file: Some(path),
             set: vec!["num.partitions=5".into()],
@@ -144,20 +121,9 @@ mod tests {
     #[test]
     fn unknown_keys_are_named() {
         let (_d, path) = file("num.partitons = 3\n");
-        let err = Settings::load(&Overrides {
-            config_file: Some(path),
-            ..Default::default()
-        })
-        .unwrap_err();
-        assert!(
-            format!("{err:#}").contains("unknown setting 'num.partitons'"),
-            "{err:#}"
-        );
-        let err = Settings::load(&Overrides {
-            set: vec!["nope".into()],
-            ..Default::default()
-        })
-        .unwrap_err();
+        let err = Settings::load(&Overrides { config_file: Some(path), ..Default::default() }).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown setting 'num.partitons'"), "{err:#}");
+        let err = Settings::load(&Overrides { set: vec!["nope".into()], ..Default::default() }).unwrap_err();
         assert!(err.to_string().contains("key=value"));
     }
 }

@@ -9,9 +9,7 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
 use tidelog_broker::NewTopic;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -33,9 +31,7 @@ fn frame<R: Encodable>(key: ApiKey, version: i16, correlation_id: i32, request: 
         .with_correlation_id(correlation_id)
         .with_client_id(Some(StrBytes::from_static_str("bad-input-test")));
     let mut body = BytesMut::new();
-    header
-        .encode(&mut body, key.request_header_version(version))
-        .unwrap();
+    header.encode(&mut body, key.request_header_version(version)).unwrap();
     request.encode(&mut body, version).unwrap();
     let mut out = (body.len() as u32).to_be_bytes().to_vec();
     out.extend_from_slice(&body);
@@ -45,10 +41,7 @@ fn frame<R: Encodable>(key: ApiKey, version: i16, correlation_id: i32, request: 
 /// Reads one response frame; `None` when the server closed the connection.
 async fn read_frame(stream: &mut TcpStream) -> Option<Bytes> {
     let mut len = [0u8; 4];
-    match tokio::time::timeout(WAIT, stream.read_exact(&mut len))
-        .await
-        .expect("server answers or closes in time")
-    {
+    match tokio::time::timeout(WAIT, stream.read_exact(&mut len)).await.expect("server answers or closes in time") {
         Ok(_) => {}
         Err(_) => return None,
     }
@@ -64,30 +57,19 @@ async fn call<Req: Encodable, Resp: Decodable>(
     request: &Req,
 ) -> Resp {
     send_raw(stream, &frame(key, version, 42, request)).await;
-    let mut body = read_frame(stream)
-        .await
-        .expect("a response, not a closed connection");
+    let mut body = read_frame(stream).await.expect("a response, not a closed connection");
     let header = ResponseHeader::decode(&mut body, key.response_header_version(version)).unwrap();
     assert_eq!(header.correlation_id, 42);
     Resp::decode(&mut body, version).unwrap()
 }
 
 async fn api_versions_ok(stream: &mut TcpStream) {
-    let response: ApiVersionsResponse = call(
-        stream,
-        ApiKey::ApiVersions,
-        3,
-        &ApiVersionsRequest::default(),
-    )
-    .await;
+    let response: ApiVersionsResponse = call(stream, ApiKey::ApiVersions, 3, &ApiVersionsRequest::default()).await;
     assert_eq!(response.error_code, 0);
 }
 
 async fn assert_closed(stream: &mut TcpStream) {
-    assert!(
-        read_frame(stream).await.is_none(),
-        "expected the server to close the connection"
-    );
+    assert!(read_frame(stream).await.is_none(), "expected the server to close the connection");
 }
 
 #[tokio::test]
@@ -166,10 +148,7 @@ async fn unsupported_api_versions_version_gets_error_35_and_the_list() {
     assert_eq!(header.correlation_id, 9);
     let response = ApiVersionsResponse::decode(&mut reply, 0).unwrap();
     assert_eq!(response.error_code, 35);
-    assert!(response
-        .api_keys
-        .iter()
-        .any(|k| k.api_key == ApiKey::Produce as i16));
+    assert!(response.api_keys.iter().any(|k| k.api_key == ApiKey::Produce as i16));
     server.shutdown().await.unwrap();
 }
 
@@ -194,42 +173,21 @@ fn batch(values: &[&str]) -> Vec<u8> {
         })
         .collect();
     let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
+    RecordBatchEncoder::encode(&mut buf, &records, &RecordEncodeOptions { version: 2, compression: Compression::None })
+        .unwrap();
     buf.to_vec()
 }
 
 fn produce(topic: &str, partition: i32, records: Vec<u8>) -> ProduceRequest {
-    ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(TopicName(StrBytes::from_string(topic.into())))
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(partition)
-                .with_records(Some(records.into()))])])
+    ProduceRequest::default().with_acks(-1).with_timeout_ms(5000).with_topic_data(vec![TopicProduceData::default()
+        .with_name(TopicName(StrBytes::from_string(topic.into())))
+        .with_partition_data(vec![PartitionProduceData::default()
+            .with_index(partition)
+            .with_records(Some(records.into()))])])
 }
 
-async fn produce_error(
-    stream: &mut TcpStream,
-    topic: &str,
-    partition: i32,
-    records: Vec<u8>,
-) -> (i16, i64) {
-    let response: ProduceResponse = call(
-        stream,
-        ApiKey::Produce,
-        9,
-        &produce(topic, partition, records),
-    )
-    .await;
+async fn produce_error(stream: &mut TcpStream, topic: &str, partition: i32, records: Vec<u8>) -> (i16, i64) {
+    let response: ProduceResponse = call(stream, ApiKey::Produce, 9, &produce(topic, partition, records)).await;
     let p = &response.responses[0].partition_responses[0];
     (p.error_code, p.base_offset)
 }
@@ -240,70 +198,33 @@ async fn bad_batches_get_kafka_errors_and_store_nothing() {
     let server = common::start(dir.path(), &[]).await;
     server
         .broker()
-        .create_topic(
-            NewTopic {
-                name: "t".into(),
-                partitions: Some(1),
-                ..Default::default()
-            },
-            false,
-        )
+        .create_topic(NewTopic { name: "t".into(), partitions: Some(1), ..Default::default() }, false)
         .unwrap();
     let mut stream = connect(&server).await;
 
     let mut bad_crc = batch(&["a", "b"]);
     let last = bad_crc.len() - 1;
     bad_crc[last] ^= 0x55;
-    assert_eq!(
-        produce_error(&mut stream, "t", 0, bad_crc).await,
-        (2, -1),
-        "CORRUPT_MESSAGE"
-    );
+    assert_eq!(produce_error(&mut stream, "t", 0, bad_crc).await, (2, -1), "CORRUPT_MESSAGE");
 
     let mut absurd_count = batch(&["a", "b"]);
     absurd_count[57..61].copy_from_slice(&1_000_000_000i32.to_be_bytes());
     absurd_count[23..27].copy_from_slice(&999_999_999i32.to_be_bytes());
     let crc = crc32c::crc32c(&absurd_count[21..]);
     absurd_count[17..21].copy_from_slice(&crc.to_be_bytes());
-    assert_eq!(
-        produce_error(&mut stream, "t", 0, absurd_count).await.0,
-        2,
-        "record count beyond the bytes is corrupt"
-    );
+    assert_eq!(produce_error(&mut stream, "t", 0, absurd_count).await.0, 2, "record count beyond the bytes is corrupt");
 
     let mut old_magic = batch(&["a"]);
     old_magic[16] = 1;
-    assert_eq!(
-        produce_error(&mut stream, "t", 0, old_magic).await.0,
-        87,
-        "INVALID_RECORD"
-    );
+    assert_eq!(produce_error(&mut stream, "t", 0, old_magic).await.0, 87, "INVALID_RECORD");
 
     let truncated = batch(&["abc"])[..30].to_vec();
     assert_eq!(produce_error(&mut stream, "t", 0, truncated).await.0, 2);
-    assert_eq!(
-        produce_error(&mut stream, "t", 7, batch(&["x"])).await.0,
-        3,
-        "UNKNOWN_TOPIC_OR_PARTITION"
-    );
-    assert_eq!(
-        produce_error(&mut stream, "nope", 0, batch(&["x"])).await.0,
-        3
-    );
+    assert_eq!(produce_error(&mut stream, "t", 7, batch(&["x"])).await.0, 3, "UNKNOWN_TOPIC_OR_PARTITION");
+    assert_eq!(produce_error(&mut stream, "nope", 0, batch(&["x"])).await.0, 3);
 
     // Nothing above was stored; the connection still works and the next batch gets offset 0.
-    assert_eq!(
-        produce_error(&mut stream, "t", 0, batch(&["good", "good"])).await,
-        (0, 0)
-    );
-    assert_eq!(
-        server
-            .broker()
-            .partition("t", 0)
-            .unwrap()
-            .offsets()
-            .log_end_offset,
-        2
-    );
+    assert_eq!(produce_error(&mut stream, "t", 0, batch(&["good", "good"])).await, (0, 0));
+    assert_eq!(server.broker().partition("t", 0).unwrap().offsets().log_end_offset, 2);
     server.shutdown().await.unwrap();
 }

@@ -99,12 +99,7 @@ struct Member {
 
 impl Member {
     fn metadata_for(&self, protocol: &str) -> Bytes {
-        self.params
-            .protocols
-            .iter()
-            .find(|(n, _)| n == protocol)
-            .map(|(_, m)| m.clone())
-            .unwrap_or_default()
+        self.params.protocols.iter().find(|(n, _)| n == protocol).map(|(_, m)| m.clone()).unwrap_or_default()
     }
 }
 
@@ -195,11 +190,7 @@ impl Group {
                 group_instance_id: m.params.group_instance_id.clone(),
                 client_id: m.params.client_id.clone(),
                 client_host: m.params.client_host.clone(),
-                metadata: self
-                    .protocol
-                    .as_deref()
-                    .map(|p| m.metadata_for(p))
-                    .unwrap_or_default(),
+                metadata: self.protocol.as_deref().map(|p| m.metadata_for(p)).unwrap_or_default(),
                 assignment: m.assignment.clone(),
             })
             .collect()
@@ -207,12 +198,7 @@ impl Group {
 
     /// Handles JoinGroup. The answer arrives on the receiver: at once for errors and
     /// static rejoins, otherwise when the rebalance completes.
-    pub fn join(
-        &mut self,
-        params: JoinParams,
-        now: Instant,
-        initial_delay: Duration,
-    ) -> oneshot::Receiver<JoinReply> {
+    pub fn join(&mut self, params: JoinParams, now: Instant, initial_delay: Duration) -> oneshot::Receiver<JoinReply> {
         let (tx, rx) = oneshot::channel();
         if let Err(e) = self.check_protocols(&params) {
             let _ = tx.send(Err(e));
@@ -221,29 +207,16 @@ impl Group {
         let member_id = if params.member_id.is_empty() {
             if let Some(instance) = params.group_instance_id.clone() {
                 if let Some(old) = self.static_members.get(&instance).cloned() {
-                    return self.replace_static_member(
-                        old,
-                        instance,
-                        params,
-                        tx,
-                        rx,
-                        now,
-                        initial_delay,
-                    );
+                    return self.replace_static_member(old, instance, params, tx, rx, now, initial_delay);
                 }
             }
             let new_id = format!(
                 "{}-{}",
-                if params.client_id.is_empty() {
-                    "member"
-                } else {
-                    &params.client_id
-                },
+                if params.client_id.is_empty() { "member" } else { &params.client_id },
                 uuid::Uuid::new_v4()
             );
             if params.require_known_member_id && params.group_instance_id.is_none() {
-                self.pending_members
-                    .insert(new_id.clone(), now + params.session_timeout);
+                self.pending_members.insert(new_id.clone(), now + params.session_timeout);
                 let _ = tx.send(Err(BrokerError::MemberIdRequired(new_id)));
                 return rx;
             }
@@ -256,11 +229,7 @@ impl Group {
                 return rx;
             }
             if let Some(instance) = &params.group_instance_id {
-                if self
-                    .static_members
-                    .get(instance)
-                    .is_some_and(|m| *m != params.member_id)
-                {
+                if self.static_members.get(instance).is_some_and(|m| *m != params.member_id) {
                     let _ = tx.send(Err(BrokerError::FencedInstanceId(instance.clone())));
                     return rx;
                 }
@@ -275,9 +244,7 @@ impl Group {
 
     fn check_protocols(&self, params: &JoinParams) -> Result<(), BrokerError> {
         if params.protocol_type.is_empty() || params.protocols.is_empty() {
-            return Err(BrokerError::InconsistentGroupProtocol(
-                "join carries no protocol type or protocols".into(),
-            ));
+            return Err(BrokerError::InconsistentGroupProtocol("join carries no protocol type or protocols".into()));
         }
         if self.members.is_empty() {
             return Ok(());
@@ -303,19 +270,11 @@ impl Group {
         Ok(())
     }
 
-    fn add_member(
-        &mut self,
-        member_id: String,
-        params: JoinParams,
-        waiter: oneshot::Sender<JoinReply>,
-        now: Instant,
-    ) {
+    fn add_member(&mut self, member_id: String, params: JoinParams, waiter: oneshot::Sender<JoinReply>, now: Instant) {
         if let Some(instance) = &params.group_instance_id {
-            self.static_members
-                .insert(instance.clone(), member_id.clone());
+            self.static_members.insert(instance.clone(), member_id.clone());
         }
-        self.protocol_type
-            .get_or_insert_with(|| params.protocol_type.clone());
+        self.protocol_type.get_or_insert_with(|| params.protocol_type.clone());
         let session_deadline = now + params.session_timeout;
         match self.members.get_mut(&member_id) {
             Some(m) => {
@@ -353,11 +312,7 @@ impl Group {
     ) -> oneshot::Receiver<JoinReply> {
         let new_id = format!(
             "{}-{}",
-            if params.client_id.is_empty() {
-                "member"
-            } else {
-                &params.client_id
-            },
+            if params.client_id.is_empty() { "member" } else { &params.client_id },
             uuid::Uuid::new_v4()
         );
         let Some(mut old) = self.members.remove(&old_id) else {
@@ -367,14 +322,8 @@ impl Group {
             self.maybe_complete_join(now);
             return rx;
         };
-        send(
-            old.join_waiter.take(),
-            Err(BrokerError::FencedInstanceId(instance.clone())),
-        );
-        send(
-            old.sync_waiter.take(),
-            Err(BrokerError::FencedInstanceId(instance.clone())),
-        );
+        send(old.join_waiter.take(), Err(BrokerError::FencedInstanceId(instance.clone())));
+        send(old.sync_waiter.take(), Err(BrokerError::FencedInstanceId(instance.clone())));
         self.static_members.insert(instance, new_id.clone());
         if self.leader.as_deref() == Some(old_id.as_str()) {
             self.leader = Some(new_id.clone());
@@ -423,15 +372,10 @@ impl Group {
         for m in self.members.values_mut() {
             send(m.sync_waiter.take(), Err(BrokerError::RebalanceInProgress));
         }
-        let timeout = self
-            .members
-            .values()
-            .map(|m| m.params.rebalance_timeout)
-            .max()
-            .unwrap_or_default();
+        let timeout = self.members.values().map(|m| m.params.rebalance_timeout).max().unwrap_or_default();
         self.rebalance_deadline = Some(now + timeout);
-        self.initial_delay_until = (self.state == GroupState::Empty && !initial_delay.is_zero())
-            .then(|| now + initial_delay.min(timeout));
+        self.initial_delay_until =
+            (self.state == GroupState::Empty && !initial_delay.is_zero()).then(|| now + initial_delay.min(timeout));
         self.state = GroupState::PreparingRebalance;
     }
 
@@ -449,12 +393,8 @@ impl Group {
 
     /// Starts the next generation with the members that rejoined.
     fn complete_join(&mut self, now: Instant) {
-        let gone: Vec<String> = self
-            .members
-            .iter()
-            .filter(|(_, m)| m.join_waiter.is_none())
-            .map(|(id, _)| id.clone())
-            .collect();
+        let gone: Vec<String> =
+            self.members.iter().filter(|(_, m)| m.join_waiter.is_none()).map(|(id, _)| id.clone()).collect();
         for id in gone {
             self.remove_member(&id);
         }
@@ -470,11 +410,7 @@ impl Group {
         }
         self.protocol = Some(self.select_protocol());
         let protocol = self.protocol.clone().unwrap_or_default();
-        if !self
-            .leader
-            .as_ref()
-            .is_some_and(|l| self.members.contains_key(l))
-        {
+        if !self.leader.as_ref().is_some_and(|l| self.members.contains_key(l)) {
             self.leader = self.members.keys().next().cloned();
         }
         let leader = self.leader.clone().unwrap_or_default();
@@ -499,11 +435,7 @@ impl Group {
                     protocol_name: Some(protocol.clone()),
                     leader: leader.clone(),
                     member_id: id.clone(),
-                    members: if *id == leader {
-                        roster.clone()
-                    } else {
-                        Vec::new()
-                    },
+                    members: if *id == leader { roster.clone() } else { Vec::new() },
                 }),
             );
         }
@@ -520,52 +452,26 @@ impl Group {
                     .protocols
                     .iter()
                     .map(|(n, _)| n)
-                    .filter(|n| {
-                        self.members
-                            .values()
-                            .all(|o| o.params.protocols.iter().any(|(p, _)| p == *n))
-                    })
+                    .filter(|n| self.members.values().all(|o| o.params.protocols.iter().any(|(p, _)| p == *n)))
                     .collect()
             })
             .unwrap_or_default();
         let votes = |name: &String| {
             self.members
                 .values()
-                .filter(|m| {
-                    m.params
-                        .protocols
-                        .iter()
-                        .map(|(n, _)| n)
-                        .find(|n| candidates.contains(n))
-                        == Some(name)
-                })
+                .filter(|m| m.params.protocols.iter().map(|(n, _)| n).find(|n| candidates.contains(n)) == Some(name))
                 .count()
         };
         // max_by_key keeps the last maximum; iterate in reverse so the first listed wins ties.
-        candidates
-            .iter()
-            .rev()
-            .max_by_key(|n| votes(n))
-            .map(|n| (*n).clone())
-            .unwrap_or_default()
+        candidates.iter().rev().max_by_key(|n| votes(n)).map(|n| (*n).clone()).unwrap_or_default()
     }
 
     fn remove_member(&mut self, member_id: &str) {
         if let Some(mut m) = self.members.remove(member_id) {
-            send(
-                m.join_waiter.take(),
-                Err(BrokerError::UnknownMemberId(member_id.into())),
-            );
-            send(
-                m.sync_waiter.take(),
-                Err(BrokerError::UnknownMemberId(member_id.into())),
-            );
+            send(m.join_waiter.take(), Err(BrokerError::UnknownMemberId(member_id.into())));
+            send(m.sync_waiter.take(), Err(BrokerError::UnknownMemberId(member_id.into())));
             if let Some(instance) = &m.params.group_instance_id {
-                if self
-                    .static_members
-                    .get(instance)
-                    .is_some_and(|id| id == member_id)
-                {
+                if self.static_members.get(instance).is_some_and(|id| id == member_id) {
                     self.static_members.remove(instance);
                 }
             }
@@ -574,11 +480,7 @@ impl Group {
 
     fn check_member(&self, member_id: &str, instance: Option<&str>) -> Result<(), BrokerError> {
         if let Some(instance) = instance {
-            if self
-                .static_members
-                .get(instance)
-                .is_some_and(|m| m != member_id)
-            {
+            if self.static_members.get(instance).is_some_and(|m| m != member_id) {
                 return Err(BrokerError::FencedInstanceId(instance.into()));
             }
         }
@@ -590,10 +492,7 @@ impl Group {
 
     fn check_generation(&self, generation: i32) -> Result<(), BrokerError> {
         if generation != self.generation {
-            return Err(BrokerError::IllegalGeneration {
-                given: generation,
-                current: self.generation,
-            });
+            return Err(BrokerError::IllegalGeneration { given: generation, current: self.generation });
         }
         Ok(())
     }
@@ -608,10 +507,7 @@ impl Group {
         now: Instant,
     ) -> oneshot::Receiver<SyncReply> {
         let (tx, rx) = oneshot::channel();
-        if let Err(e) = self
-            .check_member(member_id, instance)
-            .and_then(|_| self.check_generation(generation))
-        {
+        if let Err(e) = self.check_member(member_id, instance).and_then(|_| self.check_generation(generation)) {
             let _ = tx.send(Err(e));
             return rx;
         }
@@ -625,11 +521,7 @@ impl Group {
                 let _ = tx.send(Err(BrokerError::RebalanceInProgress));
             }
             GroupState::Stable => {
-                let assignment = self
-                    .members
-                    .get(member_id)
-                    .map(|m| m.assignment.clone())
-                    .unwrap_or_default();
+                let assignment = self.members.get(member_id).map(|m| m.assignment.clone()).unwrap_or_default();
                 let _ = tx.send(Ok(outcome(assignment)));
             }
             GroupState::Empty => {
@@ -642,8 +534,7 @@ impl Group {
                 }
                 if self.leader.as_deref() == Some(member_id) {
                     let mut assignments: HashMap<String, Bytes> = assignments.into_iter().collect();
-                    let (protocol_type, protocol_name) =
-                        (self.protocol_type.clone(), self.protocol.clone());
+                    let (protocol_type, protocol_name) = (self.protocol_type.clone(), self.protocol.clone());
                     for (id, m) in self.members.iter_mut() {
                         m.assignment = assignments.remove(id).unwrap_or_default();
                         send(
@@ -681,12 +572,7 @@ impl Group {
     }
 
     /// Handles one LeaveGroup member (by member id, or by instance id for static members).
-    pub fn leave(
-        &mut self,
-        member_id: &str,
-        instance: Option<&str>,
-        now: Instant,
-    ) -> Result<(), BrokerError> {
+    pub fn leave(&mut self, member_id: &str, instance: Option<&str>, now: Instant) -> Result<(), BrokerError> {
         let id = match instance {
             Some(instance) => match self.static_members.get(instance) {
                 Some(current) if member_id.is_empty() || current == member_id => current.clone(),
@@ -718,20 +604,12 @@ impl Group {
 
     /// Validates an offset commit's member and generation. Simple commits
     /// (generation -1, no member) are allowed while the group has no members.
-    pub fn check_commit(
-        &self,
-        generation: i32,
-        member_id: &str,
-        instance: Option<&str>,
-    ) -> Result<(), BrokerError> {
+    pub fn check_commit(&self, generation: i32, member_id: &str, instance: Option<&str>) -> Result<(), BrokerError> {
         if generation < 0 && member_id.is_empty() {
             return if self.members.is_empty() {
                 Ok(())
             } else {
-                Err(BrokerError::IllegalGeneration {
-                    given: generation,
-                    current: self.generation,
-                })
+                Err(BrokerError::IllegalGeneration { given: generation, current: self.generation })
             };
         }
         self.check_member(member_id, instance)?;
@@ -749,9 +627,7 @@ impl Group {
         let expired: Vec<String> = self
             .members
             .iter()
-            .filter(|(_, m)| {
-                m.session_deadline <= now && !(waiting_in_join && m.join_waiter.is_some())
-            })
+            .filter(|(_, m)| m.session_deadline <= now && !(waiting_in_join && m.join_waiter.is_some()))
             .map(|(id, _)| id.clone())
             .collect();
         if !expired.is_empty() {
@@ -768,10 +644,6 @@ impl Group {
     pub fn next_deadline(&self) -> Option<Instant> {
         let sessions = self.members.values().map(|m| m.session_deadline);
         let pending = self.pending_members.values().copied();
-        sessions
-            .chain(pending)
-            .chain(self.rebalance_deadline)
-            .chain(self.initial_delay_until)
-            .min()
+        sessions.chain(pending).chain(self.rebalance_deadline).chain(self.initial_delay_until).min()
     }
 }

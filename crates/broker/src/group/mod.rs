@@ -1,42 +1,66 @@
-//! The group coordinator: consumer groups (classic protocol) and their committed
-//! offsets. Membership logic lives in `membership.rs` as pure state; this module owns
-//! the registry, the one timer task that expires sessions and completes rebalances, and
-//! the broker calls front-ends make. Offsets are stored in `offsets.rs`.
+//! The group coordinator: consumer groups under the classic protocol (`membership.rs`)
+//! and the consumer protocol of KIP-848 (`consumer_group.rs`), and their committed
+//! offsets (`offsets.rs`). Membership logic is pure state; this module owns the
+//! registry, the one timer task that expires sessions and completes rebalances, and the
+//! broker calls front-ends make.
 
+mod assignor;
+mod consumer_group;
 mod membership;
 mod offsets;
 mod offsets_format;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-pub use membership::{
-    GroupState, JoinOutcome, JoinParams, JoinedMember, MemberSummary, SyncOutcome,
-};
+pub use consumer_group::{ConsumerHeartbeat, ConsumerMemberSummary, HeartbeatOutcome};
+pub use membership::{GroupState, JoinOutcome, JoinParams, JoinedMember, MemberSummary, SyncOutcome};
 pub use offsets::{OffsetCommit, PartitionLag, TopicOffsets};
 pub use offsets_format::CommittedOffset;
 
 use crate::broker::Broker;
 use crate::error::{BrokerError, Result};
+use consumer_group::ConsumerGroup;
 use membership::Group;
 
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
+/// A group id's state: members of either protocol (never both at once) and offsets.
 pub(crate) struct GroupEntry {
     membership: Group,
+    consumer: ConsumerGroup,
     offsets: BTreeMap<(String, i32), CommittedOffset>,
 }
 
 impl GroupEntry {
     fn new(id: &str) -> Self {
-        GroupEntry {
-            membership: Group::new(id.into()),
-            offsets: BTreeMap::new(),
+        GroupEntry { membership: Group::new(id.into()), consumer: ConsumerGroup::default(), offsets: BTreeMap::new() }
+    }
+
+    fn is_consumer_protocol(&self) -> bool {
+        !self.consumer.is_empty() || (self.membership.is_empty() && self.consumer.group_epoch() > 0)
+    }
+
+    fn has_members(&self) -> bool {
+        !self.membership.is_empty() || !self.consumer.is_empty()
+    }
+
+    /// Topics the group's members consume, under either protocol.
+    fn subscribed_topics(&self) -> HashSet<String> {
+        let mut topics = self.membership.subscribed_topics();
+        topics.extend(self.consumer.subscribed_topics());
+        topics
+    }
+
+    fn check_commit(&self, generation: i32, member_id: &str, instance: Option<&str>) -> Result<()> {
+        if !self.consumer.is_empty() {
+            return self.consumer.check_commit(member_id, generation);
         }
+        self.membership.check_commit(generation, member_id, instance)
     }
 }
 
@@ -52,7 +76,10 @@ pub(crate) struct Groups {
 pub struct GroupListing {
     pub group_id: String,
     pub protocol_type: String,
-    pub state: GroupState,
+    /// Kafka's state name ("Stable", "Empty", ...).
+    pub state: &'static str,
+    /// "classic" or "consumer" (KIP-848).
+    pub group_type: &'static str,
 }
 
 #[derive(Debug, Clone)]
@@ -65,30 +92,29 @@ pub struct GroupDescription {
     pub members: Vec<MemberSummary>,
 }
 
+#[derive(Debug, Clone)]
+pub struct ConsumerGroupDescription {
+    pub group_id: String,
+    pub state: &'static str,
+    pub group_epoch: i32,
+    pub assignment_epoch: i32,
+    pub assignor: String,
+    pub members: Vec<ConsumerMemberSummary>,
+}
+
 impl Broker {
     fn session_bounds(&self) -> (i64, i64) {
-        (
-            self.config.long("group.min.session.timeout.ms"),
-            self.config.long("group.max.session.timeout.ms"),
-        )
+        (self.config.long("group.min.session.timeout.ms"), self.config.long("group.max.session.timeout.ms"))
     }
 
     fn with_group<T>(&self, group_id: &str, f: impl FnOnce(&mut GroupEntry) -> T) -> T {
-        let result = f(self
-            .groups
-            .entries
-            .lock()
-            .entry(group_id.to_string())
-            .or_insert_with(|| GroupEntry::new(group_id)));
+        let result =
+            f(self.groups.entries.lock().entry(group_id.to_string()).or_insert_with(|| GroupEntry::new(group_id)));
         self.groups.timers.notify_one();
         result
     }
 
-    fn with_existing_group<T>(
-        &self,
-        group_id: &str,
-        f: impl FnOnce(&mut GroupEntry) -> Result<T>,
-    ) -> Result<T> {
+    fn with_existing_group<T>(&self, group_id: &str, f: impl FnOnce(&mut GroupEntry) -> Result<T>) -> Result<T> {
         let result = match self.groups.entries.lock().get_mut(group_id) {
             Some(entry) => f(entry),
             None => Err(BrokerError::UnknownMemberId(String::new())),
@@ -104,17 +130,17 @@ impl Broker {
         let (min, max) = self.session_bounds();
         let session_ms = params.session_timeout.as_millis() as i64;
         if session_ms < min || session_ms > max {
-            return Err(BrokerError::InvalidSessionTimeout {
-                given: session_ms as i32,
-                min,
-                max,
-            });
+            return Err(BrokerError::InvalidSessionTimeout { given: session_ms as i32, min, max });
         }
-        let initial_delay =
-            Duration::from_millis(self.config.long("group.initial.rebalance.delay.ms") as u64);
+        let initial_delay = Duration::from_millis(self.config.long("group.initial.rebalance.delay.ms") as u64);
         let reply = self.with_group(group_id, |g| {
-            g.membership.join(params, Instant::now(), initial_delay)
-        });
+            if !g.consumer.is_empty() {
+                return Err(BrokerError::InconsistentGroupProtocol(format!(
+                    "group '{group_id}' uses the consumer protocol"
+                )));
+            }
+            Ok(g.membership.join(params, Instant::now(), initial_delay))
+        })?;
         reply.await.unwrap_or(Err(BrokerError::RebalanceInProgress))
     }
 
@@ -127,54 +153,89 @@ impl Broker {
         assignments: Vec<(String, bytes::Bytes)>,
     ) -> Result<SyncOutcome> {
         let reply = self.with_existing_group(group_id, |g| {
-            Ok(g.membership
-                .sync(generation, member_id, instance, assignments, Instant::now()))
+            Ok(g.membership.sync(generation, member_id, instance, assignments, Instant::now()))
         })?;
         reply.await.unwrap_or(Err(BrokerError::RebalanceInProgress))
     }
 
-    pub fn heartbeat(
-        &self,
-        group_id: &str,
-        generation: i32,
-        member_id: &str,
-        instance: Option<&str>,
-    ) -> Result<()> {
-        self.with_existing_group(group_id, |g| {
-            g.membership
-                .heartbeat(generation, member_id, instance, Instant::now())
-        })
+    pub fn heartbeat(&self, group_id: &str, generation: i32, member_id: &str, instance: Option<&str>) -> Result<()> {
+        self.with_existing_group(group_id, |g| g.membership.heartbeat(generation, member_id, instance, Instant::now()))
     }
 
     /// Removes members; one result per (member id, instance id) given.
-    pub fn leave_group(
-        &self,
-        group_id: &str,
-        members: &[(String, Option<String>)],
-    ) -> Vec<Result<()>> {
+    pub fn leave_group(&self, group_id: &str, members: &[(String, Option<String>)]) -> Vec<Result<()>> {
         let now = Instant::now();
         members
             .iter()
             .map(|(member_id, instance)| {
-                self.with_existing_group(group_id, |g| {
-                    g.membership.leave(member_id, instance.as_deref(), now)
-                })
+                self.with_existing_group(group_id, |g| g.membership.leave(member_id, instance.as_deref(), now))
             })
             .collect()
+    }
+
+    /// ConsumerGroupHeartbeat (KIP-848): join, stay, leave, and learn the assignment.
+    pub fn consumer_group_heartbeat(&self, group_id: &str, heartbeat: ConsumerHeartbeat) -> Result<HeartbeatOutcome> {
+        if group_id.is_empty() {
+            return Err(BrokerError::InvalidGroupId(group_id.into()));
+        }
+        let session = Duration::from_millis(self.config.long("group.consumer.session.timeout.ms") as u64);
+        let partitions = |topics: &BTreeSet<String>| {
+            topics.iter().filter_map(|t| self.topic(t).map(|h| (t.clone(), h.partitions.len() as i32))).collect()
+        };
+        self.with_group(group_id, |g| {
+            if !g.membership.is_empty() {
+                return Err(BrokerError::InconsistentGroupProtocol(format!(
+                    "group '{group_id}' uses the classic protocol"
+                )));
+            }
+            g.consumer.heartbeat(heartbeat, Instant::now(), session, partitions)
+        })
+    }
+
+    pub fn consumer_heartbeat_interval(&self) -> Duration {
+        Duration::from_millis(self.config.long("group.consumer.heartbeat.interval.ms") as u64)
+    }
+
+    /// ConsumerGroupDescribe; `None` if the id names no consumer-protocol group.
+    pub fn describe_consumer_group(&self, group_id: &str) -> Option<ConsumerGroupDescription> {
+        let entries = self.groups.entries.lock();
+        let e = entries.get(group_id).filter(|e| e.is_consumer_protocol())?;
+        Some(ConsumerGroupDescription {
+            group_id: group_id.into(),
+            state: e.consumer.state(),
+            group_epoch: e.consumer.group_epoch(),
+            assignment_epoch: e.consumer.assignment_epoch(),
+            assignor: e.consumer.assignor().into(),
+            members: e.consumer.members(),
+        })
+    }
+
+    /// True when `group_id` is a consumer-protocol group (DescribeGroups refuses those).
+    pub fn is_consumer_protocol_group(&self, group_id: &str) -> bool {
+        self.groups.entries.lock().get(group_id).is_some_and(|e| e.is_consumer_protocol())
     }
 
     pub fn list_groups(&self) -> Vec<GroupListing> {
         let entries = self.groups.entries.lock();
         let mut groups: Vec<GroupListing> = entries
             .values()
-            .map(|e| GroupListing {
-                group_id: e.membership.id.clone(),
-                protocol_type: e
-                    .membership
-                    .protocol_type()
-                    .unwrap_or(if e.offsets.is_empty() { "" } else { "consumer" })
-                    .to_string(),
-                state: e.membership.state(),
+            .map(|e| {
+                if e.is_consumer_protocol() {
+                    return GroupListing {
+                        group_id: e.membership.id.clone(),
+                        protocol_type: "consumer".into(),
+                        state: e.consumer.state(),
+                        group_type: "consumer",
+                    };
+                }
+                let protocol_type =
+                    e.membership.protocol_type().unwrap_or(if e.offsets.is_empty() { "" } else { "consumer" });
+                GroupListing {
+                    group_id: e.membership.id.clone(),
+                    protocol_type: protocol_type.to_string(),
+                    state: e.membership.state().as_str(),
+                    group_type: "classic",
+                }
             })
             .collect();
         groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
@@ -201,8 +262,8 @@ impl Broker {
         }
     }
 
-    /// Expires member sessions and completes rebalances at their deadlines, sleeping
-    /// until the next deadline or until a group operation may have moved it.
+    /// Expires member sessions, completes rebalances at their deadlines and expires old
+    /// offsets, sleeping until the next deadline or until a group operation may have moved it.
     pub async fn run_group_timers(self: Arc<Self>) {
         const RETENTION_CHECK: Duration = Duration::from_secs(60);
         let mut shutdown = self.shutdown_signal();
@@ -224,14 +285,16 @@ impl Broker {
                     .values_mut()
                     .filter_map(|e| {
                         e.membership.tick(now);
-                        e.membership.next_deadline()
+                        for id in e.consumer.tick(now) {
+                            tracing::info!(group = %e.membership.id, member = %id, "consumer-protocol member session expired");
+                        }
+                        [e.membership.next_deadline(), e.consumer.next_deadline()].into_iter().flatten().min()
                     })
                     .min()
                     .map_or(next_retention_check, |d| d.min(next_retention_check))
             };
-            let sleep_until = tokio::time::Instant::from_std(next);
             tokio::select! {
-                _ = tokio::time::sleep_until(sleep_until) => {}
+                _ = tokio::time::sleep_until(tokio::time::Instant::from_std(next)) => {}
                 _ = notified => {}
                 _ = crate::shutdown::stopped(&mut shutdown) => return,
             }

@@ -42,9 +42,7 @@ pub struct OffsetCommit {
 
 /// Kafka's `Utils.abs(groupId.hashCode) % partitions`, with Java's String hash.
 fn partition_for(group_id: &str, partitions: usize) -> i32 {
-    let hash = group_id
-        .encode_utf16()
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32));
+    let hash = group_id.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32));
     ((hash & 0x7fff_ffff) as usize % partitions.max(1)) as i32
 }
 
@@ -86,37 +84,26 @@ impl Broker {
                     Ok(_) | Err(BrokerError::TopicAlreadyExists(_)) => {}
                     Err(e) => return Err(e),
                 }
-                self.topic(OFFSETS_TOPIC)
-                    .ok_or_else(|| BrokerError::Storage("offsets topic vanished".into()))?
+                self.topic(OFFSETS_TOPIC).ok_or_else(|| BrokerError::Storage("offsets topic vanished".into()))?
             }
         };
         Ok(partition_for(group_id, handle.partitions.len()))
     }
 
     /// Appends `(key, value)` records for `group_id` and waits until they are durable.
-    async fn write_offsets_records(
-        &self,
-        group_id: &str,
-        records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-    ) -> Result<()> {
+    async fn write_offsets_records(&self, group_id: &str, records: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
         let partition = self.offsets_partition(group_id)?;
         let now = now_ms();
-        let records: Vec<Record> = records
-            .into_iter()
-            .enumerate()
-            .map(|(i, (k, v))| record(k, v, i as i64, now))
-            .collect();
+        let records: Vec<Record> =
+            records.into_iter().enumerate().map(|(i, (k, v))| record(k, v, i as i64, now)).collect();
         let mut batch = BytesMut::new();
         RecordBatchEncoder::encode(
             &mut batch,
             &records,
-            &RecordEncodeOptions {
-                version: 2,
-                compression: Compression::None,
-            },
+            &RecordEncodeOptions { version: 2, compression: Compression::None },
         )
         .map_err(|e| BrokerError::Storage(format!("encoding offsets batch: {e}")))?;
         let appended = self.append(OFFSETS_TOPIC, partition, &batch)?;
@@ -136,24 +123,16 @@ impl Broker {
         if group_id.is_empty() {
             return Err(BrokerError::InvalidGroupId(group_id.into()));
         }
-        self.with_group(group_id, |g: &mut GroupEntry| {
-            g.membership.check_commit(generation, member_id, instance)
-        })?;
+        self.with_group(group_id, |g: &mut GroupEntry| g.check_commit(generation, member_id, instance))?;
         let timestamp = now_ms();
         let mut results = Vec::with_capacity(commits.len());
         let mut accepted = Vec::new();
         let mut records = Vec::new();
         for c in commits {
             let check = if self.partition(&c.topic, c.partition).is_err() {
-                Err(BrokerError::UnknownTopicOrPartition {
-                    topic: c.topic.clone(),
-                    partition: Some(c.partition),
-                })
+                Err(BrokerError::UnknownTopicOrPartition { topic: c.topic.clone(), partition: Some(c.partition) })
             } else if c.metadata.len() > MAX_METADATA_BYTES {
-                Err(BrokerError::OffsetMetadataTooLarge {
-                    size: c.metadata.len(),
-                    max: MAX_METADATA_BYTES,
-                })
+                Err(BrokerError::OffsetMetadataTooLarge { size: c.metadata.len(), max: MAX_METADATA_BYTES })
             } else {
                 Ok(())
             };
@@ -178,11 +157,7 @@ impl Broker {
     }
 
     /// Committed offsets of a group: for the given (topic, partitions), or all of them.
-    pub fn fetch_offsets(
-        &self,
-        group_id: &str,
-        wanted: Option<Vec<(String, Vec<i32>)>>,
-    ) -> Vec<TopicOffsets> {
+    pub fn fetch_offsets(&self, group_id: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> Vec<TopicOffsets> {
         let entries = self.groups.entries.lock();
         let offsets = entries.get(group_id).map(|e| &e.offsets);
         match wanted {
@@ -197,13 +172,9 @@ impl Broker {
                 })
                 .collect(),
             None => {
-                let mut by_topic: BTreeMap<String, Vec<(i32, Option<CommittedOffset>)>> =
-                    BTreeMap::new();
+                let mut by_topic: BTreeMap<String, Vec<(i32, Option<CommittedOffset>)>> = BTreeMap::new();
                 for ((topic, partition), value) in offsets.into_iter().flatten() {
-                    by_topic
-                        .entry(topic.clone())
-                        .or_default()
-                        .push((*partition, Some(value.clone())));
+                    by_topic.entry(topic.clone()).or_default().push((*partition, Some(value.clone())));
                 }
                 by_topic.into_iter().collect()
             }
@@ -214,42 +185,29 @@ impl Broker {
     pub async fn delete_group(&self, group_id: &str) -> Result<()> {
         let keys = {
             let entries = self.groups.entries.lock();
-            let entry = entries
-                .get(group_id)
-                .ok_or_else(|| BrokerError::GroupIdNotFound(group_id.into()))?;
-            if !entry.membership.is_empty() {
+            let entry = entries.get(group_id).ok_or_else(|| BrokerError::GroupIdNotFound(group_id.into()))?;
+            if entry.has_members() {
                 return Err(BrokerError::NonEmptyGroup(group_id.into()));
             }
             entry.offsets.keys().cloned().collect::<Vec<_>>()
         };
-        let mut records: Vec<(Vec<u8>, Option<Vec<u8>>)> = keys
-            .iter()
-            .map(|(t, p)| (offsets_format::offset_key(group_id, t, *p), None))
-            .collect();
+        let mut records: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+            keys.iter().map(|(t, p)| (offsets_format::offset_key(group_id, t, *p), None)).collect();
         records.push((offsets_format::group_key(group_id), None));
         self.write_offsets_records(group_id, records).await?;
         let mut entries = self.groups.entries.lock();
-        if entries
-            .get(group_id)
-            .is_some_and(|e| e.membership.is_empty())
-        {
+        if entries.get(group_id).is_some_and(|e| !e.has_members()) {
             entries.remove(group_id);
         }
         Ok(())
     }
 
     /// Deletes committed offsets of partitions the group no longer consumes (OffsetDelete).
-    pub async fn delete_offsets(
-        &self,
-        group_id: &str,
-        partitions: Vec<(String, i32)>,
-    ) -> Result<Vec<Result<()>>> {
+    pub async fn delete_offsets(&self, group_id: &str, partitions: Vec<(String, i32)>) -> Result<Vec<Result<()>>> {
         let subscribed = {
             let entries = self.groups.entries.lock();
-            let entry = entries
-                .get(group_id)
-                .ok_or_else(|| BrokerError::GroupIdNotFound(group_id.into()))?;
-            entry.membership.subscribed_topics()
+            let entry = entries.get(group_id).ok_or_else(|| BrokerError::GroupIdNotFound(group_id.into()))?;
+            entry.subscribed_topics()
         };
         let mut results = Vec::with_capacity(partitions.len());
         let mut records = Vec::new();
@@ -259,10 +217,7 @@ impl Broker {
                 results.push(Err(BrokerError::GroupSubscribedToTopic(topic)));
                 continue;
             }
-            records.push((
-                offsets_format::offset_key(group_id, &topic, partition),
-                None,
-            ));
+            records.push((offsets_format::offset_key(group_id, &topic, partition), None));
             removed.push((topic, partition));
             results.push(Ok(()));
         }
@@ -281,23 +236,17 @@ impl Broker {
         self.fetch_offsets(group_id, None)
             .into_iter()
             .flat_map(|(topic, partitions)| {
-                partitions
-                    .into_iter()
-                    .filter_map(move |(partition, committed)| {
-                        let committed = committed?.offset;
-                        let log_end_offset = self
-                            .partition(&topic, partition)
-                            .ok()?
-                            .offsets()
-                            .high_watermark as i64;
-                        Some(PartitionLag {
-                            topic: topic.clone(),
-                            partition,
-                            committed_offset: committed,
-                            log_end_offset,
-                            lag: (log_end_offset - committed).max(0),
-                        })
+                partitions.into_iter().filter_map(move |(partition, committed)| {
+                    let committed = committed?.offset;
+                    let log_end_offset = self.partition(&topic, partition).ok()?.offsets().high_watermark as i64;
+                    Some(PartitionLag {
+                        topic: topic.clone(),
+                        partition,
+                        committed_offset: committed,
+                        log_end_offset,
+                        lag: (log_end_offset - committed).max(0),
                     })
+                })
             })
             .collect()
     }
@@ -310,7 +259,7 @@ impl Broker {
             let entries = self.groups.entries.lock();
             entries
                 .iter()
-                .filter(|(_, e)| e.membership.is_empty())
+                .filter(|(_, e)| !e.has_members())
                 .map(|(id, e)| {
                     (
                         id.clone(),
@@ -347,32 +296,21 @@ impl Broker {
                 }
                 let mut buf = bytes;
                 while !buf.is_empty() {
-                    let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| {
-                        BrokerError::Storage(format!("{OFFSETS_TOPIC} does not decode: {e}"))
-                    })?;
+                    let set = RecordBatchDecoder::decode(&mut buf)
+                        .map_err(|e| BrokerError::Storage(format!("{OFFSETS_TOPIC} does not decode: {e}")))?;
                     for r in set.records {
                         offset = offset.max(r.offset as u64 + 1);
                         let Some(key) = &r.key else { continue };
                         match offsets_format::decode(key, r.value.as_deref()) {
-                            Ok(OffsetsRecord::Commit {
-                                group,
-                                topic,
-                                partition,
-                                value,
-                            }) => {
-                                let entry = entries
-                                    .entry(group.clone())
-                                    .or_insert_with(|| GroupEntry::new(&group));
+                            Ok(OffsetsRecord::Commit { group, topic, partition, value }) => {
+                                let entry = entries.entry(group.clone()).or_insert_with(|| GroupEntry::new(&group));
                                 match value {
                                     Some(v) => entry.offsets.insert((topic, partition), v),
                                     None => entry.offsets.remove(&(topic, partition)),
                                 };
                                 loaded += 1;
                             }
-                            Ok(OffsetsRecord::Group {
-                                group,
-                                present: false,
-                            }) => {
+                            Ok(OffsetsRecord::Group { group, present: false }) => {
                                 entries.remove(&group);
                             }
                             Ok(OffsetsRecord::Group { .. }) => {}
@@ -387,11 +325,7 @@ impl Broker {
                 }
             }
         }
-        tracing::info!(
-            records = loaded,
-            groups = entries.len(),
-            "loaded committed offsets"
-        );
+        tracing::info!(records = loaded, groups = entries.len(), "loaded committed offsets");
         Ok(())
     }
 }

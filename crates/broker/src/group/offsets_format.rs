@@ -17,12 +17,7 @@ pub struct CommittedOffset {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OffsetsRecord {
     /// `None`: the commit was deleted.
-    Commit {
-        group: String,
-        topic: String,
-        partition: i32,
-        value: Option<CommittedOffset>,
-    },
+    Commit { group: String, topic: String, partition: i32, value: Option<CommittedOffset> },
     /// `false`: the group was deleted.
     Group { group: String, present: bool },
 }
@@ -67,19 +62,13 @@ impl Reader<'_> {
         Ok(head)
     }
     fn i16(&mut self) -> Result<i16, String> {
-        Ok(i16::from_be_bytes(
-            self.take(2)?.try_into().map_err(|_| "i16")?,
-        ))
+        Ok(i16::from_be_bytes(self.take(2)?.try_into().map_err(|_| "i16")?))
     }
     fn i32(&mut self) -> Result<i32, String> {
-        Ok(i32::from_be_bytes(
-            self.take(4)?.try_into().map_err(|_| "i32")?,
-        ))
+        Ok(i32::from_be_bytes(self.take(4)?.try_into().map_err(|_| "i32")?))
     }
     fn i64(&mut self) -> Result<i64, String> {
-        Ok(i64::from_be_bytes(
-            self.take(8)?.try_into().map_err(|_| "i64")?,
-        ))
+        Ok(i64::from_be_bytes(self.take(8)?.try_into().map_err(|_| "i64")?))
     }
     fn string(&mut self) -> Result<String, String> {
         let len = self.i16()?;
@@ -104,25 +93,12 @@ pub fn decode(key: &[u8], value: Option<&[u8]>) -> Result<OffsetsRecord, String>
                     let leader_epoch = if version >= 3 { v.i32()? } else { -1 };
                     let metadata = v.string()?;
                     let commit_timestamp = v.i64()?;
-                    Some(CommittedOffset {
-                        offset,
-                        leader_epoch,
-                        metadata,
-                        commit_timestamp,
-                    })
+                    Some(CommittedOffset { offset, leader_epoch, metadata, commit_timestamp })
                 }
             };
-            Ok(OffsetsRecord::Commit {
-                group,
-                topic,
-                partition,
-                value,
-            })
+            Ok(OffsetsRecord::Commit { group, topic, partition, value })
         }
-        2 => Ok(OffsetsRecord::Group {
-            group: k.string()?,
-            present: value.is_some(),
-        }),
+        2 => Ok(OffsetsRecord::Group { group: k.string()?, present: value.is_some() }),
         other => Err(format!("unknown __consumer_offsets key version {other}")),
     }
 }
@@ -133,29 +109,13 @@ mod tests {
 
     #[test]
     fn round_trips_and_rejects_garbage() {
-        let v = CommittedOffset {
-            offset: 42,
-            leader_epoch: 3,
-            metadata: "m".into(),
-            commit_timestamp: 7,
-        };
+        let v = CommittedOffset { offset: 42, leader_epoch: 3, metadata: "m".into(), commit_timestamp: 7 };
         let key = offset_key("g", "t", 5);
         assert_eq!(
             decode(&key, Some(&offset_value(&v))).unwrap(),
-            OffsetsRecord::Commit {
-                group: "g".into(),
-                topic: "t".into(),
-                partition: 5,
-                value: Some(v)
-            }
+            OffsetsRecord::Commit { group: "g".into(), topic: "t".into(), partition: 5, value: Some(v) }
         );
-        assert_eq!(
-            decode(&group_key("g"), None).unwrap(),
-            OffsetsRecord::Group {
-                group: "g".into(),
-                present: false
-            }
-        );
+        assert_eq!(decode(&group_key("g"), None).unwrap(), OffsetsRecord::Group { group: "g".into(), present: false });
         assert!(decode(&key[..5], None).is_err());
         assert!(decode(&[0, 9], None).is_err());
         assert!(decode(&key, Some(&[0, 3, 1])).is_err());

@@ -10,21 +10,11 @@ use crate::admin::NewTopic;
 use crate::config::BrokerConfig;
 
 fn broker() -> Arc<Broker> {
-    let config = BrokerConfig::from_pairs([
-        ("group.initial.rebalance.delay.ms", "0"),
-        ("group.min.session.timeout.ms", "100"),
-    ])
-    .unwrap();
+    let config =
+        BrokerConfig::from_pairs([("group.initial.rebalance.delay.ms", "0"), ("group.min.session.timeout.ms", "100")])
+            .unwrap();
     let b = Broker::in_memory(config);
-    b.create_topic(
-        NewTopic {
-            name: "t".into(),
-            partitions: Some(2),
-            ..Default::default()
-        },
-        false,
-    )
-    .unwrap();
+    b.create_topic(NewTopic { name: "t".into(), partitions: Some(2), ..Default::default() }, false).unwrap();
     tokio::spawn(b.clone().run_group_timers());
     b
 }
@@ -38,10 +28,7 @@ fn params(member_id: &str, session_ms: u64) -> JoinParams {
         session_timeout: Duration::from_millis(session_ms),
         rebalance_timeout: Duration::from_millis(session_ms),
         protocol_type: "consumer".into(),
-        protocols: vec![
-            ("range".into(), Bytes::from_static(b"sub")),
-            ("roundrobin".into(), Bytes::new()),
-        ],
+        protocols: vec![("range".into(), Bytes::from_static(b"sub")), ("roundrobin".into(), Bytes::new())],
         require_known_member_id: true,
     }
 }
@@ -59,33 +46,18 @@ async fn join(b: &Broker, session_ms: u64) -> JoinOutcome {
 async fn two_members_rebalance_sync_and_commit() {
     let b = broker();
     let first = join(&b, 6000).await;
-    assert_eq!(
-        (first.generation_id, first.leader.as_str()),
-        (1, first.member_id.as_str())
-    );
+    assert_eq!((first.generation_id, first.leader.as_str()), (1, first.member_id.as_str()));
     assert_eq!(first.protocol_name.as_deref(), Some("range"));
-    b.sync_group(
-        "g",
-        1,
-        &first.member_id,
-        None,
-        vec![(first.member_id.clone(), Bytes::from_static(b"all"))],
-    )
-    .await
-    .unwrap();
+    b.sync_group("g", 1, &first.member_id, None, vec![(first.member_id.clone(), Bytes::from_static(b"all"))])
+        .await
+        .unwrap();
 
     // A second member: the first learns of the rebalance through its heartbeat and rejoins.
     let b2 = b.clone();
     let second = tokio::spawn(async move { join(&b2, 6000).await });
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(matches!(
-        b.heartbeat("g", 1, &first.member_id, None),
-        Err(BrokerError::RebalanceInProgress)
-    ));
-    let again = b
-        .join_group("g", params(&first.member_id, 6000))
-        .await
-        .unwrap();
+    assert!(matches!(b.heartbeat("g", 1, &first.member_id, None), Err(BrokerError::RebalanceInProgress)));
+    let again = b.join_group("g", params(&first.member_id, 6000)).await.unwrap();
     let second = second.await.unwrap();
     assert_eq!((again.generation_id, second.generation_id), (2, 2));
     assert_eq!(again.members.len(), 2, "the leader sees both subscriptions");
@@ -99,31 +71,18 @@ async fn two_members_rebalance_sync_and_commit() {
         (second.member_id.clone(), Bytes::from_static(b"p1")),
     ];
     assert_eq!(
-        b.sync_group("g", 2, &again.member_id, None, assignments)
-            .await
-            .unwrap()
-            .assignment,
+        b.sync_group("g", 2, &again.member_id, None, assignments).await.unwrap().assignment,
         Bytes::from_static(b"p0")
     );
-    assert_eq!(
-        waiting.await.unwrap().unwrap().assignment,
-        Bytes::from_static(b"p1")
-    );
+    assert_eq!(waiting.await.unwrap().unwrap().assignment, Bytes::from_static(b"p1"));
 
     assert!(matches!(
         b.sync_group("g", 1, &again.member_id, None, vec![]).await,
         Err(BrokerError::IllegalGeneration { .. })
     ));
-    let commit = OffsetCommit {
-        topic: "t".into(),
-        partition: 1,
-        offset: 7,
-        leader_epoch: 0,
-        metadata: "m".into(),
-    };
+    let commit = OffsetCommit { topic: "t".into(), partition: 1, offset: 7, leader_epoch: 0, metadata: "m".into() };
     assert!(matches!(
-        b.commit_offsets("g", 1, &again.member_id, None, vec![commit.clone()])
-            .await,
+        b.commit_offsets("g", 1, &again.member_id, None, vec![commit.clone()]).await,
         Err(BrokerError::IllegalGeneration { .. })
     ));
     let results = b
@@ -146,10 +105,7 @@ async fn two_members_rebalance_sync_and_commit() {
         .await
         .unwrap();
     assert!(results[0].is_ok());
-    assert!(matches!(
-        results[1],
-        Err(BrokerError::UnknownTopicOrPartition { .. })
-    ));
+    assert!(matches!(results[1], Err(BrokerError::UnknownTopicOrPartition { .. })));
     let fetched = b.fetch_offsets("g", None);
     assert_eq!(fetched[0].0, "t");
     assert_eq!(fetched[0].1[0].1.as_ref().unwrap().offset, 7);
@@ -169,13 +125,7 @@ async fn two_members_rebalance_sync_and_commit() {
     let lag = b.group_lag("g");
     assert_eq!(
         lag,
-        vec![PartitionLag {
-            topic: "t".into(),
-            partition: 1,
-            committed_offset: 7,
-            log_end_offset: 10,
-            lag: 3
-        }]
+        vec![PartitionLag { topic: "t".into(), partition: 1, committed_offset: 7, log_end_offset: 10, lag: 3 }]
     );
     // Members subscribe to nothing readable here ("sub" is not a consumer-protocol subscription).
     assert!(b.delete_offsets("g", vec![("t".into(), 1)]).await.unwrap()[0].is_ok());
@@ -185,28 +135,13 @@ async fn two_members_rebalance_sync_and_commit() {
         2,
         &again.member_id,
         None,
-        vec![OffsetCommit {
-            topic: "t".into(),
-            partition: 1,
-            offset: 7,
-            leader_epoch: 0,
-            metadata: "m".into(),
-        }],
+        vec![OffsetCommit { topic: "t".into(), partition: 1, offset: 7, leader_epoch: 0, metadata: "m".into() }],
     )
     .await
     .unwrap();
 
-    assert!(matches!(
-        b.delete_group("g").await,
-        Err(BrokerError::NonEmptyGroup(_))
-    ));
-    let left = b.leave_group(
-        "g",
-        &[
-            (again.member_id.clone(), None),
-            (second.member_id.clone(), None),
-        ],
-    );
+    assert!(matches!(b.delete_group("g").await, Err(BrokerError::NonEmptyGroup(_))));
+    let left = b.leave_group("g", &[(again.member_id.clone(), None), (second.member_id.clone(), None)]);
     assert!(left.iter().all(|r| r.is_ok()));
     assert_eq!(b.describe_group("g").state, Some(GroupState::Empty));
     b.delete_group("g").await.unwrap();
@@ -217,9 +152,7 @@ async fn two_members_rebalance_sync_and_commit() {
 async fn a_silent_member_is_expired_after_its_session_timeout() {
     let b = broker();
     let only = join(&b, 300).await;
-    b.sync_group("g", 1, &only.member_id, None, vec![])
-        .await
-        .unwrap();
+    b.sync_group("g", 1, &only.member_id, None, vec![]).await.unwrap();
     let b2 = b.clone();
     // Paused time would stall the real-time session clock; wait for the real expiry.
     let describe = tokio::time::timeout(Duration::from_secs(10), async move {
@@ -231,33 +164,15 @@ async fn a_silent_member_is_expired_after_its_session_timeout() {
         }
     });
     describe.await.expect("member expired");
-    assert!(matches!(
-        b.heartbeat("g", 1, &only.member_id, None),
-        Err(BrokerError::UnknownMemberId(_))
-    ));
+    assert!(matches!(b.heartbeat("g", 1, &only.member_id, None), Err(BrokerError::UnknownMemberId(_))));
 }
 
 #[tokio::test]
 async fn errors_for_bad_joins() {
     let b = broker();
-    assert!(matches!(
-        b.join_group("", params("", 6000)).await,
-        Err(BrokerError::InvalidGroupId(_))
-    ));
-    assert!(matches!(
-        b.join_group("g", params("", 10)).await,
-        Err(BrokerError::InvalidSessionTimeout { .. })
-    ));
-    assert!(matches!(
-        b.join_group("g", params("ghost", 6000)).await,
-        Err(BrokerError::UnknownMemberId(_))
-    ));
-    assert!(matches!(
-        b.heartbeat("none", 1, "x", None),
-        Err(BrokerError::UnknownMemberId(_))
-    ));
-    assert!(matches!(
-        b.delete_group("none").await,
-        Err(BrokerError::GroupIdNotFound(_))
-    ));
+    assert!(matches!(b.join_group("", params("", 6000)).await, Err(BrokerError::InvalidGroupId(_))));
+    assert!(matches!(b.join_group("g", params("", 10)).await, Err(BrokerError::InvalidSessionTimeout { .. })));
+    assert!(matches!(b.join_group("g", params("ghost", 6000)).await, Err(BrokerError::UnknownMemberId(_))));
+    assert!(matches!(b.heartbeat("none", 1, "x", None), Err(BrokerError::UnknownMemberId(_))));
+    assert!(matches!(b.delete_group("none").await, Err(BrokerError::GroupIdNotFound(_))));
 }

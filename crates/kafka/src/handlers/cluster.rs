@@ -12,11 +12,7 @@ use crate::server::Context;
 /// Kafka's "authorized operations not requested" marker.
 const OPERATIONS_NOT_REQUESTED: i32 = i32::MIN;
 
-pub(crate) fn describe(
-    ctx: &Arc<Context>,
-    _request: DescribeClusterRequest,
-    _version: i16,
-) -> DescribeClusterResponse {
+pub(crate) fn describe(ctx: &Arc<Context>, _request: DescribeClusterRequest, _version: i16) -> DescribeClusterResponse {
     let node = ctx.broker.node_id().into();
     DescribeClusterResponse::default()
         .with_error_code(NONE)

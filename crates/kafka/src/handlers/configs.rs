@@ -41,11 +41,7 @@ fn config_type(name: &str) -> i8 {
     }
 }
 
-pub(crate) fn describe(
-    ctx: &Arc<Context>,
-    request: DescribeConfigsRequest,
-    version: i16,
-) -> DescribeConfigsResponse {
+pub(crate) fn describe(ctx: &Arc<Context>, request: DescribeConfigsRequest, version: i16) -> DescribeConfigsResponse {
     let results = request
         .resources
         .into_iter()
@@ -67,24 +63,17 @@ pub(crate) fn describe(
                     (ctx.broker.broker_config_entries(), true)
                 }
                 RESOURCE_BROKER => {
-                    return result
-                        .with_error_code(ResponseError::InvalidRequest.code())
-                        .with_error_message(Some(str_bytes(format!(
-                            "unexpected broker id '{name}': this broker is {}",
-                            ctx.broker.node_id()
-                        ))))
+                    return result.with_error_code(ResponseError::InvalidRequest.code()).with_error_message(Some(
+                        str_bytes(format!("unexpected broker id '{name}': this broker is {}", ctx.broker.node_id())),
+                    ))
                 }
                 other => {
                     return result
                         .with_error_code(ResponseError::InvalidRequest.code())
-                        .with_error_message(Some(str_bytes(format!(
-                            "unsupported resource type {other}"
-                        ))))
+                        .with_error_message(Some(str_bytes(format!("unsupported resource type {other}"))))
                 }
             };
-            let keys = resource
-                .configuration_keys
-                .map(|k| k.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            let keys = resource.configuration_keys.map(|k| k.iter().map(|s| s.to_string()).collect::<Vec<_>>());
             let configs = entries
                 .into_iter()
                 .filter(|e| keys.as_ref().is_none_or(|k| k.contains(&e.name)))

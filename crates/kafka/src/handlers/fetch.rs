@@ -18,26 +18,20 @@ const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
 
 pub(crate) async fn handle(ctx: &Context, request: FetchRequest, version: i16) -> FetchResponse {
     if request.session_id != 0 {
-        return FetchResponse::default()
-            .with_error_code(ResponseError::FetchSessionIdNotFound.code());
+        return FetchResponse::default().with_error_code(ResponseError::FetchSessionIdNotFound.code());
     }
     // (response topic index, partition index, topic name or None if the id is unknown)
     let mut wanted = Vec::new();
     let mut topics = Vec::with_capacity(request.topics.len());
     for topic in &request.topics {
-        let name = if version >= 13 {
-            ctx.broker.topic_name_by_id(topic.topic_id)
-        } else {
-            Some(topic.topic.0.to_string())
-        };
+        let name =
+            if version >= 13 { ctx.broker.topic_name_by_id(topic.topic_id) } else { Some(topic.topic.0.to_string()) };
         let mut response_topic = FetchableTopicResponse::default().with_topic_id(topic.topic_id);
         if version < 13 {
             response_topic.topic = topic.topic.clone();
         }
         for p in &topic.partitions {
-            response_topic
-                .partitions
-                .push(PartitionData::default().with_partition_index(p.partition));
+            response_topic.partitions.push(PartitionData::default().with_partition_index(p.partition));
             if let Some(name) = &name {
                 wanted.push(FetchPartition {
                     topic: name.clone(),
@@ -52,11 +46,7 @@ pub(crate) async fn handle(ctx: &Context, request: FetchRequest, version: i16) -
     let limits = FetchLimits {
         max_wait: Duration::from_millis(request.max_wait_ms.max(0) as u64).min(MAX_WAIT_CAP),
         min_bytes: request.min_bytes.max(0) as usize,
-        max_bytes: if request.max_bytes <= 0 {
-            usize::MAX
-        } else {
-            request.max_bytes as usize
-        },
+        max_bytes: if request.max_bytes <= 0 { usize::MAX } else { request.max_bytes as usize },
     };
     let mut results = ctx.broker.fetch(&wanted, limits).await.into_iter();
     let responses = topics
@@ -68,10 +58,7 @@ pub(crate) async fn handle(ctx: &Context, request: FetchRequest, version: i16) -
             topic
         })
         .collect();
-    FetchResponse::default()
-        .with_error_code(NONE)
-        .with_session_id(0)
-        .with_responses(responses)
+    FetchResponse::default().with_error_code(NONE).with_session_id(0).with_responses(responses)
 }
 
 fn fill_partition(out: &mut PartitionData, fetched: Option<tidelog_broker::FetchedPartition>) {
@@ -83,10 +70,7 @@ fn fill_partition(out: &mut PartitionData, fetched: Option<tidelog_broker::Fetch
         out.log_start_offset = -1;
         return;
     };
-    let known = !matches!(
-        fetched.error,
-        Some(BrokerError::UnknownTopicOrPartition { .. })
-    );
+    let known = !matches!(fetched.error, Some(BrokerError::UnknownTopicOrPartition { .. }));
     out.error_code = fetched.error.as_ref().map_or(NONE, error_code);
     let mark = |v: u64| if known { v as i64 } else { -1 };
     out.high_watermark = mark(fetched.offsets.high_watermark);

@@ -37,16 +37,10 @@ pub(crate) fn find_coordinator(
         if key_type == KEY_TYPE_GROUP {
             (NONE, None)
         } else {
-            (
-                ResponseError::CoordinatorNotAvailable.code(),
-                Some("transaction coordinator is not available yet".into()),
-            )
+            (ResponseError::CoordinatorNotAvailable.code(), Some("transaction coordinator is not available yet".into()))
         }
     };
-    let (host, port) = (
-        str_bytes(ctx.listener.advertised_host.clone()),
-        ctx.listener.advertised_port,
-    );
+    let (host, port) = (str_bytes(ctx.listener.advertised_host.clone()), ctx.listener.advertised_port);
     if version >= 4 {
         let coordinators = request
             .coordinator_keys
@@ -89,19 +83,10 @@ pub(crate) async fn join(
         client_host: client.host.clone(),
         session_timeout: Duration::from_millis(request.session_timeout_ms.max(0) as u64),
         rebalance_timeout: Duration::from_millis(
-            if version >= 1 {
-                request.rebalance_timeout_ms
-            } else {
-                request.session_timeout_ms
-            }
-            .max(0) as u64,
+            if version >= 1 { request.rebalance_timeout_ms } else { request.session_timeout_ms }.max(0) as u64,
         ),
         protocol_type: request.protocol_type.to_string(),
-        protocols: request
-            .protocols
-            .into_iter()
-            .map(|p| (p.name.to_string(), p.metadata))
-            .collect(),
+        protocols: request.protocols.into_iter().map(|p| (p.name.to_string(), p.metadata)).collect(),
         require_known_member_id: version >= 4,
     };
     let response = JoinGroupResponse::default()
@@ -132,9 +117,9 @@ pub(crate) async fn join(
             }
             r
         }
-        Err(BrokerError::MemberIdRequired(id)) => response
-            .with_error_code(ResponseError::MemberIdRequired.code())
-            .with_member_id(str_bytes(id)),
+        Err(BrokerError::MemberIdRequired(id)) => {
+            response.with_error_code(ResponseError::MemberIdRequired.code()).with_member_id(str_bytes(id))
+        }
         Err(e) => response.with_error_code(error_code(&e)),
     }
 }
@@ -145,27 +130,15 @@ pub(crate) async fn sync(
     request: SyncGroupRequest,
     version: i16,
 ) -> SyncGroupResponse {
-    let assignments = request
-        .assignments
-        .into_iter()
-        .map(|a| (a.member_id.to_string(), a.assignment))
-        .collect();
+    let assignments = request.assignments.into_iter().map(|a| (a.member_id.to_string(), a.assignment)).collect();
     let instance = request.group_instance_id.as_ref().map(|s| s.to_string());
     match ctx
         .broker
-        .sync_group(
-            &request.group_id.0,
-            request.generation_id,
-            &request.member_id,
-            instance.as_deref(),
-            assignments,
-        )
+        .sync_group(&request.group_id.0, request.generation_id, &request.member_id, instance.as_deref(), assignments)
         .await
     {
         Ok(synced) => {
-            let mut r = SyncGroupResponse::default()
-                .with_error_code(NONE)
-                .with_assignment(synced.assignment);
+            let mut r = SyncGroupResponse::default().with_error_code(NONE).with_assignment(synced.assignment);
             if version >= 5 {
                 r.protocol_type = synced.protocol_type.map(str_bytes);
                 r.protocol_name = synced.protocol_name.map(str_bytes);
@@ -176,42 +149,22 @@ pub(crate) async fn sync(
     }
 }
 
-pub(crate) fn heartbeat(
-    ctx: &Arc<Context>,
-    request: HeartbeatRequest,
-    _version: i16,
-) -> HeartbeatResponse {
+pub(crate) fn heartbeat(ctx: &Arc<Context>, request: HeartbeatRequest, _version: i16) -> HeartbeatResponse {
     let instance = request.group_instance_id.as_ref().map(|s| s.to_string());
-    let result = ctx.broker.heartbeat(
-        &request.group_id.0,
-        request.generation_id,
-        &request.member_id,
-        instance.as_deref(),
-    );
+    let result =
+        ctx.broker.heartbeat(&request.group_id.0, request.generation_id, &request.member_id, instance.as_deref());
     HeartbeatResponse::default().with_error_code(code(&result))
 }
 
-pub(crate) fn leave(
-    ctx: &Arc<Context>,
-    request: LeaveGroupRequest,
-    version: i16,
-) -> LeaveGroupResponse {
+pub(crate) fn leave(ctx: &Arc<Context>, request: LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
     if version < 3 {
-        let results = ctx.broker.leave_group(
-            &request.group_id.0,
-            &[(request.member_id.to_string(), None)],
-        );
+        let results = ctx.broker.leave_group(&request.group_id.0, &[(request.member_id.to_string(), None)]);
         return LeaveGroupResponse::default().with_error_code(code(&results[0]));
     }
     let members: Vec<(String, Option<String>)> = request
         .members
         .iter()
-        .map(|m| {
-            (
-                m.member_id.to_string(),
-                m.group_instance_id.as_ref().map(|s| s.to_string()),
-            )
-        })
+        .map(|m| (m.member_id.to_string(), m.group_instance_id.as_ref().map(|s| s.to_string())))
         .collect();
     let results = ctx.broker.leave_group(&request.group_id.0, &members);
     let responses = request
@@ -225,20 +178,24 @@ pub(crate) fn leave(
                 .with_error_code(code(r))
         })
         .collect();
-    LeaveGroupResponse::default()
-        .with_error_code(NONE)
-        .with_members(responses)
+    LeaveGroupResponse::default().with_error_code(NONE).with_members(responses)
 }
 
-pub(crate) fn describe(
-    ctx: &Arc<Context>,
-    request: DescribeGroupsRequest,
-    version: i16,
-) -> DescribeGroupsResponse {
+pub(crate) fn describe(ctx: &Arc<Context>, request: DescribeGroupsRequest, version: i16) -> DescribeGroupsResponse {
     let groups = request
         .groups
         .into_iter()
         .map(|id| {
+            if ctx.broker.is_consumer_protocol_group(&id.0) {
+                let mut group = DescribedGroup::default()
+                    .with_group_id(id.clone())
+                    .with_error_code(ResponseError::GroupIdNotFound.code())
+                    .with_group_state(str_bytes("Dead"));
+                if version >= 6 {
+                    group.error_message = Some(str_bytes(format!("Group {} is not a classic group.", id.0)));
+                }
+                return group;
+            }
             let d = ctx.broker.describe_group(&id.0);
             let members = d
                 .members
@@ -274,35 +231,29 @@ pub(crate) fn describe(
     DescribeGroupsResponse::default().with_groups(groups)
 }
 
-pub(crate) fn list(
-    ctx: &Arc<Context>,
-    request: ListGroupsRequest,
-    version: i16,
-) -> ListGroupsResponse {
-    let states: Vec<String> = request
-        .states_filter
-        .iter()
-        .map(|s| s.to_lowercase())
-        .collect();
+pub(crate) fn list(ctx: &Arc<Context>, request: ListGroupsRequest, version: i16) -> ListGroupsResponse {
+    let states: Vec<String> = request.states_filter.iter().map(|s| s.to_lowercase()).collect();
+    let types: Vec<String> = request.types_filter.iter().map(|s| s.to_lowercase()).collect();
     let groups = ctx
         .broker
         .list_groups()
         .into_iter()
-        .filter(|g| states.is_empty() || states.contains(&g.state.as_str().to_lowercase()))
+        .filter(|g| states.is_empty() || states.contains(&g.state.to_lowercase()))
+        .filter(|g| types.is_empty() || types.iter().any(|t| t == g.group_type))
         .map(|g| {
-            let listed = ListedGroup::default()
+            let mut listed = ListedGroup::default()
                 .with_group_id(GroupId(str_bytes(g.group_id)))
                 .with_protocol_type(str_bytes(g.protocol_type));
             if version >= 4 {
-                listed.with_group_state(str_bytes(g.state.as_str()))
-            } else {
-                listed
+                listed.group_state = str_bytes(g.state);
             }
+            if version >= 5 {
+                listed.group_type = str_bytes(g.group_type);
+            }
+            listed
         })
         .collect();
-    ListGroupsResponse::default()
-        .with_error_code(NONE)
-        .with_groups(groups)
+    ListGroupsResponse::default().with_error_code(NONE).with_groups(groups)
 }
 
 pub(crate) async fn delete(
@@ -314,11 +265,7 @@ pub(crate) async fn delete(
     let mut results = Vec::with_capacity(request.groups_names.len());
     for id in request.groups_names {
         let result = ctx.broker.delete_group(&id.0).await;
-        results.push(
-            DeletableGroupResult::default()
-                .with_group_id(id)
-                .with_error_code(code(&result)),
-        );
+        results.push(DeletableGroupResult::default().with_group_id(id).with_error_code(code(&result)));
     }
     DeleteGroupsResponse::default().with_results(results)
 }

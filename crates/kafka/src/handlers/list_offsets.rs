@@ -3,20 +3,14 @@
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::list_offsets_response::{
-    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
-};
+use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use tidelog_broker::OffsetQuery;
 
 use crate::errors::{error_code, NONE};
 use crate::server::Context;
 
-pub(crate) fn handle(
-    ctx: &Arc<Context>,
-    request: ListOffsetsRequest,
-    version: i16,
-) -> ListOffsetsResponse {
+pub(crate) fn handle(ctx: &Arc<Context>, request: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
     let topics = request
         .topics
         .into_iter()
@@ -32,15 +26,9 @@ pub(crate) fn handle(
                     let Some(query) = OffsetQuery::from_kafka(p.timestamp) else {
                         return response.with_error_code(ResponseError::InvalidRequest.code());
                     };
-                    match ctx
-                        .broker
-                        .list_offset(&topic.name.0, p.partition_index, query)
-                    {
+                    match ctx.broker.list_offset(&topic.name.0, p.partition_index, query) {
                         Ok((offset, timestamp)) => {
-                            let r = response
-                                .with_error_code(NONE)
-                                .with_offset(offset)
-                                .with_timestamp(timestamp);
+                            let r = response.with_error_code(NONE).with_offset(offset).with_timestamp(timestamp);
                             if version >= 4 {
                                 r.with_leader_epoch(0)
                             } else {
@@ -51,9 +39,7 @@ pub(crate) fn handle(
                     }
                 })
                 .collect();
-            ListOffsetsTopicResponse::default()
-                .with_name(topic.name)
-                .with_partitions(partitions)
+            ListOffsetsTopicResponse::default().with_name(topic.name).with_partitions(partitions)
         })
         .collect();
     ListOffsetsResponse::default().with_topics(topics)

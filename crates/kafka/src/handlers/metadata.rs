@@ -14,11 +14,7 @@ use super::str_bytes;
 use crate::errors::{error_code, NONE};
 use crate::server::Context;
 
-pub(crate) fn handle(
-    ctx: &Arc<Context>,
-    request: MetadataRequest,
-    version: i16,
-) -> MetadataResponse {
+pub(crate) fn handle(ctx: &Arc<Context>, request: MetadataRequest, version: i16) -> MetadataResponse {
     let broker = &ctx.broker;
     let node: BrokerId = broker.node_id().into();
     // v0: an empty list means all topics; v1+: null means all, empty means none.
@@ -28,11 +24,7 @@ pub(crate) fn handle(
     };
     let allow_auto_create = version < 4 || request.allow_auto_topic_creation;
     let topics = if wants_all {
-        broker
-            .all_topics()
-            .iter()
-            .map(|t| topic_entry(t, node, version))
-            .collect()
+        broker.all_topics().iter().map(|t| topic_entry(t, node, version)).collect()
     } else {
         request
             .topics
@@ -40,10 +32,7 @@ pub(crate) fn handle(
             .into_iter()
             .map(|wanted| match wanted.name {
                 Some(name) => by_name(ctx, name, allow_auto_create, node, version),
-                None => match broker
-                    .topic_name_by_id(wanted.topic_id)
-                    .and_then(|n| broker.topic(&n))
-                {
+                None => match broker.topic_name_by_id(wanted.topic_id).and_then(|n| broker.topic(&n)) {
                     Some(t) => topic_entry(&t, node, version),
                     None => MetadataResponseTopic::default()
                         .with_topic_id(wanted.topic_id)
@@ -69,19 +58,12 @@ fn by_name(
     node: BrokerId,
     version: i16,
 ) -> MetadataResponseTopic {
-    let failed = |code: i16| {
-        MetadataResponseTopic::default()
-            .with_name(Some(name.clone()))
-            .with_error_code(code)
-    };
+    let failed = |code: i16| MetadataResponseTopic::default().with_name(Some(name.clone())).with_error_code(code);
     if validate_topic_name(&name.0).is_err() {
         return failed(ResponseError::InvalidTopicException.code());
     }
-    let found = if allow_auto_create {
-        ctx.broker.topic_or_auto_create(&name.0)
-    } else {
-        Ok(ctx.broker.topic(&name.0))
-    };
+    let found =
+        if allow_auto_create { ctx.broker.topic_or_auto_create(&name.0) } else { Ok(ctx.broker.topic(&name.0)) };
     match found {
         Ok(Some(topic)) => topic_entry(&topic, node, version),
         Ok(None) => failed(ResponseError::UnknownTopicOrPartition.code()),

@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod configs;
+pub mod consumer_groups;
 pub mod fetch;
 pub mod groups;
 pub mod list_offsets;

@@ -2,12 +2,10 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::messages::offset_commit_response::{
-    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
-};
+use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
 use kafka_protocol::messages::offset_fetch_response::{
-    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
-    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic,
+    OffsetFetchResponseTopics,
 };
 use kafka_protocol::messages::*;
 use tidelog_broker::group::{CommittedOffset, OffsetCommit};
@@ -32,11 +30,7 @@ pub(crate) async fn commit(
                 partition: p.partition_index,
                 offset: p.committed_offset,
                 leader_epoch: p.committed_leader_epoch,
-                metadata: p
-                    .committed_metadata
-                    .as_deref()
-                    .unwrap_or_default()
-                    .to_string(),
+                metadata: p.committed_metadata.as_deref().unwrap_or_default().to_string(),
             })
         })
         .collect();
@@ -52,14 +46,10 @@ pub(crate) async fn commit(
         )
         .await;
     let mut codes = match &outcome {
-        Ok(results) => results
-            .iter()
-            .map(|r| r.as_ref().err().map_or(NONE, error_code))
-            .collect::<Vec<_>>()
-            .into_iter(),
-        Err(e) => {
-            vec![error_code(e); request.topics.iter().map(|t| t.partitions.len()).sum()].into_iter()
+        Ok(results) => {
+            results.iter().map(|r| r.as_ref().err().map_or(NONE, error_code)).collect::<Vec<_>>().into_iter()
         }
+        Err(e) => vec![error_code(e); request.topics.iter().map(|t| t.partitions.len()).sum()].into_iter(),
     };
     let topics = request
         .topics
@@ -74,35 +64,24 @@ pub(crate) async fn commit(
                         .with_error_code(codes.next().unwrap_or(NONE))
                 })
                 .collect();
-            OffsetCommitResponseTopic::default()
-                .with_name(t.name)
-                .with_partitions(partitions)
+            OffsetCommitResponseTopic::default().with_name(t.name).with_partitions(partitions)
         })
         .collect();
     OffsetCommitResponse::default().with_topics(topics)
 }
 
 fn committed(value: Option<CommittedOffset>) -> (i64, i32, String) {
-    value.map_or((-1, -1, String::new()), |v| {
-        (v.offset, v.leader_epoch, v.metadata)
-    })
+    value.map_or((-1, -1, String::new()), |v| (v.offset, v.leader_epoch, v.metadata))
 }
 
-pub(crate) fn fetch(
-    ctx: &Arc<Context>,
-    request: OffsetFetchRequest,
-    version: i16,
-) -> OffsetFetchResponse {
+pub(crate) fn fetch(ctx: &Arc<Context>, request: OffsetFetchRequest, version: i16) -> OffsetFetchResponse {
     if version >= 8 {
         let groups = request
             .groups
             .into_iter()
             .map(|g| {
-                let wanted = g.topics.map(|ts| {
-                    ts.into_iter()
-                        .map(|t| (t.name.0.to_string(), t.partition_indexes))
-                        .collect()
-                });
+                let wanted =
+                    g.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
                 let topics = ctx
                     .broker
                     .fetch_offsets(&g.group_id.0, wanted)
@@ -125,19 +104,12 @@ pub(crate) fn fetch(
                             .with_partitions(partitions)
                     })
                     .collect();
-                OffsetFetchResponseGroup::default()
-                    .with_group_id(g.group_id)
-                    .with_topics(topics)
-                    .with_error_code(NONE)
+                OffsetFetchResponseGroup::default().with_group_id(g.group_id).with_topics(topics).with_error_code(NONE)
             })
             .collect();
         return OffsetFetchResponse::default().with_groups(groups);
     }
-    let wanted = request.topics.map(|ts| {
-        ts.into_iter()
-            .map(|t| (t.name.0.to_string(), t.partition_indexes))
-            .collect()
-    });
+    let wanted = request.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
     let topics = ctx
         .broker
         .fetch_offsets(&request.group_id.0, wanted)
@@ -159,15 +131,11 @@ pub(crate) fn fetch(
                     }
                 })
                 .collect();
-            OffsetFetchResponseTopic::default()
-                .with_name(TopicName(str_bytes(topic)))
-                .with_partitions(partitions)
+            OffsetFetchResponseTopic::default().with_name(TopicName(str_bytes(topic))).with_partitions(partitions)
         })
         .collect();
     // An unknown group has no offsets: Kafka answers -1 for each, not an error.
-    OffsetFetchResponse::default()
-        .with_topics(topics)
-        .with_error_code(NONE)
+    OffsetFetchResponse::default().with_topics(topics).with_error_code(NONE)
 }
 
 pub(crate) async fn delete(
@@ -176,28 +144,16 @@ pub(crate) async fn delete(
     request: OffsetDeleteRequest,
     _version: i16,
 ) -> OffsetDeleteResponse {
-    use kafka_protocol::messages::offset_delete_response::{
-        OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
-    };
+    use kafka_protocol::messages::offset_delete_response::{OffsetDeleteResponsePartition, OffsetDeleteResponseTopic};
     let partitions: Vec<(String, i32)> = request
         .topics
         .iter()
-        .flat_map(|t| {
-            t.partitions
-                .iter()
-                .map(|p| (t.name.0.to_string(), p.partition_index))
-        })
+        .flat_map(|t| t.partitions.iter().map(|p| (t.name.0.to_string(), p.partition_index)))
         .collect();
-    let mut codes = match ctx
-        .broker
-        .delete_offsets(&request.group_id.0, partitions)
-        .await
-    {
-        Ok(results) => results
-            .iter()
-            .map(|r| r.as_ref().err().map_or(NONE, error_code))
-            .collect::<Vec<_>>()
-            .into_iter(),
+    let mut codes = match ctx.broker.delete_offsets(&request.group_id.0, partitions).await {
+        Ok(results) => {
+            results.iter().map(|r| r.as_ref().err().map_or(NONE, error_code)).collect::<Vec<_>>().into_iter()
+        }
         Err(e) => return OffsetDeleteResponse::default().with_error_code(error_code(&e)),
     };
     let topics = request
@@ -213,12 +169,8 @@ pub(crate) async fn delete(
                         .with_error_code(codes.next().unwrap_or(NONE))
                 })
                 .collect();
-            OffsetDeleteResponseTopic::default()
-                .with_name(t.name)
-                .with_partitions(partitions)
+            OffsetDeleteResponseTopic::default().with_name(t.name).with_partitions(partitions)
         })
         .collect();
-    OffsetDeleteResponse::default()
-        .with_error_code(NONE)
-        .with_topics(topics)
+    OffsetDeleteResponse::default().with_error_code(NONE).with_topics(topics)
 }

@@ -15,12 +15,7 @@ use crate::dispatch::{encode, Reply};
 use crate::errors::{error_code, NONE};
 use crate::server::Context;
 
-pub(crate) fn handle(
-    ctx: &Arc<Context>,
-    request: ProduceRequest,
-    version: i16,
-    correlation_id: i32,
-) -> Reply {
+pub(crate) fn handle(ctx: &Arc<Context>, request: ProduceRequest, version: i16, correlation_id: i32) -> Reply {
     let acks = request.acks;
     let mut waits: Vec<(usize, usize, Appended)> = Vec::new();
     let mut topics = Vec::with_capacity(request.topic_data.len());
@@ -58,21 +53,14 @@ pub(crate) fn handle(
             }
             partitions.push(response);
         }
-        topics.push(
-            TopicProduceResponse::default()
-                .with_name(topic.name)
-                .with_partition_responses(partitions),
-        );
+        topics.push(TopicProduceResponse::default().with_name(topic.name).with_partition_responses(partitions));
     }
     if acks == 0 {
         return future::ready(Ok(None)).boxed();
     }
     let mut response = ProduceResponse::default().with_responses(topics);
     if waits.is_empty() {
-        return future::ready(
-            encode(ApiKey::Produce, version, correlation_id, &response).map(Some),
-        )
-        .boxed();
+        return future::ready(encode(ApiKey::Produce, version, correlation_id, &response).map(Some)).boxed();
     }
     async move {
         let results = join_all(waits.iter().map(|(_, _, appended)| appended.wait_durable())).await;

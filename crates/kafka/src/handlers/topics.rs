@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
-use kafka_protocol::messages::create_topics_response::{
-    CreatableTopicConfigs, CreatableTopicResult,
-};
+use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::*;
 use tidelog_broker::{BrokerError, NewTopic};
@@ -17,18 +15,10 @@ use super::str_bytes;
 use crate::errors::{error_code, NONE};
 use crate::server::Context;
 
-pub(crate) fn create(
-    ctx: &Arc<Context>,
-    request: CreateTopicsRequest,
-    version: i16,
-) -> CreateTopicsResponse {
+pub(crate) fn create(ctx: &Arc<Context>, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
     let mut seen = HashSet::new();
-    let duplicates: HashSet<String> = request
-        .topics
-        .iter()
-        .filter(|t| !seen.insert(t.name.0.to_string()))
-        .map(|t| t.name.0.to_string())
-        .collect();
+    let duplicates: HashSet<String> =
+        request.topics.iter().filter(|t| !seen.insert(t.name.0.to_string())).map(|t| t.name.0.to_string()).collect();
     let results = request
         .topics
         .into_iter()
@@ -56,27 +46,17 @@ pub(crate) fn create(
             } else if topic.num_partitions != -1 || topic.replication_factor != -1 {
                 return failed(
                     ResponseError::InvalidRequest.code(),
-                    "Both numPartitions or replicationFactor and replicasAssignments were set."
-                        .into(),
+                    "Both numPartitions or replicationFactor and replicasAssignments were set.".into(),
                 );
             } else {
                 let node = ctx.broker.node_id();
-                if topic
-                    .assignments
-                    .iter()
-                    .any(|a| a.broker_ids.iter().any(|b| b.0 != node))
-                {
+                if topic.assignments.iter().any(|a| a.broker_ids.iter().any(|b| b.0 != node)) {
                     return failed(
                         ResponseError::InvalidReplicaAssignment.code(),
-                        format!(
-                            "Replica assignment names brokers other than the only broker, {node}."
-                        ),
+                        format!("Replica assignment names brokers other than the only broker, {node}."),
                     );
                 }
-                (
-                    topic.assignments.len() as i32,
-                    topic.assignments[0].broker_ids.len() as i16,
-                )
+                (topic.assignments.len() as i32, topic.assignments[0].broker_ids.len() as i16)
             };
             let mut configs = BTreeMap::new();
             for c in &topic.configs {
@@ -98,9 +78,7 @@ pub(crate) fn create(
             };
             match ctx.broker.create_topic(new_topic, request.validate_only) {
                 Ok(meta) => {
-                    let mut r = CreatableTopicResult::default()
-                        .with_name(topic.name.clone())
-                        .with_error_code(NONE);
+                    let mut r = CreatableTopicResult::default().with_name(topic.name.clone()).with_error_code(NONE);
                     if version >= 5 {
                         r.num_partitions = meta.partitions as i32;
                         r.replication_factor = 1;
@@ -118,43 +96,25 @@ pub(crate) fn create(
     CreateTopicsResponse::default().with_topics(results)
 }
 
-fn topic_configs(
-    ctx: &Context,
-    overrides: &BTreeMap<String, String>,
-) -> Vec<CreatableTopicConfigs> {
-    tidelog_broker::config::TopicConfig {
-        overrides,
-        broker: ctx.broker.config(),
-    }
-    .entries()
-    .into_iter()
-    .map(|e| {
-        CreatableTopicConfigs::default()
-            .with_name(str_bytes(e.name))
-            .with_value(Some(str_bytes(e.value)))
-            .with_config_source(source_code(e.source))
-    })
-    .collect()
+fn topic_configs(ctx: &Context, overrides: &BTreeMap<String, String>) -> Vec<CreatableTopicConfigs> {
+    tidelog_broker::config::TopicConfig { overrides, broker: ctx.broker.config() }
+        .entries()
+        .into_iter()
+        .map(|e| {
+            CreatableTopicConfigs::default()
+                .with_name(str_bytes(e.name))
+                .with_value(Some(str_bytes(e.value)))
+                .with_config_source(source_code(e.source))
+        })
+        .collect()
 }
 
-pub(crate) fn delete(
-    ctx: &Arc<Context>,
-    request: DeleteTopicsRequest,
-    version: i16,
-) -> DeleteTopicsResponse {
+pub(crate) fn delete(ctx: &Arc<Context>, request: DeleteTopicsRequest, version: i16) -> DeleteTopicsResponse {
     // v6 names topics by name or id; earlier versions by name only.
     let wanted: Vec<(Option<String>, uuid::Uuid)> = if version >= 6 {
-        request
-            .topics
-            .iter()
-            .map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id))
-            .collect()
+        request.topics.iter().map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id)).collect()
     } else {
-        request
-            .topic_names
-            .iter()
-            .map(|n| (Some(n.0.to_string()), uuid::Uuid::nil()))
-            .collect()
+        request.topic_names.iter().map(|n| (Some(n.0.to_string()), uuid::Uuid::nil())).collect()
     };
     let responses = wanted
         .into_iter()
@@ -164,8 +124,7 @@ pub(crate) fn delete(
                 Some(n) => ctx.broker.delete_topic(n),
                 None => Err(BrokerError::UnknownTopicId(id)),
             };
-            let mut r = DeletableTopicResult::default()
-                .with_name(resolved.map(|n| TopicName(str_bytes(n))));
+            let mut r = DeletableTopicResult::default().with_name(resolved.map(|n| TopicName(str_bytes(n))));
             match outcome {
                 Ok(deleted_id) => {
                     r.error_code = NONE;
@@ -198,15 +157,11 @@ pub(crate) fn create_partitions(
         .topics
         .into_iter()
         .map(|topic| {
-            let outcome =
-                ctx.broker
-                    .create_partitions(&topic.name.0, topic.count, request.validate_only);
+            let outcome = ctx.broker.create_partitions(&topic.name.0, topic.count, request.validate_only);
             let r = CreatePartitionsTopicResult::default().with_name(topic.name);
             match outcome {
                 Ok(()) => r.with_error_code(NONE),
-                Err(e) => r
-                    .with_error_code(error_code(&e))
-                    .with_error_message(Some(str_bytes(e.to_string()))),
+                Err(e) => r.with_error_code(error_code(&e)).with_error_message(Some(str_bytes(e.to_string()))),
             }
         })
         .collect();

@@ -24,16 +24,12 @@ pub async fn start(dir: &Path, settings: &[&str]) -> Running {
     };
     let settings = Settings::load(&overrides).expect("valid test settings");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-    tidelog_server::start(&settings, listener)
-        .await
-        .expect("server starts")
+    tidelog_server::start(&settings, listener).await.expect("server starts")
 }
 
 pub fn client_config(server: &Running, extra: &[(&str, &str)]) -> ClientConfig {
     let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", server.kafka_addr().to_string())
-        .set("message.timeout.ms", "10000");
+    config.set("bootstrap.servers", server.kafka_addr().to_string()).set("message.timeout.ms", "10000");
     for (k, v) in extra {
         config.set(*k, *v);
     }
@@ -46,20 +42,13 @@ pub fn producer(server: &Running, extra: &[(&str, &str)]) -> FutureProducer {
 
 /// A consumer reading `partitions` of `topic` from the beginning, without a group.
 pub fn consumer(server: &Running, topic: &str, partitions: i32) -> StreamConsumer {
-    let consumer: StreamConsumer = client_config(
-        server,
-        &[
-            ("enable.auto.commit", "false"),
-            ("group.id", "tidelog-tests-unused"),
-        ],
-    )
-    .create()
-    .expect("consumer");
+    let consumer: StreamConsumer =
+        client_config(server, &[("enable.auto.commit", "false"), ("group.id", "tidelog-tests-unused")])
+            .create()
+            .expect("consumer");
     let mut assignment = TopicPartitionList::new();
     for p in 0..partitions {
-        assignment
-            .add_partition_offset(topic, p, Offset::Beginning)
-            .expect("partition offset");
+        assignment.add_partition_offset(topic, p, Offset::Beginning).expect("partition offset");
     }
     consumer.assign(&assignment).expect("assign");
     consumer
