@@ -3,6 +3,7 @@
 //! `bench/results/`. Not a test: nothing here passes or fails on timing.
 
 mod broker_process;
+mod group_load;
 mod kafka_load;
 mod limits;
 mod report;
@@ -80,6 +81,16 @@ async fn main() -> anyhow::Result<()> {
         let result =
             tokio::task::spawn_blocking(move || kafka_load::consume(&bs, "p-acks1", PARTITIONS, records)).await??;
         rows.push(Row::new(name, &result, broker.rss_mib(), Some(("loopback TCP", machine.loopback_tcp_mb_s))));
+    }
+    if cli.suite == Suite::All {
+        let name = "consumer group: 3 members join, 6 partitions (default settings)";
+        eprintln!("running: {name}");
+        kafka_load::create_topic(&bootstrap, "g-rebalance", 6).await?;
+        let bs = bootstrap.clone();
+        let seconds =
+            tokio::task::spawn_blocking(move || group_load::rebalance_seconds(&bs, "g-rebalance", "bench-group", 3, 6))
+                .await??;
+        rows.push(Row::timing(name, seconds, broker.rss_mib()));
     }
     broker.stop()?;
 

@@ -48,6 +48,23 @@ impl Row {
     }
 }
 
+impl Row {
+    /// A row that measures one duration (reported as its p50, in milliseconds).
+    pub fn timing(scenario: &str, seconds: f64, rss_mib: f64) -> Row {
+        Row {
+            scenario: scenario.to_string(),
+            records_per_s: 0.0,
+            mb_per_s: 0.0,
+            p50_ms: Some(seconds * 1e3),
+            p99_ms: None,
+            p999_ms: None,
+            broker_rss_mib: rss_mib,
+            limit: None,
+            ratio_to_limit: None,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub started_at: String,
