@@ -10,9 +10,8 @@ CODECS = [None, "gzip", "snappy", "lz4", "zstd"]
 
 
 def producer(broker, **conf):
-    # kafka-python 3 turns idempotence on by default, which needs InitProducerId:
-    # that arrives with the exactly-once work; until then producers opt out.
-    return KafkaProducer(bootstrap_servers=broker.bootstrap, enable_idempotence=False, **conf)
+    # kafka-python 3's defaults, idempotence included.
+    return KafkaProducer(bootstrap_servers=broker.bootstrap, **conf)
 
 
 def admin(broker):

@@ -44,17 +44,20 @@ pub struct Broker {
     shutting_down: watch::Sender<bool>,
     clean_start: bool,
     pub(crate) groups: crate::group::Groups,
+    pub(crate) producer_ids: crate::producer_ids::ProducerIdBlock,
 }
 
-/// Result of appending a batch: where it went and how to wait for its durability.
+/// Result of producing a batch: where it went and how to wait for its durability.
 #[derive(Debug)]
-pub struct Appended {
+pub struct Produced {
     pub base_offset: u64,
     pub offsets: LogOffsets,
+    /// An idempotent retry of a batch already stored; nothing new was written.
+    pub duplicate: bool,
     partition: Arc<Partition>,
 }
 
-impl Appended {
+impl Produced {
     /// Resolves once the batch is fsynced (acks=all).
     pub async fn wait_durable(&self) -> Result<()> {
         self.partition.sync_to(self.offsets.log_end_offset).await
@@ -110,6 +113,7 @@ impl Broker {
             shutting_down: watch::channel(false).0,
             clean_start,
             groups: Default::default(),
+            producer_ids: Default::default(),
         })
     }
 
@@ -150,7 +154,7 @@ impl Broker {
                 Some(dir) => Box::new(FileLog::open(&dir.join(format!("{}-{index}", meta.name)), log_config)?),
                 None => Box::new(MemoryLog::new()),
             };
-            partitions.push(Arc::new(Partition::new(name.clone(), meta.topic_id, index as i32, log)));
+            partitions.push(Arc::new(Partition::new(name.clone(), meta.topic_id, index as i32, log)?));
         }
         Ok(Arc::new(TopicHandle { meta, partitions, limits }))
     }
@@ -223,8 +227,8 @@ impl Broker {
     }
 
     /// Validates and appends one producer batch. Durability is the caller's choice:
-    /// await [`Appended::wait_durable`] for acks=all.
-    pub fn append(&self, topic: &str, partition: i32, records: &[u8]) -> Result<Appended> {
+    /// await [`Produced::wait_durable`] for acks=all.
+    pub fn append(&self, topic: &str, partition: i32, records: &[u8]) -> Result<Produced> {
         if *self.shutting_down.borrow() {
             return Err(BrokerError::ShuttingDown);
         }
@@ -236,9 +240,14 @@ impl Broker {
             .and_then(|i| handle.partitions.get(i).cloned())
             .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: topic.into(), partition: Some(partition) })?;
         let now = now_ms();
-        validate::validate_batch(records, &handle.limits, now)?;
-        let (info, offsets) = part.append(records, now)?;
-        Ok(Appended { base_offset: info.base_offset, offsets, partition: part })
+        let header = validate::validate_batch(records, &handle.limits, now)?;
+        let appended = part.append(records, &header, now)?;
+        Ok(Produced {
+            base_offset: appended.base_offset,
+            offsets: appended.offsets,
+            duplicate: appended.duplicate,
+            partition: part,
+        })
     }
 
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
@@ -248,14 +257,22 @@ impl Broker {
     /// Fsyncs partitions with unflushed data and rolls aged segments, every
     /// `log.flush.interval.ms`, until shutdown. Bounds the acks=1 loss window.
     pub async fn run_maintenance(self: Arc<Self>) {
+        /// How often producer state is snapshotted: bounds the log tail replayed after a crash.
+        const SNAPSHOT_EVERY_MS: i64 = 60_000;
         let interval = Duration::from_millis(self.config.long("log.flush.interval.ms").clamp(1, 3_600_000) as u64);
+        let producer_expiry = self.config.long("producer.id.expiration.ms");
         let mut shutdown = self.shutdown_signal();
+        let mut next_snapshot = now_ms() + SNAPSHOT_EVERY_MS;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = crate::shutdown::stopped(&mut shutdown) => return,
             }
             let now = now_ms();
+            let snapshot = now >= next_snapshot;
+            if snapshot {
+                next_snapshot = now + SNAPSHOT_EVERY_MS;
+            }
             for topic in self.all_topics() {
                 for p in &topic.partitions {
                     if let Err(e) = p.with_log(|log| log.roll_if_aged(now)) {
@@ -265,6 +282,11 @@ impl Broker {
                         let end = p.offsets().log_end_offset;
                         if let Err(e) = p.sync_to(end).await {
                             warn!(partition = ?p, error = %e, "periodic flush failed");
+                        }
+                    }
+                    if snapshot {
+                        if let Err(e) = p.snapshot_producers(now.saturating_sub(producer_expiry)) {
+                            warn!(partition = ?p, error = %e, "producer state snapshot failed");
                         }
                     }
                 }

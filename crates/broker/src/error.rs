@@ -63,6 +63,14 @@ pub enum BrokerError {
     StaleMemberEpoch { given: i32, current: i32 },
     #[error("unsupported server assignor '{0}': tidelog offers uniform and range")]
     UnsupportedAssignor(String),
+    #[error("producer epoch {given} is older than the current epoch {current}")]
+    InvalidProducerEpoch { given: i16, current: i16 },
+    #[error("out of order sequence number: {0}")]
+    OutOfOrderSequence(String),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("coordinator not available: {0}")]
+    CoordinatorNotAvailable(String),
 }
 
 impl From<LogError> for BrokerError {

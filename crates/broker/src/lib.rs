@@ -11,13 +11,15 @@ pub mod group;
 pub mod metadata;
 mod offsets;
 mod partition;
+mod producer_ids;
+mod producer_state;
 pub mod shutdown;
 #[cfg(test)]
 mod test_support;
 mod validate;
 
 pub use admin::{validate_topic_name, NewTopic};
-pub use broker::{now_ms, Appended, Broker, TopicHandle};
+pub use broker::{now_ms, Broker, Produced, TopicHandle};
 pub use config::{BrokerConfig, ConfigEntry, ConfigError, ConfigSource};
 pub use error::{BrokerError, Result};
 pub use fetch::{FetchLimits, FetchPartition, FetchedPartition};

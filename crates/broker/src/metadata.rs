@@ -18,10 +18,26 @@ use crate::error::{BrokerError, Result};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MetadataEvent {
-    ClusterCreated { cluster_id: String },
-    TopicCreated { name: String, topic_id: Uuid, partitions: u32, configs: BTreeMap<String, String> },
-    PartitionsAdded { name: String, partitions: u32 },
-    TopicDeleted { name: String },
+    ClusterCreated {
+        cluster_id: String,
+    },
+    TopicCreated {
+        name: String,
+        topic_id: Uuid,
+        partitions: u32,
+        configs: BTreeMap<String, String>,
+    },
+    PartitionsAdded {
+        name: String,
+        partitions: u32,
+    },
+    TopicDeleted {
+        name: String,
+    },
+    /// Producer ids below `next` are handed out (or reserved): never reused.
+    ProducerIdsReserved {
+        next: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +53,8 @@ pub struct MetadataState {
     pub cluster_id: String,
     pub topics: BTreeMap<String, TopicMeta>,
     pub topic_names_by_id: HashMap<Uuid, String>,
+    /// First producer id not yet reserved.
+    pub next_producer_id: i64,
 }
 
 impl MetadataState {
@@ -60,6 +78,7 @@ impl MetadataState {
                     t.partitions = *partitions;
                 }
             }
+            MetadataEvent::ProducerIdsReserved { next } => self.next_producer_id = self.next_producer_id.max(*next),
             MetadataEvent::TopicDeleted { name } => {
                 if let Some(t) = self.topics.remove(name) {
                     self.topic_names_by_id.remove(&t.topic_id);

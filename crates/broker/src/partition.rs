@@ -1,8 +1,8 @@
-//! One partition: its log behind a short lock, the notification fetches wait on, and
-//! group-committed durability.
+//! One partition: its log and idempotent-producer state behind one short lock, the
+//! notification fetches wait on, and group-committed durability.
 //!
-//! The log lock is never held across `.await`. Fsync runs on a blocking thread outside
-//! the lock, one at a time per partition; every batch appended while an fsync runs is
+//! The lock is never held across `.await`. Fsync runs on a blocking thread outside the
+//! lock, one at a time per partition; every batch appended while an fsync runs is
 //! covered by the next one, so acks=all producers share fsyncs (group commit).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,18 +10,25 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use tidelog_log::{AppendInfo, LogOffsets, PartitionLog};
+use tidelog_log::{BatchHeader, LogOffsets, PartitionLog};
 use tokio::sync::watch;
+use tracing::warn;
 use uuid::Uuid;
 
 use crate::error::{BrokerError, Result};
+use crate::producer_state::{ProducerStates, SequenceCheck, SNAPSHOT_NAME};
+
+struct Inner {
+    log: Box<dyn PartitionLog>,
+    producers: ProducerStates,
+}
 
 pub struct Partition {
     pub topic: Arc<str>,
     pub topic_id: Uuid,
     pub index: i32,
     pub leader_epoch: i32,
-    log: Mutex<Box<dyn PartitionLog>>,
+    inner: Mutex<Inner>,
     /// Carries the high watermark; fetches wait on it instead of polling.
     high_watermark: watch::Sender<u64>,
     /// Offsets below this are fsynced.
@@ -35,41 +42,73 @@ impl std::fmt::Debug for Partition {
     }
 }
 
+/// Where a produced batch ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub base_offset: u64,
+    pub offsets: LogOffsets,
+    /// A retry of a batch already stored: nothing was written.
+    pub duplicate: bool,
+}
+
+/// Rebuilds producer state: the snapshot, then every batch header after it.
+fn recover_producers(log: &dyn PartitionLog) -> Result<ProducerStates> {
+    let (mut producers, from) =
+        match log.read_checkpoint(SNAPSHOT_NAME)?.and_then(|b| ProducerStates::from_snapshot(&b)) {
+            Some((state, offset)) if offset <= log.offsets().log_end_offset => (state, offset),
+            _ => (ProducerStates::default(), log.offsets().log_start_offset),
+        };
+    log.scan_headers(from, &mut |h: &BatchHeader| {
+        if h.base_offset as u64 >= from {
+            producers.record(h, h.base_offset as u64);
+        }
+    })?;
+    Ok(producers)
+}
+
 impl Partition {
-    pub fn new(topic: Arc<str>, topic_id: Uuid, index: i32, log: Box<dyn PartitionLog>) -> Self {
+    pub fn new(topic: Arc<str>, topic_id: Uuid, index: i32, log: Box<dyn PartitionLog>) -> Result<Self> {
         let offsets = log.offsets();
-        Partition {
+        let producers = recover_producers(log.as_ref())?;
+        Ok(Partition {
             topic,
             topic_id,
             index,
             leader_epoch: 0,
-            log: Mutex::new(log),
+            inner: Mutex::new(Inner { log, producers }),
             high_watermark: watch::channel(offsets.high_watermark).0,
             durable_offset: AtomicU64::new(offsets.log_end_offset),
             sync_lock: tokio::sync::Mutex::new(()),
-        }
+        })
     }
 
-    /// Appends one validated batch and, on one node, commits it at once.
-    pub fn append(&self, batch: &[u8], now_ms: i64) -> Result<(AppendInfo, LogOffsets)> {
-        let mut log = self.log.lock();
-        let info = log.append(batch, self.leader_epoch, now_ms)?;
-        log.advance_high_watermark(info.last_offset + 1);
-        let offsets = log.offsets();
-        drop(log);
+    /// Appends one validated batch and, on one node, commits it at once. Idempotent
+    /// batches are checked against the producer's sequence first.
+    pub fn append(&self, batch: &[u8], header: &BatchHeader, now_ms: i64) -> Result<Appended> {
+        let mut inner = self.inner.lock();
+        if header.producer_id >= 0 && header.base_sequence >= 0 {
+            if let SequenceCheck::Duplicate { base_offset } = inner.producers.check(header)? {
+                return Ok(Appended { base_offset, offsets: inner.log.offsets(), duplicate: true });
+            }
+        }
+        let info = inner.log.append(batch, self.leader_epoch, now_ms)?;
+        inner.producers.record(header, info.base_offset);
+        inner.log.advance_high_watermark(info.last_offset + 1);
+        let offsets = inner.log.offsets();
+        drop(inner);
         self.high_watermark.send_replace(offsets.high_watermark);
-        Ok((info, offsets))
+        Ok(Appended { base_offset: info.base_offset, offsets, duplicate: false })
     }
 
     pub fn read(&self, offset: u64, max_bytes: usize) -> Result<(Bytes, LogOffsets)> {
-        let log = self.log.lock();
-        let offsets = log.offsets();
-        let bytes = log.read(offset, max_bytes)?;
+        let inner = self.inner.lock();
+        let offsets = inner.log.offsets();
+        let bytes = inner.log.read(offset, max_bytes)?;
         Ok((bytes, offsets))
     }
 
     pub fn offsets(&self) -> LogOffsets {
-        self.log.lock().offsets()
+        self.inner.lock().log.offsets()
     }
 
     pub fn subscribe(&self) -> watch::Receiver<u64> {
@@ -77,7 +116,7 @@ impl Partition {
     }
 
     pub fn with_log<T>(&self, f: impl FnOnce(&mut dyn PartitionLog) -> T) -> T {
-        f(self.log.lock().as_mut())
+        f(self.inner.lock().log.as_mut())
     }
 
     /// Waits until every offset below `offset` is on stable storage.
@@ -90,7 +129,7 @@ impl Partition {
         if self.durable_offset.load(Ordering::Acquire) >= offset {
             return Ok(());
         }
-        let job = self.log.lock().prepare_sync()?;
+        let job = self.inner.lock().log.prepare_sync()?;
         let up_to = job.up_to;
         tokio::task::spawn_blocking(move || job.run())
             .await
@@ -105,17 +144,30 @@ impl Partition {
         self.durable_offset.load(Ordering::Acquire) < self.offsets().log_end_offset
     }
 
-    /// Flushes and fsyncs the log for shutdown.
+    /// Saves the producer state so the next open replays only what follows, after
+    /// forgetting producers silent since `expire_before_ms`.
+    pub fn snapshot_producers(&self, expire_before_ms: i64) -> Result<()> {
+        let mut inner = self.inner.lock();
+        inner.producers.expire(expire_before_ms);
+        let snapshot = inner.producers.to_snapshot(inner.log.offsets().log_end_offset);
+        inner.log.write_checkpoint(SNAPSHOT_NAME, &snapshot)?;
+        Ok(())
+    }
+
+    /// Flushes and fsyncs the log and snapshots producer state, for shutdown.
     pub fn close(&self) -> Result<()> {
-        let mut log = self.log.lock();
-        log.close()?;
-        self.durable_offset.fetch_max(log.offsets().log_end_offset, Ordering::AcqRel);
+        if let Err(e) = self.snapshot_producers(i64::MIN) {
+            warn!(partition = ?self, error = %e, "producer state snapshot failed; it will be replayed from the log");
+        }
+        let mut inner = self.inner.lock();
+        inner.log.close()?;
+        self.durable_offset.fetch_max(inner.log.offsets().log_end_offset, Ordering::AcqRel);
         Ok(())
     }
 
     /// Takes the log out for deletion; the partition must be unreachable by then.
     pub fn delete(&self) -> Result<()> {
-        let log = std::mem::replace(&mut *self.log.lock(), Box::new(tidelog_log::MemoryLog::new()));
+        let log = std::mem::replace(&mut self.inner.lock().log, Box::new(tidelog_log::MemoryLog::new()));
         log.delete()?;
         Ok(())
     }

@@ -135,6 +135,7 @@ pub(crate) fn dispatch(ctx: &Arc<Context>, peer: std::net::SocketAddr, frame: By
             .boxed()
         }
         ApiKey::Metadata => answer!(MetadataRequest, handlers::metadata::handle),
+        ApiKey::InitProducerId => answer!(InitProducerIdRequest, handlers::producer_ids::init),
         ApiKey::ListOffsets => answer!(ListOffsetsRequest, handlers::list_offsets::handle),
         ApiKey::CreateTopics => answer!(CreateTopicsRequest, handlers::topics::create),
         ApiKey::DeleteTopics => answer!(DeleteTopicsRequest, handlers::topics::delete),

@@ -35,6 +35,10 @@ pub fn error_code(e: &BrokerError) -> i16 {
         BrokerError::FencedMemberEpoch { .. } => ResponseError::FencedMemberEpoch,
         BrokerError::StaleMemberEpoch { .. } => ResponseError::StaleMemberEpoch,
         BrokerError::UnsupportedAssignor(_) => ResponseError::UnsupportedAssignor,
+        BrokerError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
+        BrokerError::OutOfOrderSequence(_) => ResponseError::OutOfOrderSequenceNumber,
+        BrokerError::InvalidRequest(_) => ResponseError::InvalidRequest,
+        BrokerError::CoordinatorNotAvailable(_) => ResponseError::CoordinatorNotAvailable,
     };
     kind.code()
 }

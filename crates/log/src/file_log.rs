@@ -225,4 +225,33 @@ impl PartitionLog for FileLog {
     fn size_bytes(&self) -> u64 {
         self.segments.values().map(|s| s.size()).sum()
     }
+
+    fn scan_headers(&self, from: u64, f: &mut dyn FnMut(&BatchHeader)) -> Result<(), LogError> {
+        let start = self.segments.range(..=from).next_back().map_or(0, |(b, _)| *b);
+        for segment in self.segments.range(start..).map(|(_, s)| s) {
+            segment.scan_headers(from, f)?;
+        }
+        Ok(())
+    }
+
+    fn read_checkpoint(&self, name: &str) -> Result<Option<Vec<u8>>, LogError> {
+        let path = self.dir.join(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(LogError::io(&path, e)),
+        }
+    }
+
+    fn write_checkpoint(&mut self, name: &str, bytes: &[u8]) -> Result<(), LogError> {
+        let path = self.dir.join(name);
+        let tmp = self.dir.join(format!("{name}.tmp"));
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        };
+        write().map_err(|e| LogError::io(&path, e))
+    }
 }

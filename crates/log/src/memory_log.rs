@@ -9,6 +9,7 @@ use crate::partition_log::{AppendInfo, LogOffsets, PartitionLog, SyncJob};
 
 #[derive(Debug, Default)]
 pub struct MemoryLog {
+    checkpoints: std::collections::HashMap<String, Vec<u8>>,
     /// (header with assigned offsets, stored bytes)
     batches: Vec<(BatchHeader, Bytes)>,
     log_start_offset: u64,
@@ -100,5 +101,20 @@ impl PartitionLog for MemoryLog {
 
     fn size_bytes(&self) -> u64 {
         self.batches.iter().map(|(_, b)| b.len() as u64).sum()
+    }
+
+    fn scan_headers(&self, from: u64, f: &mut dyn FnMut(&BatchHeader)) -> Result<(), LogError> {
+        let first = self.batches.partition_point(|(h, _)| (h.last_offset() as u64) < from);
+        self.batches[first..].iter().for_each(|(h, _)| f(h));
+        Ok(())
+    }
+
+    fn read_checkpoint(&self, name: &str) -> Result<Option<Vec<u8>>, LogError> {
+        Ok(self.checkpoints.get(name).cloned())
+    }
+
+    fn write_checkpoint(&mut self, name: &str, bytes: &[u8]) -> Result<(), LogError> {
+        self.checkpoints.insert(name.to_string(), bytes.to_vec());
+        Ok(())
     }
 }

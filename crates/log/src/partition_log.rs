@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::batch::BatchHeader;
 use crate::error::LogError;
 
 /// The marks of one partition log. Invariant:
@@ -84,4 +85,14 @@ pub trait PartitionLog: Send + Sync {
 
     /// Bytes stored.
     fn size_bytes(&self) -> u64;
+
+    /// Calls `f` with the header of every batch from the one holding `from` to the log
+    /// end, reading headers only (used to rebuild state kept beside the log).
+    fn scan_headers(&self, from: u64, f: &mut dyn FnMut(&BatchHeader)) -> Result<(), LogError>;
+
+    /// A small named file kept with the log (state snapshots), or `None` if absent.
+    fn read_checkpoint(&self, name: &str) -> Result<Option<Vec<u8>>, LogError>;
+
+    /// Replaces a named checkpoint atomically (write, fsync, rename).
+    fn write_checkpoint(&mut self, name: &str, bytes: &[u8]) -> Result<(), LogError>;
 }

@@ -309,6 +309,17 @@ impl Segment {
         }
     }
 
+    /// Calls `f` with each batch header from the batch holding `offset` to the end.
+    pub fn scan_headers(&self, offset: u64, f: &mut dyn FnMut(&BatchHeader)) -> Result<(), LogError> {
+        let Some(first) = self.locate(offset)? else { return Ok(()) };
+        let mut position = first.position;
+        while let Some(header) = self.header_at(position)? {
+            f(&header);
+            position += header.total_size() as u64;
+        }
+        Ok(())
+    }
+
     pub fn flush_indexes(&mut self) -> Result<(), LogError> {
         self.offset_index.flush().map_err(|e| LogError::io(self.offset_index.path(), e))?;
         self.time_index.flush().map_err(|e| LogError::io(self.time_index.path(), e))

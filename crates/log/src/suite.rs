@@ -91,6 +91,22 @@ fn finds_batches_by_timestamp_and_max_timestamp() {
     });
 }
 
+#[test]
+fn scans_headers_and_keeps_checkpoints() {
+    each_log(small_segments(), |log| {
+        for i in 0..6 {
+            append_committed(log, &make_batch(2, &[i; 30], i as i64));
+        }
+        let mut bases = Vec::new();
+        log.scan_headers(5, &mut |h| bases.push(h.base_offset)).unwrap();
+        assert_eq!(bases, vec![4, 6, 8, 10]);
+        assert_eq!(log.read_checkpoint("state").unwrap(), None);
+        log.write_checkpoint("state", b"one").unwrap();
+        log.write_checkpoint("state", b"two").unwrap();
+        assert_eq!(log.read_checkpoint("state").unwrap().as_deref(), Some(&b"two"[..]));
+    });
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 

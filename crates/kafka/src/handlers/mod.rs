@@ -10,6 +10,7 @@ pub mod list_offsets;
 pub mod metadata;
 pub mod offsets;
 pub mod produce;
+pub mod producer_ids;
 pub mod topics;
 
 use kafka_protocol::protocol::StrBytes;

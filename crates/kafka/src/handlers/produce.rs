@@ -8,7 +8,7 @@ use futures::future::{self, join_all, FutureExt};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
-use tidelog_broker::Appended;
+use tidelog_broker::Produced;
 
 use super::str_bytes;
 use crate::dispatch::{encode, Reply};
@@ -17,7 +17,7 @@ use crate::server::Context;
 
 pub(crate) fn handle(ctx: &Arc<Context>, request: ProduceRequest, version: i16, correlation_id: i32) -> Reply {
     let acks = request.acks;
-    let mut waits: Vec<(usize, usize, Appended)> = Vec::new();
+    let mut waits: Vec<(usize, usize, Produced)> = Vec::new();
     let mut topics = Vec::with_capacity(request.topic_data.len());
     for (ti, topic) in request.topic_data.into_iter().enumerate() {
         let name = topic.name.0.to_string();
