@@ -24,7 +24,7 @@ impl Broker {
             return Err(BrokerError::CoordinatorNotAvailable("transactions are not supported yet".into()));
         }
         if let Some((id, epoch)) = existing {
-            if id >= 0 && epoch >= 0 && epoch < i16::MAX - 1 {
+            if id >= 0 && (0..i16::MAX - 1).contains(&epoch) {
                 return Ok((id, epoch + 1));
             }
         }
