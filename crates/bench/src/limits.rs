@@ -23,30 +23,18 @@ fn mb_per_s(bytes: usize, started: Instant) -> f64 {
     bytes as f64 / 1e6 / started.elapsed().as_secs_f64()
 }
 
-/// Sequential 1 MiB writes to the page cache (no fsync), like a broker's acks=1 path.
-pub fn buffered_write(dir: &Path, total_mib: usize) -> anyhow::Result<f64> {
-    let path = dir.join("limits-buffered.bin");
+/// Sequential 1 MiB writes on the data directory's filesystem: to the page cache only
+/// (a broker's acks=1 path), or each followed by fdatasync (the acks=all ceiling).
+pub fn sequential_write(dir: &Path, total_mib: usize, sync_each: bool) -> anyhow::Result<f64> {
+    let path = dir.join("limits-write.bin");
     let chunk = vec![0x5au8; MIB];
     let mut f = OpenOptions::new().create(true).write(true).truncate(true).open(&path)?;
     let started = Instant::now();
     for _ in 0..total_mib {
         f.write_all(&chunk)?;
-    }
-    let rate = mb_per_s(total_mib * MIB, started);
-    drop(f);
-    std::fs::remove_file(&path)?;
-    Ok(rate)
-}
-
-/// 1 MiB write + fdatasync, repeated: the ceiling for acks=all with group commit.
-pub fn fdatasync_every_mib(dir: &Path, total_mib: usize) -> anyhow::Result<f64> {
-    let path = dir.join("limits-fdatasync.bin");
-    let chunk = vec![0xa5u8; MIB];
-    let mut f = OpenOptions::new().create(true).write(true).truncate(true).open(&path)?;
-    let started = Instant::now();
-    for _ in 0..total_mib {
-        f.write_all(&chunk)?;
-        f.sync_data()?;
+        if sync_each {
+            f.sync_data()?;
+        }
     }
     let rate = mb_per_s(total_mib * MIB, started);
     drop(f);
@@ -83,8 +71,8 @@ pub async fn loopback_tcp(total_mib: usize) -> anyhow::Result<f64> {
 
 pub async fn measure(dir: &Path) -> anyhow::Result<MachineLimits> {
     Ok(MachineLimits {
-        buffered_write_mb_s: buffered_write(dir, 1024)?,
-        fdatasync_1mib_mb_s: fdatasync_every_mib(dir, 256)?,
+        buffered_write_mb_s: sequential_write(dir, 1024, false)?,
+        fdatasync_1mib_mb_s: sequential_write(dir, 256, true)?,
         loopback_tcp_mb_s: loopback_tcp(2048).await?,
     })
 }

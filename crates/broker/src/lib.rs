@@ -13,6 +13,7 @@ mod offsets;
 mod partition;
 mod producer_ids;
 mod producer_state;
+pub mod records;
 pub mod shutdown;
 #[cfg(test)]
 mod test_support;

@@ -1,31 +1,11 @@
-//! Real record batches for unit tests, built with the `kafka-protocol` encoder.
+//! Real record batches for unit tests.
 
-use bytes::BytesMut;
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use bytes::Bytes;
+use kafka_protocol::records::Compression;
 
 /// `count` records with keys `k0..`, the given value and timestamp, in one batch.
 pub fn encode_batch(count: usize, value: &[u8], timestamp: i64, compression: Compression) -> Vec<u8> {
-    let records: Vec<Record> = (0..count)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // The encoder groups records into one batch while offset - sequence is constant;
-            // this keeps it constant and the batch's base sequence at -1 (not idempotent).
-            sequence: i as i32 - 1,
-            timestamp,
-            key: Some(format!("k{i}").into_bytes().into()),
-            value: Some(value.to_vec().into()),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(&mut buf, &records, &RecordEncodeOptions { version: 2, compression })
-        .expect("encodable test batch");
-    buf.to_vec()
+    let records: Vec<(Option<Bytes>, Option<Bytes>)> =
+        (0..count).map(|i| (Some(Bytes::from(format!("k{i}"))), Some(Bytes::copy_from_slice(value)))).collect();
+    crate::records::encode_batch(&records, timestamp, compression).expect("encodable test batch")
 }

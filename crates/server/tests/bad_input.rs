@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use kafka_protocol::records::Compression;
 use tidelog_broker::NewTopic;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -153,29 +153,8 @@ async fn unsupported_api_versions_version_gets_error_35_and_the_list() {
 }
 
 fn batch(values: &[&str]) -> Vec<u8> {
-    let records: Vec<Record> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: i as i32 - 1,
-            timestamp: tidelog_broker::now_ms(),
-            key: None,
-            value: Some(Bytes::copy_from_slice(v.as_bytes())),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(&mut buf, &records, &RecordEncodeOptions { version: 2, compression: Compression::None })
-        .unwrap();
-    buf.to_vec()
+    let records: Vec<_> = values.iter().map(|v| (None, Some(Bytes::copy_from_slice(v.as_bytes())))).collect();
+    tidelog_broker::records::encode_batch(&records, tidelog_broker::now_ms(), Compression::None).unwrap()
 }
 
 fn produce(topic: &str, partition: i32, records: Vec<u8>) -> ProduceRequest {

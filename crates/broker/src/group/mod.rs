@@ -7,6 +7,7 @@
 mod assignor;
 mod consumer_group;
 mod membership;
+mod membership_api;
 mod offsets;
 mod offsets_format;
 

@@ -4,10 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use bytes::Bytes;
+use kafka_protocol::records::{Compression, RecordBatchDecoder};
 
 use super::offsets_format::{self, CommittedOffset, OffsetsRecord};
 use super::{GroupEntry, OFFSETS_TOPIC};
@@ -46,25 +44,6 @@ fn partition_for(group_id: &str, partitions: usize) -> i32 {
     ((hash & 0x7fff_ffff) as usize % partitions.max(1)) as i32
 }
 
-fn record(key: Vec<u8>, value: Option<Vec<u8>>, offset: i64, timestamp: i64) -> Record {
-    Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: 0,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset,
-        // Keeps offset - sequence constant, so the encoder emits one batch (sequence -1 first).
-        sequence: offset as i32 - 1,
-        timestamp,
-        key: Some(key.into()),
-        value: value.map(Bytes::from),
-        headers: Default::default(),
-    }
-}
-
 impl Broker {
     fn offsets_partition(&self, group_id: &str) -> Result<i32> {
         let handle = match self.topic(OFFSETS_TOPIC) {
@@ -96,16 +75,8 @@ impl Broker {
             return Ok(());
         }
         let partition = self.offsets_partition(group_id)?;
-        let now = now_ms();
-        let records: Vec<Record> =
-            records.into_iter().enumerate().map(|(i, (k, v))| record(k, v, i as i64, now)).collect();
-        let mut batch = BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut batch,
-            &records,
-            &RecordEncodeOptions { version: 2, compression: Compression::None },
-        )
-        .map_err(|e| BrokerError::Storage(format!("encoding offsets batch: {e}")))?;
+        let records: Vec<_> = records.into_iter().map(|(k, v)| (Some(Bytes::from(k)), v.map(Bytes::from))).collect();
+        let batch = crate::records::encode_batch(&records, now_ms(), Compression::None)?;
         let appended = self.append(OFFSETS_TOPIC, partition, &batch)?;
         appended.wait_durable().await
     }

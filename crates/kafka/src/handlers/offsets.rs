@@ -70,10 +70,35 @@ pub(crate) async fn commit(
     OffsetCommitResponse::default().with_topics(topics)
 }
 
-fn committed(value: Option<CommittedOffset>) -> (i64, i32, String) {
-    value.map_or((-1, -1, String::new()), |v| (v.offset, v.leader_epoch, v.metadata))
+/// One committed offset as OffsetFetch reports it: -1 offset and epoch when none.
+struct Row {
+    partition: i32,
+    offset: i64,
+    leader_epoch: i32,
+    metadata: String,
 }
 
+/// The committed offsets of a group, by topic, for the wanted partitions or all of them.
+fn rows(ctx: &Context, group_id: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> Vec<(TopicName, Vec<Row>)> {
+    ctx.broker
+        .fetch_offsets(group_id, wanted)
+        .into_iter()
+        .map(|(topic, partitions)| {
+            let rows = partitions
+                .into_iter()
+                .map(|(partition, value): (i32, Option<CommittedOffset>)| {
+                    let (offset, leader_epoch, metadata) =
+                        value.map_or((-1, -1, String::new()), |v| (v.offset, v.leader_epoch, v.metadata));
+                    Row { partition, offset, leader_epoch, metadata }
+                })
+                .collect();
+            (TopicName(str_bytes(topic)), rows)
+        })
+        .collect()
+}
+
+/// OffsetFetch answers one group per request up to v7 and many from v8. An unknown group
+/// has no offsets: Kafka answers -1 for each, not an error.
 pub(crate) fn fetch(ctx: &Arc<Context>, request: OffsetFetchRequest, version: i16) -> OffsetFetchResponse {
     if version >= 8 {
         let groups = request
@@ -82,59 +107,48 @@ pub(crate) fn fetch(ctx: &Arc<Context>, request: OffsetFetchRequest, version: i1
             .map(|g| {
                 let wanted =
                     g.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
-                let topics = ctx
-                    .broker
-                    .fetch_offsets(&g.group_id.0, wanted)
+                let topics = rows(ctx, &g.group_id.0, wanted)
                     .into_iter()
-                    .map(|(topic, partitions)| {
-                        let partitions = partitions
+                    .map(|(name, rows)| {
+                        let partitions = rows
                             .into_iter()
-                            .map(|(p, value)| {
-                                let (offset, epoch, metadata) = committed(value);
+                            .map(|r| {
                                 OffsetFetchResponsePartitions::default()
-                                    .with_partition_index(p)
-                                    .with_committed_offset(offset)
-                                    .with_committed_leader_epoch(epoch)
-                                    .with_metadata(Some(str_bytes(metadata)))
-                                    .with_error_code(NONE)
+                                    .with_partition_index(r.partition)
+                                    .with_committed_offset(r.offset)
+                                    .with_committed_leader_epoch(r.leader_epoch)
+                                    .with_metadata(Some(str_bytes(r.metadata)))
                             })
                             .collect();
-                        OffsetFetchResponseTopics::default()
-                            .with_name(TopicName(str_bytes(topic)))
-                            .with_partitions(partitions)
+                        OffsetFetchResponseTopics::default().with_name(name).with_partitions(partitions)
                     })
                     .collect();
-                OffsetFetchResponseGroup::default().with_group_id(g.group_id).with_topics(topics).with_error_code(NONE)
+                OffsetFetchResponseGroup::default().with_group_id(g.group_id).with_topics(topics)
             })
             .collect();
         return OffsetFetchResponse::default().with_groups(groups);
     }
     let wanted = request.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
-    let topics = ctx
-        .broker
-        .fetch_offsets(&request.group_id.0, wanted)
+    let topics = rows(ctx, &request.group_id.0, wanted)
         .into_iter()
-        .map(|(topic, partitions)| {
-            let partitions = partitions
+        .map(|(name, rows)| {
+            let partitions = rows
                 .into_iter()
-                .map(|(p, value)| {
-                    let (offset, epoch, metadata) = committed(value);
-                    let r = OffsetFetchResponsePartition::default()
-                        .with_partition_index(p)
-                        .with_committed_offset(offset)
-                        .with_metadata(Some(str_bytes(metadata)))
-                        .with_error_code(NONE);
+                .map(|r| {
+                    let p = OffsetFetchResponsePartition::default()
+                        .with_partition_index(r.partition)
+                        .with_committed_offset(r.offset)
+                        .with_metadata(Some(str_bytes(r.metadata)));
                     if version >= 5 {
-                        r.with_committed_leader_epoch(epoch)
+                        p.with_committed_leader_epoch(r.leader_epoch)
                     } else {
-                        r
+                        p
                     }
                 })
                 .collect();
-            OffsetFetchResponseTopic::default().with_name(TopicName(str_bytes(topic))).with_partitions(partitions)
+            OffsetFetchResponseTopic::default().with_name(name).with_partitions(partitions)
         })
         .collect();
-    // An unknown group has no offsets: Kafka answers -1 for each, not an error.
     OffsetFetchResponse::default().with_topics(topics).with_error_code(NONE)
 }
 
