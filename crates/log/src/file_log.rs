@@ -30,6 +30,9 @@ impl Default for LogConfig {
     }
 }
 
+/// Checkpoint holding the log start offset once record deletion moved it inside a segment.
+const LOG_START_CHECKPOINT: &str = "log-start-offset";
+
 #[derive(Debug)]
 pub struct FileLog {
     dir: PathBuf,
@@ -78,6 +81,12 @@ impl FileLog {
         };
         // One node: everything that survived recovery is committed.
         log.high_watermark = log.log_end_offset();
+        // Record deletion may have moved the start past the first segment's base.
+        if let Some(bytes) = log.read_checkpoint(LOG_START_CHECKPOINT)? {
+            if let Some(start) = std::str::from_utf8(&bytes).ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+                log.log_start_offset = log.log_start_offset.max(start.min(log.high_watermark));
+            }
+        }
         debug!(dir = %dir.display(), offsets = ?log.offsets(), "opened log");
         Ok(log)
     }
@@ -102,6 +111,21 @@ impl FileLog {
         self.unsynced.push(file);
         self.segments.insert(next, Segment::create(&self.dir, next, self.config.index_interval_bytes)?);
         debug!(dir = %self.dir.display(), base_offset = next, "rolled segment");
+        Ok(())
+    }
+
+    /// Deletes the oldest closed segment and moves the log start offset past it.
+    fn delete_oldest_segment(&mut self) -> Result<(), LogError> {
+        let Some((&base, _)) = self.segments.iter().next() else { return Ok(()) };
+        if self.segments.len() < 2 {
+            return Ok(());
+        }
+        if let Some(segment) = self.segments.remove(&base) {
+            segment.delete()?;
+        }
+        let next_base = *self.segments.keys().next().expect("the active segment remains");
+        self.log_start_offset = self.log_start_offset.max(next_base);
+        debug!(dir = %self.dir.display(), base_offset = base, log_start_offset = self.log_start_offset, "deleted segment");
         Ok(())
     }
 
@@ -224,6 +248,52 @@ impl PartitionLog for FileLog {
 
     fn size_bytes(&self) -> u64 {
         self.segments.values().map(|s| s.size()).sum()
+    }
+
+    fn apply_retention(
+        &mut self,
+        now_ms: i64,
+        retention_ms: Option<i64>,
+        retention_bytes: Option<u64>,
+    ) -> Result<usize, LogError> {
+        let mut deleted = 0;
+        while self.segments.len() > 1 {
+            let oldest = self.segments.values().next().expect("checked above");
+            let expired = retention_ms
+                .is_some_and(|ms| oldest.max_timestamp() >= 0 && oldest.max_timestamp() < now_ms.saturating_sub(ms));
+            let oversized =
+                retention_bytes.is_some_and(|limit| self.size_bytes().saturating_sub(oldest.size()) >= limit);
+            if !(expired || oversized) {
+                break;
+            }
+            self.delete_oldest_segment()?;
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
+    fn delete_records_before(&mut self, offset: u64) -> Result<u64, LogError> {
+        let offsets = self.offsets();
+        if offset > offsets.high_watermark {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                log_start_offset: offsets.log_start_offset,
+                log_end_offset: offsets.high_watermark,
+            });
+        }
+        if offset <= self.log_start_offset {
+            return Ok(self.log_start_offset);
+        }
+        self.log_start_offset = offset;
+        self.write_checkpoint(LOG_START_CHECKPOINT, offset.to_string().as_bytes())?;
+        while self.segments.len() > 1 && self.segments.values().next().is_some_and(|s| s.next_offset() <= offset) {
+            self.delete_oldest_segment()?;
+        }
+        Ok(self.log_start_offset)
+    }
+
+    fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
     }
 
     fn scan_headers(&self, from: u64, f: &mut dyn FnMut(&BatchHeader)) -> Result<(), LogError> {

@@ -103,6 +103,45 @@ impl PartitionLog for MemoryLog {
         self.batches.iter().map(|(_, b)| b.len() as u64).sum()
     }
 
+    fn apply_retention(
+        &mut self,
+        now_ms: i64,
+        retention_ms: Option<i64>,
+        retention_bytes: Option<u64>,
+    ) -> Result<usize, LogError> {
+        // Batches stand in for segments; the last one is kept like an active segment.
+        let mut deleted = 0;
+        while self.batches.len() > 1 {
+            let (h, bytes) = &self.batches[0];
+            let expired =
+                retention_ms.is_some_and(|ms| h.max_timestamp >= 0 && h.max_timestamp < now_ms.saturating_sub(ms));
+            let oversized =
+                retention_bytes.is_some_and(|limit| self.size_bytes().saturating_sub(bytes.len() as u64) >= limit);
+            if !(expired || oversized) {
+                break;
+            }
+            self.batches.remove(0);
+            self.log_start_offset = self.log_start_offset.max(self.batches[0].0.base_offset as u64);
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
+    fn delete_records_before(&mut self, offset: u64) -> Result<u64, LogError> {
+        if offset > self.high_watermark {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                log_start_offset: self.log_start_offset,
+                log_end_offset: self.high_watermark,
+            });
+        }
+        self.log_start_offset = self.log_start_offset.max(offset);
+        self.batches.retain(|(h, _)| h.last_offset() as u64 >= offset);
+        Ok(self.log_start_offset)
+    }
+
+    fn set_config(&mut self, _config: crate::LogConfig) {}
+
     fn scan_headers(&self, from: u64, f: &mut dyn FnMut(&BatchHeader)) -> Result<(), LogError> {
         let first = self.batches.partition_point(|(h, _)| (h.last_offset() as u64) < from);
         self.batches[first..].iter().for_each(|(h, _)| f(h));

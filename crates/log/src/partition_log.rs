@@ -86,6 +86,23 @@ pub trait PartitionLog: Send + Sync {
     /// Bytes stored.
     fn size_bytes(&self) -> u64;
 
+    /// Deletes closed segments the policy no longer keeps: those whose largest timestamp
+    /// is older than `retention_ms`, and the oldest while the log exceeds
+    /// `retention_bytes`. Moves the log start offset; returns how many were deleted.
+    fn apply_retention(
+        &mut self,
+        now_ms: i64,
+        retention_ms: Option<i64>,
+        retention_bytes: Option<u64>,
+    ) -> Result<usize, LogError>;
+
+    /// Moves the log start offset to `offset` (at most the high watermark), deleting
+    /// segments wholly below it (DeleteRecords). Returns the new log start offset.
+    fn delete_records_before(&mut self, offset: u64) -> Result<u64, LogError>;
+
+    /// Replaces the settings (segment size and age, index interval) for what follows.
+    fn set_config(&mut self, config: crate::LogConfig);
+
     /// Calls `f` with the header of every batch from the one holding `from` to the log
     /// end, reading headers only (used to rebuild state kept beside the log).
     fn scan_headers(&self, from: u64, f: &mut dyn FnMut(&BatchHeader)) -> Result<(), LogError>;

@@ -116,6 +116,18 @@ fn index_pointing_past_data_is_trimmed() {
 }
 
 #[test]
+fn deleted_records_stay_deleted_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    fill(dir.path(), 30);
+    let mut log = FileLog::open(dir.path(), config()).unwrap();
+    log.delete_records_before(17).unwrap();
+    drop(log);
+    let log = FileLog::open(dir.path(), config()).unwrap();
+    assert_eq!(log.offsets().log_start_offset, 17);
+    assert!(log.read(16, 1).is_err());
+}
+
+#[test]
 fn rolls_by_age() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = LogConfig { segment_ms: Some(1000), ..config() };

@@ -107,6 +107,30 @@ fn scans_headers_and_keeps_checkpoints() {
     });
 }
 
+#[test]
+fn retention_and_record_deletion_move_the_log_start() {
+    each_log(small_segments(), |log| {
+        for ts in 0..12 {
+            append_committed(log, &make_batch(1, &[7; 60], ts * 1000));
+        }
+        assert!(log.apply_retention(20_000, Some(100_000), None).unwrap() == 0, "nothing old enough");
+        let deleted = log.apply_retention(20_000, Some(15_500), None).unwrap();
+        assert!(deleted > 0);
+        let start = log.offsets().log_start_offset;
+        assert!(start > 0 && start <= 5, "log start {start}");
+        assert!(matches!(log.read(0, 100), Err(LogError::OffsetOutOfRange { .. })));
+        assert_eq!(BatchHeader::parse(&log.read(start, 100).unwrap()).unwrap().base_offset as u64, start);
+        log.apply_retention(20_000, None, Some(250)).unwrap();
+        // Whole segments go: what stays is under the limit plus one segment (300 bytes).
+        assert!(log.size_bytes() < 250 + 300, "size {}", log.size_bytes());
+        assert_eq!(log.delete_records_before(10).unwrap(), 10);
+        assert_eq!(log.offsets().log_start_offset, 10);
+        assert!(matches!(log.read(9, 100), Err(LogError::OffsetOutOfRange { .. })));
+        assert!(log.delete_records_before(13).is_err(), "beyond the high watermark");
+        assert_eq!(log.offsets().log_end_offset, 12, "appends are unaffected");
+    });
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 
