@@ -24,6 +24,50 @@ pub struct NewTopic {
     pub configs: BTreeMap<String, String>,
 }
 
+/// One change of IncrementalAlterConfigs (AlterConfigs is a list of `Set`s after
+/// removing every override).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigChange {
+    Set(String, String),
+    Delete(String),
+    /// Adds an item to a list setting (`cleanup.policy`).
+    Append(String, String),
+    Subtract(String, String),
+    /// Removes every override first (AlterConfigs replaces the whole set).
+    ClearAll,
+}
+
+fn apply_change(configs: &mut BTreeMap<String, String>, change: &ConfigChange, broker: &crate::config::BrokerConfig) {
+    let current_list = |configs: &BTreeMap<String, String>, key: &str| -> Vec<String> {
+        let value = configs
+            .get(key)
+            .cloned()
+            .or_else(|| TopicConfig { overrides: &BTreeMap::new(), broker }.entry(key).map(|e| e.value))
+            .unwrap_or_default();
+        value.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    };
+    match change {
+        ConfigChange::ClearAll => configs.clear(),
+        ConfigChange::Set(k, v) => {
+            configs.insert(k.clone(), v.clone());
+        }
+        ConfigChange::Delete(k) => {
+            configs.remove(k);
+        }
+        ConfigChange::Append(k, v) => {
+            let mut items = current_list(configs, k);
+            if !items.contains(v) {
+                items.push(v.clone());
+            }
+            configs.insert(k.clone(), items.join(","));
+        }
+        ConfigChange::Subtract(k, v) => {
+            let items: Vec<String> = current_list(configs, k).into_iter().filter(|i| i != v).collect();
+            configs.insert(k.clone(), items.join(","));
+        }
+    }
+}
+
 /// Kafka's topic name rules: 1..=249 of [a-zA-Z0-9._-], not "." or "..".
 pub fn validate_topic_name(name: &str) -> Result<()> {
     let invalid = |reason: &str| BrokerError::InvalidTopic { name: name.into(), reason: reason.into() };
@@ -132,6 +176,45 @@ impl Broker {
         Ok(())
     }
 
+    /// Applies config changes to a topic: validated as a whole, persisted as one event,
+    /// then in force for new appends, segment rolls and retention.
+    pub fn alter_topic_configs(&self, name: &str, changes: &[ConfigChange], validate_only: bool) -> Result<()> {
+        let _guard = self.admin_lock.lock();
+        let handle = self
+            .topic(name)
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
+        let mut configs = handle.meta.configs.clone();
+        for change in changes {
+            apply_change(&mut configs, change, &self.config);
+        }
+        let configs = validate_topic_configs(&configs)?;
+        if validate_only {
+            return Ok(());
+        }
+        self.commit_event(MetadataEvent::TopicConfigsChanged { name: name.into(), configs: configs.clone() })?;
+        let meta = TopicMeta { configs, ..handle.meta.clone() };
+        let updated = self.open_topic_with(meta, &handle.partitions)?;
+        self.topics.write().insert(name.into(), updated);
+        info!(topic = %name, "changed topic configs");
+        Ok(())
+    }
+
+    /// Moves a partition's log start offset to `offset` (-1: the high watermark); records
+    /// below it are gone. Returns the new log start offset (DeleteRecords' low watermark).
+    pub fn delete_records(&self, topic: &str, partition: i32, offset: i64) -> Result<u64> {
+        let part = self.partition(topic, partition)?;
+        let target = if offset == -1 {
+            part.offsets().high_watermark
+        } else {
+            u64::try_from(offset).map_err(|_| BrokerError::OffsetOutOfRange {
+                offset,
+                log_start_offset: 0,
+                log_end_offset: 0,
+            })?
+        };
+        Ok(part.with_log(|log| log.delete_records_before(target))?)
+    }
+
     pub fn topic_config_entries(&self, name: &str) -> Result<Vec<ConfigEntry>> {
         let handle = self
             .topic(name)
@@ -175,6 +258,26 @@ mod tests {
         broker.delete_topic("t").unwrap();
         assert!(broker.topic("t").is_none());
         assert!(matches!(broker.delete_topic("t"), Err(BrokerError::UnknownTopicOrPartition { .. })));
+    }
+
+    #[test]
+    fn config_changes_append_subtract_and_validate() {
+        let broker = Broker::in_memory(BrokerConfig::default());
+        broker.create_topic(topic("c", 1), false).unwrap();
+        let policy = |b: &Broker| b.topic("c").unwrap().meta.configs.get("cleanup.policy").cloned();
+        broker
+            .alter_topic_configs("c", &[ConfigChange::Append("cleanup.policy".into(), "compact".into())], false)
+            .unwrap();
+        assert_eq!(policy(&broker).as_deref(), Some("delete,compact"));
+        broker
+            .alter_topic_configs("c", &[ConfigChange::Subtract("cleanup.policy".into(), "delete".into())], false)
+            .unwrap();
+        assert_eq!(policy(&broker).as_deref(), Some("compact"));
+        let err = broker.alter_topic_configs("c", &[ConfigChange::Set("retention.ms".into(), "soon".into())], false);
+        assert!(matches!(err, Err(BrokerError::InvalidConfig(_))));
+        broker.alter_topic_configs("c", &[ConfigChange::Set("retention.ms".into(), "5".into())], true).unwrap();
+        assert!(!broker.topic("c").unwrap().meta.configs.contains_key("retention.ms"), "validate_only changes nothing");
+        assert!(broker.topic("c").unwrap().retention.ms.is_none(), "compact-only topics are not time-retained");
     }
 
     #[test]

@@ -30,6 +30,14 @@ pub struct TopicHandle {
     pub meta: TopicMeta,
     pub partitions: Vec<Arc<Partition>>,
     pub limits: BatchLimits,
+    pub retention: Retention,
+}
+
+/// What the retention pass keeps of a topic (`cleanup.policy` with `delete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub ms: Option<i64>,
+    pub bytes: Option<u64>,
 }
 
 pub struct Broker {
@@ -147,8 +155,17 @@ impl Broker {
             timestamp_before_max_ms: topic_config.long("message.timestamp.before.max.ms"),
             timestamp_after_max_ms: topic_config.long("message.timestamp.after.max.ms"),
         };
+        let deletes = topic_config.entry("cleanup.policy").is_some_and(|e| e.value.contains("delete"));
+        let positive = |v: i64| (deletes && v >= 0).then_some(v);
+        let retention = Retention {
+            ms: positive(topic_config.long("retention.ms")),
+            bytes: positive(topic_config.long("retention.bytes")).map(|b| b as u64),
+        };
         let name: Arc<str> = meta.name.as_str().into();
         let mut partitions = existing.to_vec();
+        for p in existing {
+            p.with_log(|log| log.set_config(log_config));
+        }
         for index in existing.len() as u32..meta.partitions {
             let log: Box<dyn PartitionLog> = match &self.data_dir {
                 Some(dir) => Box::new(FileLog::open(&dir.join(format!("{}-{index}", meta.name)), log_config)?),
@@ -156,7 +173,7 @@ impl Broker {
             };
             partitions.push(Arc::new(Partition::new(name.clone(), meta.topic_id, index as i32, log)?));
         }
-        Ok(Arc::new(TopicHandle { meta, partitions, limits }))
+        Ok(Arc::new(TopicHandle { meta, partitions, limits, retention }))
     }
 
     /// Deletes partition directories that no topic owns: left behind when a crash
@@ -259,10 +276,14 @@ impl Broker {
     pub async fn run_maintenance(self: Arc<Self>) {
         /// How often producer state is snapshotted: bounds the log tail replayed after a crash.
         const SNAPSHOT_EVERY_MS: i64 = 60_000;
-        let interval = Duration::from_millis(self.config.long("log.flush.interval.ms").clamp(1, 3_600_000) as u64);
+        // Wake for whichever periodic job is due first.
+        let tick = self.config.long("log.flush.interval.ms").min(self.config.long("log.retention.check.interval.ms"));
+        let interval = Duration::from_millis(tick.clamp(1, 3_600_000) as u64);
         let producer_expiry = self.config.long("producer.id.expiration.ms");
+        let retention_every = self.config.long("log.retention.check.interval.ms");
         let mut shutdown = self.shutdown_signal();
         let mut next_snapshot = now_ms() + SNAPSHOT_EVERY_MS;
+        let mut next_retention = now_ms() + retention_every;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
@@ -273,6 +294,10 @@ impl Broker {
             if snapshot {
                 next_snapshot = now + SNAPSHOT_EVERY_MS;
             }
+            let retention = now >= next_retention;
+            if retention {
+                next_retention = now + retention_every;
+            }
             for topic in self.all_topics() {
                 for p in &topic.partitions {
                     if let Err(e) = p.with_log(|log| log.roll_if_aged(now)) {
@@ -282,6 +307,13 @@ impl Broker {
                         let end = p.offsets().log_end_offset;
                         if let Err(e) = p.sync_to(end).await {
                             warn!(partition = ?p, error = %e, "periodic flush failed");
+                        }
+                    }
+                    if retention && (topic.retention.ms.is_some() || topic.retention.bytes.is_some()) {
+                        match p.with_log(|log| log.apply_retention(now, topic.retention.ms, topic.retention.bytes)) {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(partition = ?p, segments = n, "retention deleted segments"),
+                            Err(e) => warn!(partition = ?p, error = %e, "retention failed"),
                         }
                     }
                     if snapshot {

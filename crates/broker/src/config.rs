@@ -105,6 +105,7 @@ pub const BROKER_SPECS: &[Spec] = &[
     // Kafka uses 50 to spread groups over brokers; one node gains nothing from more than one.
     long("offsets.topic.num.partitions", 1, 1000, "1", "partitions of __consumer_offsets"),
     long("offsets.retention.minutes", 1, I32_MAX, "10080", "committed offsets of empty groups expire after this"),
+    long("log.retention.check.interval.ms", 1, i64::MAX, "300000", "how often retention deletes old segments"),
     long("producer.id.expiration.ms", 1, I32_MAX, "86400000", "forget idempotent producers silent this long"),
     long("group.consumer.session.timeout.ms", 1, I32_MAX, "45000", "consumer-protocol (KIP-848) session timeout"),
     long("group.consumer.heartbeat.interval.ms", 1, I32_MAX, "5000", "consumer-protocol (KIP-848) heartbeat interval"),

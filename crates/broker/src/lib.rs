@@ -19,8 +19,8 @@ pub mod shutdown;
 mod test_support;
 mod validate;
 
-pub use admin::{validate_topic_name, NewTopic};
-pub use broker::{now_ms, Broker, Produced, TopicHandle};
+pub use admin::{validate_topic_name, ConfigChange, NewTopic};
+pub use broker::{now_ms, Broker, Produced, Retention, TopicHandle};
 pub use config::{BrokerConfig, ConfigEntry, ConfigError, ConfigSource};
 pub use error::{BrokerError, Result};
 pub use fetch::{FetchLimits, FetchPartition, FetchedPartition};

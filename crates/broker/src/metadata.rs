@@ -34,6 +34,11 @@ pub enum MetadataEvent {
     TopicDeleted {
         name: String,
     },
+    /// A topic's overrides replaced as a whole (AlterConfigs, IncrementalAlterConfigs).
+    TopicConfigsChanged {
+        name: String,
+        configs: BTreeMap<String, String>,
+    },
     /// Producer ids below `next` are handed out (or reserved): never reused.
     ProducerIdsReserved {
         next: i64,
@@ -76,6 +81,11 @@ impl MetadataState {
             MetadataEvent::PartitionsAdded { name, partitions } => {
                 if let Some(t) = self.topics.get_mut(name) {
                     t.partitions = *partitions;
+                }
+            }
+            MetadataEvent::TopicConfigsChanged { name, configs } => {
+                if let Some(t) = self.topics.get_mut(name) {
+                    t.configs = configs.clone();
                 }
             }
             MetadataEvent::ProducerIdsReserved { next } => self.next_producer_id = self.next_producer_id.max(*next),

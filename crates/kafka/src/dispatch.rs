@@ -136,6 +136,11 @@ pub(crate) fn dispatch(ctx: &Arc<Context>, peer: std::net::SocketAddr, frame: By
         }
         ApiKey::Metadata => answer!(MetadataRequest, handlers::metadata::handle),
         ApiKey::InitProducerId => answer!(InitProducerIdRequest, handlers::producer_ids::init),
+        ApiKey::DeleteRecords => answer!(DeleteRecordsRequest, handlers::delete_records::handle),
+        ApiKey::AlterConfigs => answer!(AlterConfigsRequest, handlers::configs::alter),
+        ApiKey::IncrementalAlterConfigs => {
+            answer!(IncrementalAlterConfigsRequest, handlers::configs::incremental_alter)
+        }
         ApiKey::ListOffsets => answer!(ListOffsetsRequest, handlers::list_offsets::handle),
         ApiKey::CreateTopics => answer!(CreateTopicsRequest, handlers::topics::create),
         ApiKey::DeleteTopics => answer!(DeleteTopicsRequest, handlers::topics::delete),

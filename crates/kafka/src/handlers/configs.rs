@@ -6,9 +6,12 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
 };
-use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+use kafka_protocol::messages::{
+    AlterConfigsRequest, AlterConfigsResponse, DescribeConfigsRequest, DescribeConfigsResponse,
+    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+};
 use tidelog_broker::config::{Kind, BROKER_SPECS, TOPIC_SPECS};
-use tidelog_broker::{ConfigEntry, ConfigSource};
+use tidelog_broker::{ConfigChange, ConfigEntry, ConfigSource};
 
 use super::str_bytes;
 use crate::errors::{error_code, NONE};
@@ -122,4 +125,89 @@ fn config_result(
         r.synonyms = synonyms;
     }
     r
+}
+
+/// The changes one AlterConfigs / IncrementalAlterConfigs resource asks for.
+fn alter_resource(
+    ctx: &Context,
+    resource_type: i8,
+    name: &str,
+    changes: Result<Vec<ConfigChange>, String>,
+    validate_only: bool,
+) -> (i16, Option<String>) {
+    if resource_type != RESOURCE_TOPIC {
+        return (
+            ResponseError::InvalidRequest.code(),
+            Some("broker settings are static: set them with --set or the config file".into()),
+        );
+    }
+    let changes = match changes {
+        Ok(c) => c,
+        Err(message) => return (ResponseError::InvalidConfig.code(), Some(message)),
+    };
+    match ctx.broker.alter_topic_configs(name, &changes, validate_only) {
+        Ok(()) => (NONE, None),
+        Err(e) => (error_code(&e), Some(e.to_string())),
+    }
+}
+
+pub(crate) fn alter(ctx: &Arc<Context>, request: AlterConfigsRequest, _version: i16) -> AlterConfigsResponse {
+    use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
+    let responses = request
+        .resources
+        .into_iter()
+        .map(|r| {
+            // AlterConfigs replaces every override with the given set.
+            let changes = std::iter::once(Ok(ConfigChange::ClearAll))
+                .chain(r.configs.iter().map(|c| match &c.value {
+                    Some(v) => Ok(ConfigChange::Set(c.name.to_string(), v.to_string())),
+                    None => Err(format!("null value for '{}'", c.name)),
+                }))
+                .collect();
+            let (code, message) =
+                alter_resource(ctx, r.resource_type, &r.resource_name, changes, request.validate_only);
+            AlterConfigsResourceResponse::default()
+                .with_error_code(code)
+                .with_error_message(message.map(str_bytes))
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name)
+        })
+        .collect();
+    AlterConfigsResponse::default().with_responses(responses)
+}
+
+pub(crate) fn incremental_alter(
+    ctx: &Arc<Context>,
+    request: IncrementalAlterConfigsRequest,
+    _version: i16,
+) -> IncrementalAlterConfigsResponse {
+    use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
+    let responses = request
+        .resources
+        .into_iter()
+        .map(|r| {
+            let changes = r
+                .configs
+                .iter()
+                .map(|c| {
+                    let (name, value) = (c.name.to_string(), c.value.as_deref().unwrap_or_default().to_string());
+                    match c.config_operation {
+                        0 => Ok(ConfigChange::Set(name, value)),
+                        1 => Ok(ConfigChange::Delete(name)),
+                        2 => Ok(ConfigChange::Append(name, value)),
+                        3 => Ok(ConfigChange::Subtract(name, value)),
+                        op => Err(format!("unknown config operation {op} for '{name}'")),
+                    }
+                })
+                .collect();
+            let (code, message) =
+                alter_resource(ctx, r.resource_type, &r.resource_name, changes, request.validate_only);
+            AlterConfigsResourceResponse::default()
+                .with_error_code(code)
+                .with_error_message(message.map(str_bytes))
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name)
+        })
+        .collect();
+    IncrementalAlterConfigsResponse::default().with_responses(responses)
 }

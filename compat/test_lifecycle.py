@@ -1,0 +1,112 @@
+"""Topic configs, retention and record deletion with real admin clients."""
+import time
+
+import pytest
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
+from kafka.admin import ConfigResource as KpConfigResource
+from kafka.admin import ConfigResourceType, KafkaAdminClient
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out: {what}"
+        time.sleep(0.05)
+
+
+def describe(admin, topic):
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    return admin.describe_configs([res])[res].result(10)
+
+
+def test_incremental_and_full_alter_configs(broker):
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic("cfg", 1)])["cfg"].result(10)
+    res = ConfigResource(ConfigResource.Type.TOPIC, "cfg", incremental_configs=[
+        ConfigEntry("retention.ms", "3600000", incremental_operation=AlterConfigOpType.SET),
+        ConfigEntry("cleanup.policy", "compact", incremental_operation=AlterConfigOpType.APPEND),
+    ])
+    admin.incremental_alter_configs([res])[res].result(10)
+    configs = describe(admin, "cfg")
+    assert configs["retention.ms"].value == "3600000" and configs["retention.ms"].source == 1
+    assert configs["cleanup.policy"].value == "delete,compact"
+
+    bad = ConfigResource(ConfigResource.Type.TOPIC, "cfg", incremental_configs=[
+        ConfigEntry("retention.ms", "-7", incremental_operation=AlterConfigOpType.SET)])
+    with pytest.raises(KafkaException) as err:
+        admin.incremental_alter_configs([bad])[bad].result(10)
+    assert "retention.ms" in str(err.value)
+    assert describe(admin, "cfg")["retention.ms"].value == "3600000", "a refused change changes nothing"
+
+    delete = ConfigResource(ConfigResource.Type.TOPIC, "cfg", incremental_configs=[
+        ConfigEntry("retention.ms", None, incremental_operation=AlterConfigOpType.DELETE)])
+    admin.incremental_alter_configs([delete])[delete].result(10)
+    assert describe(admin, "cfg")["retention.ms"].source == 5, "back to the default"
+
+    # kafka-python sets a value.
+    kp = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    kp.alter_configs([KpConfigResource(ConfigResourceType.TOPIC, "cfg", configs={"segment.ms": "600000"})])
+    assert describe(admin, "cfg")["segment.ms"].value == "600000"
+    kp.close()
+    # AlterConfigs (not incremental) replaces the whole set of overrides.
+    full = ConfigResource(ConfigResource.Type.TOPIC, "cfg", set_config={"max.message.bytes": "2048"})
+    admin.alter_configs([full])[full].result(10)
+    configs = describe(admin, "cfg")
+    assert configs["max.message.bytes"].value == "2048"
+    assert configs["cleanup.policy"].value == "delete", "overrides not named were removed"
+    assert configs["segment.ms"].source == 5
+
+    # The new limit is in force for produce.
+    p = Producer({"bootstrap.servers": broker.bootstrap, "compression.type": "none"})
+    errors = []
+    p.produce("cfg", value=b"x" * 5000, on_delivery=lambda err, msg: errors.append(err))
+    p.flush(10)
+    assert errors and errors[0] is not None and errors[0].code() == 10  # MSG_SIZE_TOO_LARGE
+
+
+def test_retention_removes_old_segments_and_consumers_reset(make_broker):
+    broker = make_broker(["log.retention.check.interval.ms=100"])
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic("old", 1, config={"segment.bytes": "2048", "retention.ms": "60000"})])["old"].result(10)
+    p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0, "batch.num.messages": 1})
+    stale = int(time.time() * 1000) - 600_000
+    for i in range(40):
+        p.produce("old", value=b"stale-%02d" % i + b"." * 200, partition=0, timestamp=stale)
+    for i in range(5):
+        p.produce("old", value=b"fresh-%d" % i, partition=0)
+    assert p.flush(10) == 0
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "ret", "auto.offset.reset": "earliest"})
+    tp = TopicPartition("old", 0)
+    wait_for(lambda: c.get_watermark_offsets(tp, timeout=5)[0] > 0, 20, "retention to advance the log start")
+    low, high = c.get_watermark_offsets(tp, timeout=5)
+    assert high == 45 and low >= 30, (low, high)
+    # A consumer asking for offset 0 is out of range and follows auto.offset.reset.
+    c.assign([TopicPartition("old", 0, 0)])
+    got = []
+    deadline = time.monotonic() + 20
+    while len(got) < high - low and time.monotonic() < deadline:
+        msg = c.poll(0.5)
+        if msg is not None and not msg.error():
+            got.append(msg.offset())
+    c.close()
+    assert got[0] == low and got[-1] == 44
+
+
+def test_delete_records_moves_the_log_start_durably(broker):
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic("del", 2)])["del"].result(10)
+    p = Producer({"bootstrap.servers": broker.bootstrap})
+    for i in range(20):
+        p.produce("del", value=b"%d" % i, partition=i % 2)
+    assert p.flush(10) == 0
+    result = admin.delete_records([TopicPartition("del", 0, 4), TopicPartition("del", 1, -1)])
+    assert result[TopicPartition("del", 0)].result(10).low_watermark == 4
+    assert result[TopicPartition("del", 1)].result(10).low_watermark == 10
+    broker.restart()
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "del"})
+    assert c.get_watermark_offsets(TopicPartition("del", 0), timeout=10) == (4, 10)
+    assert c.get_watermark_offsets(TopicPartition("del", 1), timeout=10) == (10, 10)
+    c.close()
+    with pytest.raises(KafkaException):
+        admin.delete_records([TopicPartition("del", 0, 99)])[TopicPartition("del", 0)].result(10)
