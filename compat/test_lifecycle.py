@@ -110,3 +110,46 @@ def test_delete_records_moves_the_log_start_durably(broker):
     c.close()
     with pytest.raises(KafkaException):
         admin.delete_records([TopicPartition("del", 0, 99)])[TopicPartition("del", 0)].result(10)
+
+
+def test_compacted_topic_reads_back_one_value_per_key(make_broker):
+    broker = make_broker(["log.retention.check.interval.ms=100"])
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic("latest", 1, config={"cleanup.policy": "compact", "segment.bytes": "1024"})])["latest"].result(10)
+    p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0, "compression.type": "lz4"})
+    for version in range(20):
+        for key in range(10):
+            p.produce("latest", key=b"key-%d" % key, value=b"v%02d" % version, partition=0)
+        p.flush(10)
+    p.produce("latest", key=b"key-3", value=None, partition=0)  # tombstone
+    for i in range(30):  # fill and roll the segment holding the tombstone
+        p.produce("latest", key=b"filler-%d" % i, value=b"f" * 100, partition=0)
+    assert p.flush(10) == 0
+
+    def read_all():
+        c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "compact-reader", "enable.auto.commit": False})
+        c.assign([TopicPartition("latest", 0, 0)])
+        rows = []
+        while True:
+            msg = c.poll(1.0)
+            if msg is None:
+                break
+            if not msg.error():
+                rows.append((msg.offset(), msg.key(), msg.value()))
+        c.close()
+        return rows
+
+    deadline = time.monotonic() + 30
+    rows = read_all()
+    while sum(1 for _, k, _ in rows if k.startswith(b"key-")) > 11 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        rows = read_all()
+    keyed = [(o, k, v) for o, k, v in rows if k.startswith(b"key-")]
+    latest = {}
+    for o, k, v in keyed:
+        latest[k] = v
+    assert len(keyed) <= 11, f"{len(keyed)} keyed records after compaction"
+    assert all(latest[b"key-%d" % k] == b"v19" for k in range(10) if k != 3)
+    assert latest[b"key-3"] is None, "the tombstone is kept for delete.retention.ms"
+    assert [o for o, _, _ in rows] == sorted(o for o, _, _ in rows), "offsets keep their order"
+    assert rows[-1][0] == 230, "offsets never change"

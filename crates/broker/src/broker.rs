@@ -31,6 +31,8 @@ pub struct TopicHandle {
     pub partitions: Vec<Arc<Partition>>,
     pub limits: BatchLimits,
     pub retention: Retention,
+    /// `Some` when `cleanup.policy` includes `compact`.
+    pub compaction: Option<crate::compaction::CompactionPolicy>,
 }
 
 /// What the retention pass keeps of a topic (`cleanup.policy` with `delete`).
@@ -161,6 +163,12 @@ impl Broker {
             ms: positive(topic_config.long("retention.ms")),
             bytes: positive(topic_config.long("retention.bytes")).map(|b| b as u64),
         };
+        let compaction = topic_config.entry("cleanup.policy").is_some_and(|e| e.value.contains("compact")).then(|| {
+            crate::compaction::CompactionPolicy {
+                delete_retention_ms: topic_config.long("delete.retention.ms"),
+                min_compaction_lag_ms: topic_config.long("min.compaction.lag.ms"),
+            }
+        });
         let name: Arc<str> = meta.name.as_str().into();
         let mut partitions = existing.to_vec();
         for p in existing {
@@ -173,7 +181,7 @@ impl Broker {
             };
             partitions.push(Arc::new(Partition::new(name.clone(), meta.topic_id, index as i32, log)?));
         }
-        Ok(Arc::new(TopicHandle { meta, partitions, limits, retention }))
+        Ok(Arc::new(TopicHandle { meta, partitions, limits, retention, compaction }))
     }
 
     /// Deletes partition directories that no topic owns: left behind when a crash
@@ -316,6 +324,9 @@ impl Broker {
                             Err(e) => warn!(partition = ?p, error = %e, "retention failed"),
                         }
                     }
+                    if let (true, Some(policy)) = (retention, topic.compaction) {
+                        self.compact_if_dirty(p, policy, now).await;
+                    }
                     if snapshot {
                         if let Err(e) = p.snapshot_producers(now.saturating_sub(producer_expiry)) {
                             warn!(partition = ?p, error = %e, "producer state snapshot failed");
@@ -323,6 +334,26 @@ impl Broker {
                     }
                 }
             }
+        }
+    }
+
+    /// Compacts a partition on a blocking thread when closed segments were added since its
+    /// last pass.
+    async fn compact_if_dirty(&self, p: &Arc<Partition>, policy: crate::compaction::CompactionPolicy, now: i64) {
+        let closed_end = p.with_log(|log| log.closed_segments().last().map_or(0, |(_, next)| *next));
+        if closed_end <= p.compacted_through() {
+            return;
+        }
+        let part = p.clone();
+        match tokio::task::spawn_blocking(move || crate::compaction::compact(&part, policy, now)).await {
+            Ok(Ok(removed)) => {
+                p.set_compacted_through(closed_end);
+                if removed > 0 {
+                    tracing::info!(partition = ?p, removed, "compaction removed superseded records");
+                }
+            }
+            Ok(Err(e)) => warn!(partition = ?p, error = %e, "compaction failed"),
+            Err(e) => warn!(partition = ?p, error = %e, "compaction task failed"),
         }
     }
 

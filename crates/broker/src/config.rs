@@ -105,6 +105,8 @@ pub const BROKER_SPECS: &[Spec] = &[
     // Kafka uses 50 to spread groups over brokers; one node gains nothing from more than one.
     long("offsets.topic.num.partitions", 1, 1000, "1", "partitions of __consumer_offsets"),
     long("offsets.retention.minutes", 1, I32_MAX, "10080", "committed offsets of empty groups expire after this"),
+    long("log.cleaner.delete.retention.ms", 0, i64::MAX, "86400000", "compacted topics keep tombstones this long"),
+    long("log.cleaner.min.compaction.lag.ms", 0, i64::MAX, "0", "records younger than this are not compacted"),
     long("log.retention.check.interval.ms", 1, i64::MAX, "300000", "how often retention deletes old segments"),
     long("producer.id.expiration.ms", 1, I32_MAX, "86400000", "forget idempotent producers silent this long"),
     long("group.consumer.session.timeout.ms", 1, I32_MAX, "45000", "consumer-protocol (KIP-848) session timeout"),
@@ -113,6 +115,14 @@ pub const BROKER_SPECS: &[Spec] = &[
 
 /// Topic settings and the broker setting each one defaults to.
 pub const TOPIC_SPECS: &[(Spec, &str)] = &[
+    (
+        long("delete.retention.ms", 0, i64::MAX, "86400000", "compacted topics keep tombstones this long"),
+        "log.cleaner.delete.retention.ms",
+    ),
+    (
+        long("min.compaction.lag.ms", 0, i64::MAX, "0", "records younger than this are not compacted"),
+        "log.cleaner.min.compaction.lag.ms",
+    ),
     (long("segment.bytes", 14, I32_MAX, "1073741824", "roll a segment at this size"), "log.segment.bytes"),
     (long("segment.ms", 1, i64::MAX, "604800000", "roll a segment at this age"), "log.roll.ms"),
     (long("retention.ms", -1, i64::MAX, "604800000", "delete closed segments older than this"), "log.retention.ms"),

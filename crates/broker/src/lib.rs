@@ -4,6 +4,7 @@
 
 mod admin;
 mod broker;
+mod compaction;
 pub mod config;
 mod error;
 mod fetch;

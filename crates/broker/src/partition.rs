@@ -34,6 +34,8 @@ pub struct Partition {
     /// Offsets below this are fsynced.
     durable_offset: AtomicU64,
     sync_lock: tokio::sync::Mutex<()>,
+    /// Compaction has seen the closed segments below this offset.
+    compacted_through: AtomicU64,
 }
 
 impl std::fmt::Debug for Partition {
@@ -79,6 +81,7 @@ impl Partition {
             high_watermark: watch::channel(offsets.high_watermark).0,
             durable_offset: AtomicU64::new(offsets.log_end_offset),
             sync_lock: tokio::sync::Mutex::new(()),
+            compacted_through: AtomicU64::new(0),
         })
     }
 
@@ -137,6 +140,14 @@ impl Partition {
             .map_err(|e| BrokerError::Storage(format!("fsync of {}-{} failed: {e}", self.topic, self.index)))?;
         self.durable_offset.fetch_max(up_to, Ordering::AcqRel);
         Ok(())
+    }
+
+    pub fn compacted_through(&self) -> u64 {
+        self.compacted_through.load(Ordering::Acquire)
+    }
+
+    pub fn set_compacted_through(&self, offset: u64) {
+        self.compacted_through.fetch_max(offset, Ordering::AcqRel);
     }
 
     /// True when appended data is waiting for an fsync.

@@ -55,6 +55,11 @@ impl FileLog {
             let entry = entry.map_err(|e| LogError::io(dir, e))?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
+            if name.ends_with(".log.cleaned") {
+                // A compaction that never reached its rename: the original is intact.
+                let _ = std::fs::remove_file(entry.path());
+                continue;
+            }
             if let Some(stem) = name.strip_suffix(".log") {
                 if let Ok(base) = stem.parse::<u64>() {
                     bases.push(base);
@@ -294,6 +299,32 @@ impl PartitionLog for FileLog {
 
     fn set_config(&mut self, config: LogConfig) {
         self.config = config;
+    }
+
+    fn closed_segments(&self) -> Vec<(u64, u64)> {
+        let active = self.active().base_offset();
+        self.segments
+            .values()
+            .filter(|s| s.base_offset() != active)
+            .map(|s| (s.base_offset(), s.next_offset()))
+            .collect()
+    }
+
+    fn read_segment(&self, base_offset: u64) -> Result<Option<Bytes>, LogError> {
+        match self.segments.get(&base_offset) {
+            Some(segment) if segment.base_offset() != self.active().base_offset() => segment.read_all().map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    fn replace_segment(&mut self, base_offset: u64, batches: &[u8]) -> Result<bool, LogError> {
+        if base_offset == self.active().base_offset() {
+            return Ok(false);
+        }
+        let Some(old) = self.segments.remove(&base_offset) else { return Ok(false) };
+        let new = old.replace(&self.dir, batches, self.config.index_interval_bytes)?;
+        self.segments.insert(base_offset, new);
+        Ok(true)
     }
 
     fn scan_headers(&self, from: u64, f: &mut dyn FnMut(&BatchHeader)) -> Result<(), LogError> {

@@ -142,6 +142,29 @@ impl PartitionLog for MemoryLog {
 
     fn set_config(&mut self, _config: crate::LogConfig) {}
 
+    // Batches stand in for segments; the last one is the active one.
+    fn closed_segments(&self) -> Vec<(u64, u64)> {
+        let n = self.batches.len().saturating_sub(1);
+        self.batches[..n].iter().map(|(h, _)| (h.base_offset as u64, h.last_offset() as u64 + 1)).collect()
+    }
+
+    fn read_segment(&self, base_offset: u64) -> Result<Option<Bytes>, LogError> {
+        let n = self.batches.len().saturating_sub(1);
+        Ok(self.batches[..n].iter().find(|(h, _)| h.base_offset as u64 == base_offset).map(|(_, b)| b.clone()))
+    }
+
+    fn replace_segment(&mut self, base_offset: u64, batches: &[u8]) -> Result<bool, LogError> {
+        let n = self.batches.len().saturating_sub(1);
+        let Some(i) = self.batches[..n].iter().position(|(h, _)| h.base_offset as u64 == base_offset) else {
+            return Ok(false);
+        };
+        let replacement: Vec<(BatchHeader, Bytes)> = batch::batches(batches)
+            .map(|r| r.map(|(h, range)| (h, Bytes::copy_from_slice(&batches[range]))))
+            .collect::<Result<_, _>>()?;
+        self.batches.splice(i..=i, replacement);
+        Ok(true)
+    }
+
     fn scan_headers(&self, from: u64, f: &mut dyn FnMut(&BatchHeader)) -> Result<(), LogError> {
         let first = self.batches.partition_point(|(h, _)| (h.last_offset() as u64) < from);
         self.batches[first..].iter().for_each(|(h, _)| f(h));

@@ -100,6 +100,16 @@ pub trait PartitionLog: Send + Sync {
     /// segments wholly below it (DeleteRecords). Returns the new log start offset.
     fn delete_records_before(&mut self, offset: u64) -> Result<u64, LogError>;
 
+    /// (base offset, next offset) of every closed segment, oldest first.
+    fn closed_segments(&self) -> Vec<(u64, u64)>;
+
+    /// The batches of a closed segment, or `None` if it is gone or active.
+    fn read_segment(&self, base_offset: u64) -> Result<Option<Bytes>, LogError>;
+
+    /// Atomically replaces a closed segment's batches (compaction: same offsets, fewer
+    /// records). `false` if the segment is gone or active; nothing changed then.
+    fn replace_segment(&mut self, base_offset: u64, batches: &[u8]) -> Result<bool, LogError>;
+
     /// Replaces the settings (segment size and age, index interval) for what follows.
     fn set_config(&mut self, config: crate::LogConfig);
 

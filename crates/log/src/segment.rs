@@ -329,6 +329,31 @@ impl Segment {
         self.file.clone()
     }
 
+    /// The whole file: every batch of a closed segment (for the compactor).
+    pub fn read_all(&self) -> Result<Bytes, LogError> {
+        let mut buf = vec![0u8; self.size as usize];
+        self.file.read_exact_at(&mut buf, 0).map_err(|e| LogError::io(&self.log_path, e))?;
+        Ok(Bytes::from(buf))
+    }
+
+    /// Replaces this closed segment's batches with `batches` (same base offset, offsets
+    /// kept): written beside it, fsynced, then renamed over it in one step, so a crash
+    /// leaves either the old or the new file. Indexes are rebuilt by the reopen.
+    pub fn replace(self, dir: &Path, batches: &[u8], index_interval_bytes: u64) -> Result<Segment, LogError> {
+        let cleaned = segment_path(dir, self.base_offset, "log.cleaned");
+        let write = || -> io::Result<()> {
+            let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&cleaned)?;
+            f.write_all(batches)?;
+            f.sync_all()
+        };
+        write().map_err(|e| LogError::io(&cleaned, e))?;
+        for index in [self.offset_index.path(), self.time_index.path()] {
+            let _ = std::fs::remove_file(index);
+        }
+        std::fs::rename(&cleaned, &self.log_path).map_err(|e| LogError::io(&self.log_path, e))?;
+        Segment::open(dir, self.base_offset, index_interval_bytes)
+    }
+
     pub fn delete(self) -> Result<(), LogError> {
         for path in [&self.log_path, self.offset_index.path(), self.time_index.path()] {
             match std::fs::remove_file(path) {

@@ -131,6 +131,29 @@ fn retention_and_record_deletion_move_the_log_start() {
     });
 }
 
+#[test]
+fn closed_segments_can_be_replaced_and_stay_readable() {
+    each_log(small_segments(), |log| {
+        for i in 0..8u8 {
+            append_committed(log, &make_batch(1, &[i; 100], i as i64));
+        }
+        let closed = log.closed_segments();
+        assert!(closed.len() >= 2);
+        let (base, _) = closed[0];
+        let original = log.read_segment(base).unwrap().unwrap();
+        // Keep only the segment's first batch.
+        let first = BatchHeader::parse(&original).unwrap().total_size();
+        assert!(log.replace_segment(base, &original[..first]).unwrap());
+        assert_eq!(log.read_segment(base).unwrap().unwrap().len(), first);
+        let active_base = log.offsets().log_end_offset - 1;
+        assert!(!log.replace_segment(active_base, &original[..first]).unwrap(), "the active segment is never replaced");
+        // Reads skip what was removed and go on in later segments.
+        let next = log.read(base + 1, 1).unwrap();
+        assert!(BatchHeader::parse(&next).unwrap().base_offset as u64 > base);
+        assert_eq!(log.offsets().log_end_offset, 8);
+    });
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 
