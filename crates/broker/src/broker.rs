@@ -373,8 +373,11 @@ impl Broker {
             }
         }
         if let Some(dir) = &self.data_dir {
+            // Without the marker the next start is treated as unclean: safe, only slower.
             let marker = dir.join(CLEAN_SHUTDOWN_MARKER);
-            std::fs::write(&marker, b"").map_err(|e| BrokerError::Storage(format!("{}: {e}", marker.display())))?;
+            if let Err(e) = std::fs::write(&marker, b"") {
+                warn!(marker = %marker.display(), error = %e, "could not write the clean-shutdown marker");
+            }
         }
         info!("broker stopped cleanly");
         Ok(())

@@ -111,8 +111,11 @@ impl Segment {
                 seg.scan_tail(0)?;
             }
         }
-        seg.offset_index.flush().map_err(|e| LogError::io(seg.offset_index.path(), e))?;
-        seg.time_index.flush().map_err(|e| LogError::io(seg.time_index.path(), e))?;
+        // Indexes are accelerators: one that cannot be written now (disk full) stays in
+        // memory and is written at the next flush; the segment opens all the same.
+        if let Err(e) = seg.flush_indexes() {
+            warn!(segment = %seg.log_path.display(), error = %e, "could not write rebuilt indexes yet");
+        }
         Ok(seg)
     }
 
@@ -235,7 +238,14 @@ impl Segment {
         header.base_offset = i64::from_be_bytes(prefix[..8].try_into().expect("8 bytes"));
         debug_assert!(header.base_offset as u64 >= self.next_offset, "offsets must increase");
         let mut slices = [IoSlice::new(prefix), IoSlice::new(&batch[17..])];
-        write_all_vectored(&self.file, &mut slices).map_err(|e| LogError::io(&self.log_path, e))?;
+        if let Err(e) = write_all_vectored(&self.file, &mut slices) {
+            // A partial write (disk full) must not stay: later appends would land after
+            // bytes the indexes know nothing of. Cut back to the last whole batch.
+            if let Err(cut) = self.file.set_len(self.size) {
+                tracing::error!(segment = %self.log_path.display(), error = %cut, "could not remove a partial write");
+            }
+            return Err(LogError::io(&self.log_path, e));
+        }
         let position = self.size;
         self.size += batch.len() as u64;
         self.first_append_ms.get_or_insert(now_ms);

@@ -46,6 +46,9 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
+        // A log that cannot be written (a full disk) must not stop the broker: the
+        // default reports the failure on stderr, which fails again and ends the process.
+        .log_internal_errors(false)
         .init();
     let cli = Cli::parse();
     let args = match cli.command {
@@ -69,7 +72,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.kafka_addr))?;
     let running = tidelog_server::start(&settings, kafka).await?;
     // The one line scripts wait for.
-    println!("tidelog ready: kafka={} data-dir={}", running.kafka_addr(), settings.data_dir.display());
+    // Written, not println!: an unwritable stdout must not stop the broker.
+    let ready = format!("tidelog ready: kafka={} data-dir={}\n", running.kafka_addr(), settings.data_dir.display());
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), ready.as_bytes())
+        .and_then(|_| std::io::Write::flush(&mut std::io::stdout()));
     shutdown_signal().await?;
     running.shutdown().await
 }
