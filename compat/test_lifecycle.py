@@ -153,3 +153,25 @@ def test_compacted_topic_reads_back_one_value_per_key(make_broker):
     assert latest[b"key-3"] is None, "the tombstone is kept for delete.retention.ms"
     assert [o for o, _, _ in rows] == sorted(o for o, _, _ in rows), "offsets keep their order"
     assert rows[-1][0] == 230, "offsets never change"
+
+
+def test_log_append_time_topics_and_log_dirs(broker):
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic("lat", 1, config={"message.timestamp.type": "LogAppendTime"})])["lat"].result(10)
+    p = Producer({"bootstrap.servers": broker.bootstrap})
+    p.produce("lat", value=b"x", timestamp=1000, partition=0)  # the client's timestamp is replaced
+    assert p.flush(10) == 0
+    before = int(time.time() * 1000) - 60_000
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "lat"})
+    c.assign([TopicPartition("lat", 0, 0)])
+    msg = c.poll(10)
+    c.close()
+    kind, ts = msg.timestamp()
+    assert kind == 2 and ts > before, (kind, ts)  # TIMESTAMP_LOG_APPEND_TIME, the broker's clock
+
+    from kafka.admin import KafkaAdminClient
+    kp = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    dirs = kp.describe_log_dirs()
+    kp.close()
+    text = repr(dirs)
+    assert "lat" in text and str(broker.data_dir) in text, text[:500]

@@ -31,6 +31,8 @@ pub struct TopicHandle {
     pub partitions: Vec<Arc<Partition>>,
     pub limits: BatchLimits,
     pub retention: Retention,
+    /// `message.timestamp.type=LogAppendTime`: the broker stamps batches on append.
+    pub log_append_time: bool,
     /// `Some` when `cleanup.policy` includes `compact`.
     pub compaction: Option<crate::compaction::CompactionPolicy>,
 }
@@ -64,6 +66,8 @@ pub struct Produced {
     pub offsets: LogOffsets,
     /// An idempotent retry of a batch already stored; nothing new was written.
     pub duplicate: bool,
+    /// The broker's timestamp for LogAppendTime topics, -1 otherwise.
+    pub log_append_time: i64,
     partition: Arc<Partition>,
 }
 
@@ -169,6 +173,7 @@ impl Broker {
                 min_compaction_lag_ms: topic_config.long("min.compaction.lag.ms"),
             }
         });
+        let log_append_time = topic_config.entry("message.timestamp.type").is_some_and(|e| e.value == "LogAppendTime");
         let name: Arc<str> = meta.name.as_str().into();
         let mut partitions = existing.to_vec();
         for p in existing {
@@ -181,7 +186,7 @@ impl Broker {
             };
             partitions.push(Arc::new(Partition::new(name.clone(), meta.topic_id, index as i32, log)?));
         }
-        Ok(Arc::new(TopicHandle { meta, partitions, limits, retention, compaction }))
+        Ok(Arc::new(TopicHandle { meta, partitions, limits, retention, log_append_time, compaction }))
     }
 
     /// Deletes partition directories that no topic owns: left behind when a crash
@@ -266,11 +271,24 @@ impl Broker {
             .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: topic.into(), partition: Some(partition) })?;
         let now = now_ms();
         let header = validate::validate_batch(records, &handle.limits, now)?;
-        let appended = part.append(records, &header, now)?;
+        // LogAppendTime topics store the broker's clock: a stamped copy, never the original.
+        let (records, header, log_append_time) = if handle.log_append_time {
+            let mut stamped = records.to_vec();
+            let stamp = |b: &mut Vec<u8>| -> std::result::Result<tidelog_log::BatchHeader, tidelog_log::BatchError> {
+                tidelog_log::batch::stamp_log_append_time(b, now)?;
+                tidelog_log::BatchHeader::parse(b)
+            };
+            let header = stamp(&mut stamped).map_err(|e| BrokerError::CorruptMessage(e.to_string()))?;
+            (std::borrow::Cow::Owned(stamped), header, now)
+        } else {
+            (std::borrow::Cow::Borrowed(records), header, -1)
+        };
+        let appended = part.append(&records, &header, now)?;
         Ok(Produced {
             base_offset: appended.base_offset,
             offsets: appended.offsets,
             duplicate: appended.duplicate,
+            log_append_time,
             partition: part,
         })
     }
@@ -381,6 +399,21 @@ impl Broker {
         }
         info!("broker stopped cleanly");
         Ok(())
+    }
+
+    /// Bytes stored per partition, for the given topics or all of them (DescribeLogDirs).
+    pub fn partition_sizes(&self, topics: Option<&[String]>) -> Vec<(String, i32, u64)> {
+        self.all_topics()
+            .iter()
+            .filter(|t| topics.is_none_or(|wanted| wanted.contains(&t.meta.name)))
+            .flat_map(|t| {
+                t.partitions.iter().map(|p| (t.meta.name.clone(), p.index, p.with_log(|log| log.size_bytes())))
+            })
+            .collect()
+    }
+
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data_dir.as_deref()
     }
 
     pub fn started_clean(&self) -> bool {

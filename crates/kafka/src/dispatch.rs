@@ -137,6 +137,7 @@ pub(crate) fn dispatch(ctx: &Arc<Context>, peer: std::net::SocketAddr, frame: By
         ApiKey::Metadata => answer!(MetadataRequest, handlers::metadata::handle),
         ApiKey::InitProducerId => answer!(InitProducerIdRequest, handlers::producer_ids::init),
         ApiKey::DeleteRecords => answer!(DeleteRecordsRequest, handlers::delete_records::handle),
+        ApiKey::DescribeLogDirs => answer!(DescribeLogDirsRequest, handlers::log_dirs::describe),
         ApiKey::AlterConfigs => answer!(AlterConfigsRequest, handlers::configs::alter),
         ApiKey::IncrementalAlterConfigs => {
             answer!(IncrementalAlterConfigsRequest, handlers::configs::incremental_alter)

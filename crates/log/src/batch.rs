@@ -148,6 +148,22 @@ pub fn patched_prefix(batch: &[u8], base_offset: i64, leader_epoch: i32) -> [u8;
     prefix
 }
 
+/// Marks a batch as timestamped by the broker (`message.timestamp.type=LogAppendTime`):
+/// sets the timestamp-type attribute and the max timestamp, then recomputes the CRC.
+pub fn stamp_log_append_time(batch: &mut [u8], now_ms: i64) -> Result<(), BatchError> {
+    let header = BatchHeader::parse(batch)?;
+    let end = header.total_size();
+    if batch.len() < end {
+        return Err(BatchError::Truncated { needed: end, available: batch.len() });
+    }
+    let attributes = header.attributes | ATTR_LOG_APPEND_TIME;
+    batch[21..23].copy_from_slice(&attributes.to_be_bytes());
+    batch[35..43].copy_from_slice(&now_ms.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[CRC_START..end]);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+    Ok(())
+}
+
 /// Iterates over the whole batches at the start of `buf`, stopping silently at the first
 /// incomplete one (a fetch boundary), and yielding an error for a malformed header.
 pub fn batches(buf: &[u8]) -> impl Iterator<Item = Result<(BatchHeader, Range<usize>), BatchError>> + '_ {
@@ -229,6 +245,16 @@ pub(crate) mod tests {
         let h = BatchHeader::parse(&patched).unwrap();
         assert_eq!((h.base_offset, h.partition_leader_epoch), (42, 7));
         verify_crc(&patched, &h).unwrap();
+    }
+
+    #[test]
+    fn log_append_time_stamping_keeps_the_batch_valid() {
+        let mut b = make_batch(2, b"xy", 5);
+        stamp_log_append_time(&mut b, 777).unwrap();
+        let h = BatchHeader::parse(&b).unwrap();
+        assert!(h.is_log_append_time());
+        assert_eq!(h.max_timestamp, 777);
+        verify_crc(&b, &h).unwrap();
     }
 
     #[test]

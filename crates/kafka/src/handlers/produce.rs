@@ -39,6 +39,7 @@ pub(crate) fn handle(ctx: &Arc<Context>, request: ProduceRequest, version: i16, 
                     response.error_code = NONE;
                     response.base_offset = appended.base_offset as i64;
                     response.log_start_offset = appended.offsets.log_start_offset as i64;
+                    response.log_append_time_ms = appended.log_append_time;
                     if acks == -1 {
                         waits.push((ti, pi, appended));
                     }
