@@ -1,6 +1,8 @@
 """Fault tests: a full disk. Produce gets KAFKA_STORAGE_ERROR, reads keep working,
 nothing already written is damaged, and produce works again once space returns."""
 import os
+import random
+import threading
 import subprocess
 import time
 
@@ -81,3 +83,96 @@ def test_full_disk_refuses_produce_keeps_data_and_recovers(small_disk):
         assert len(read_all(again.bootstrap, "full")) == len(rows)
     finally:
         again.stop()
+
+
+class Writer:
+    """Produces acks=all records to one topic in a thread; remembers what was acknowledged."""
+
+    def __init__(self, bootstrap, topic, cycle, key_space=None):
+        self.acked = []
+        self.cycle = cycle
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(bootstrap, topic, key_space), daemon=True)
+        self.thread.start()
+
+    def _run(self, bootstrap, topic, key_space):
+        p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "retries": 0, "enable.idempotence": False,
+                      "linger.ms": 2, "message.timeout.ms": 3000})
+        i = 0
+        while not self.stop.is_set():
+            key = b"k%d" % (i % key_space) if key_space else None
+            value = b"%02d-%08d" % (self.cycle, i) + b"-" * 200
+            try:
+                p.produce(topic, key=key, value=value, partition=0,
+                          on_delivery=lambda err, msg: None if err else self.acked.append((msg.key(), msg.value())))
+                i += 1
+            except BufferError:
+                pass
+            p.poll(0.001)
+        p.flush(5)
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join(20)
+
+
+def read_partition(bootstrap, topic):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "faults", "enable.auto.commit": False,
+                  "auto.offset.reset": "earliest"})
+    low, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+    c.assign([TopicPartition(topic, 0, low)])
+    rows = []
+    deadline = time.monotonic() + 30
+    while (not rows or rows[-1][0] < high - 1) and high > low and time.monotonic() < deadline:
+        msg = c.poll(0.5)
+        if msg is not None and not msg.error():
+            rows.append((msg.offset(), msg.key(), msg.value()))
+    c.close()
+    return low, high, rows
+
+
+def test_kill_9_at_random_moments_during_produce_compaction_and_retention(make_broker):
+    rng = random.Random(848)
+    broker = make_broker(["log.retention.check.interval.ms=50"])
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    topics = [
+        NewTopic("k9-plain", 1, config={"segment.bytes": "8192"}),
+        NewTopic("k9-compact", 1, config={"segment.bytes": "4096", "cleanup.policy": "compact"}),
+        NewTopic("k9-retained", 1, config={"segment.bytes": "4096", "retention.bytes": "16384"}),
+    ]
+    for f in admin.create_topics(topics).values():
+        f.result(10)
+    plain_acked, compact_acked = [], []
+    for cycle in range(3):
+        writers = {"plain": Writer(broker.bootstrap, "k9-plain", cycle),
+                   "compact": Writer(broker.bootstrap, "k9-compact", cycle, key_space=25),
+                   "retained": Writer(broker.bootstrap, "k9-retained", cycle)}
+        time.sleep(rng.uniform(0.3, 1.5))  # the fault's moment, chosen at random
+        broker.kill()
+        for w in writers.values():
+            w.stop.set()
+        for w in writers.values():
+            w.finish()
+        plain_acked += [v for _, v in writers["plain"].acked]
+        compact_acked += writers["compact"].acked
+        broker.start()
+
+        low, high, rows = read_partition(broker.bootstrap, "k9-plain")
+        values = [v for _, _, v in rows]
+        assert [o for o, _, _ in rows] == list(range(low, high)), f"cycle {cycle}: offsets not contiguous"
+        assert len(values) == len(set(values)), f"cycle {cycle}: a record appears twice"
+        assert set(plain_acked) <= set(values), f"cycle {cycle}: an acknowledged record is missing"
+        assert values == sorted(values), f"cycle {cycle}: order broken"
+
+        low, high, rows = read_partition(broker.bootstrap, "k9-compact")
+        last = {}
+        for _, k, v in rows:
+            assert v >= last.get(k, b""), f"cycle {cycle}: key {k} goes back in time"
+            last[k] = v
+        acked_last = {}
+        for k, v in compact_acked:
+            acked_last[k] = max(v, acked_last.get(k, b""))
+        assert all(last.get(k, b"") >= v for k, v in acked_last.items()), f"cycle {cycle}: compaction lost a key's latest value"
+
+        low, high, rows = read_partition(broker.bootstrap, "k9-retained")
+        assert [o for o, _, _ in rows] == list(range(low, high)), f"cycle {cycle}: retained log not readable from its start"
