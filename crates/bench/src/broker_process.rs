@@ -10,6 +10,9 @@ use anyhow::{bail, Context};
 pub struct BrokerProcess {
     child: Child,
     pub bootstrap: String,
+    bin: PathBuf,
+    data_dir: PathBuf,
+    settings: Vec<String>,
 }
 
 /// `tidelog` next to this benchmark binary (both built by `cargo run --release`).
@@ -25,7 +28,10 @@ pub fn sibling_binary() -> anyhow::Result<PathBuf> {
 impl BrokerProcess {
     pub fn start(bin: &Path, data_dir: &Path, settings: &[&str]) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let bootstrap = format!("127.0.0.1:{port}");
+        Self::start_on(bin, data_dir, settings, format!("127.0.0.1:{port}"))
+    }
+
+    fn start_on(bin: &Path, data_dir: &Path, settings: &[&str], bootstrap: String) -> anyhow::Result<Self> {
         let mut cmd = Command::new(bin);
         cmd.args(["serve", "--data-dir"]).arg(data_dir).args(["--kafka-addr", &bootstrap]);
         for s in settings {
@@ -37,7 +43,13 @@ impl BrokerProcess {
         if !line.starts_with("tidelog ready") {
             bail!("tidelog did not start: {line:?}");
         }
-        Ok(BrokerProcess { child, bootstrap })
+        Ok(BrokerProcess {
+            child,
+            bootstrap,
+            bin: bin.to_path_buf(),
+            data_dir: data_dir.to_path_buf(),
+            settings: settings.iter().map(|s| s.to_string()).collect(),
+        })
     }
 
     /// Resident set size of the broker process, in MiB.
@@ -48,6 +60,17 @@ impl BrokerProcess {
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
             .map_or(0.0, |kib| kib / 1024.0)
+    }
+
+    /// `kill -9`, then a new process on the same data directory and port; returns it and
+    /// the seconds from exec to its ready line (recovery included).
+    pub fn kill_and_restart(mut self) -> anyhow::Result<(BrokerProcess, f64)> {
+        self.child.kill()?;
+        self.child.wait()?;
+        let settings: Vec<&str> = self.settings.iter().map(String::as_str).collect();
+        let started = std::time::Instant::now();
+        let restarted = Self::start_on(&self.bin, &self.data_dir, &settings, self.bootstrap.clone())?;
+        Ok((restarted, started.elapsed().as_secs_f64()))
     }
 
     pub fn stop(mut self) -> anyhow::Result<()> {

@@ -43,10 +43,21 @@ impl ProducerContext for LatencyContext {
 }
 
 pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
+    create_topic_with(bootstrap, topic, partitions, &[]).await
+}
+
+pub async fn create_topic_with(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    configs: &[(&str, &str)],
+) -> anyhow::Result<()> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", bootstrap).create()?;
-    let results = admin
-        .create_topics([&NewTopic::new(topic, partitions, TopicReplication::Fixed(1))], &AdminOptions::new())
-        .await?;
+    let mut new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    for (k, v) in configs {
+        new_topic = new_topic.set(k, v);
+    }
+    let results = admin.create_topics([&new_topic], &AdminOptions::new()).await?;
     for r in results {
         r.map_err(|(t, e)| anyhow::anyhow!("creating {t}: {e}"))?;
     }

@@ -28,6 +28,9 @@ struct Cli {
     /// Where the broker's data directory and the disk-limit files go.
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// GiB produced before the unclean-restart row.
+    #[arg(long, default_value_t = 2.0)]
+    restart_gib: f64,
     /// Where the JSON result is written.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
@@ -41,6 +44,19 @@ enum Suite {
 
 const PARTITIONS: i32 = 8;
 
+/// Bytes in all files below `dir`.
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            _ => e.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -51,7 +67,8 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("measuring machine limits in {}", work.path().display());
     let machine = limits::measure(work.path()).await?;
     let bin = broker_process::sibling_binary()?;
-    let broker = BrokerProcess::start(&bin, &work.path().join("data"), &[])?;
+    // Retention and compaction run every second, so that the churn row exercises them.
+    let broker = BrokerProcess::start(&bin, &work.path().join("data"), &["log.retention.check.interval.ms=1000"])?;
     let bootstrap = broker.bootstrap.clone();
     let mut rows = Vec::new();
 
@@ -83,6 +100,33 @@ async fn main() -> anyhow::Result<()> {
         rows.push(Row::new(name, &result, broker.rss_mib(), Some(("loopback TCP", machine.loopback_tcp_mb_s))));
     }
     if cli.suite == Suite::All {
+        let name = "produce 1 KiB, acks=1, while compaction and retention run";
+        eprintln!("running: {name}");
+        kafka_load::create_topic_with(
+            &bootstrap,
+            "p-churn",
+            PARTITIONS,
+            &[("cleanup.policy", "compact,delete"), ("segment.bytes", "1048576"), ("retention.bytes", "33554432")],
+        )
+        .await?;
+        let spec = ProduceSpec {
+            topic: "p-churn",
+            partitions: PARTITIONS,
+            records: cli.records,
+            record_bytes: 1024,
+            acks: "1",
+            linger_ms: 5,
+        };
+        let bs = bootstrap.clone();
+        let result = tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
+        let quiet = rows.first().map(|r| r.mb_per_s).unwrap_or(1.0);
+        let mut row = Row::new(name, &result, broker.rss_mib(), None);
+        row.limit = Some("the quiet acks=1 row".into());
+        row.ratio_to_limit = Some(row.mb_per_s / quiet);
+        rows.push(row);
+    }
+
+    if cli.suite == Suite::All {
         let name = "consumer group: 3 members join, 6 partitions (default settings)";
         eprintln!("running: {name}");
         kafka_load::create_topic(&bootstrap, "g-rebalance", 6).await?;
@@ -92,6 +136,29 @@ async fn main() -> anyhow::Result<()> {
                 .await??;
         rows.push(Row::timing(name, seconds, broker.rss_mib()));
     }
+    let broker = if cli.suite == Suite::All {
+        let gib = cli.restart_gib;
+        eprintln!("running: restart after kill -9 with {gib} GiB more data");
+        kafka_load::create_topic(&bootstrap, "p-restart", PARTITIONS).await?;
+        let records = (gib * 1024.0 * 1024.0) as u64;
+        let spec = ProduceSpec {
+            topic: "p-restart",
+            partitions: PARTITIONS,
+            records,
+            record_bytes: 1024,
+            acks: "1",
+            linger_ms: 5,
+        };
+        let bs = bootstrap.clone();
+        tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
+        let stored_gib = dir_bytes(&work.path().join("data")) as f64 / (1u64 << 30) as f64;
+        let (restarted, seconds) = broker.kill_and_restart()?;
+        let name = format!("ready after kill -9 with {stored_gib:.1} GiB stored");
+        rows.push(Row::timing(&name, seconds, restarted.rss_mib()));
+        restarted
+    } else {
+        broker
+    };
     broker.stop()?;
 
     let report = Report { started_at: format!("{:?}", std::time::SystemTime::now()), machine, rows };

@@ -53,47 +53,43 @@ fn for_each_batch(bytes: &[u8], mut f: impl FnMut(&BatchHeader, &[u8]) -> Result
 /// Compacts one partition's closed segments. Returns how many records were removed.
 pub(crate) fn compact(partition: &Partition, policy: CompactionPolicy, now_ms: i64) -> Result<usize> {
     let lag_cutoff = now_ms.saturating_sub(policy.min_compaction_lag_ms);
-    let segments: Vec<(u64, Bytes)> = partition
-        .with_log(|log| {
-            log.closed_segments()
-                .into_iter()
-                .map(|(base, _)| log.read_segment(base).map(|b| b.map(|b| (base, b))))
-                .collect::<std::result::Result<Vec<_>, _>>()
-        })?
-        .into_iter()
-        .flatten()
-        .collect();
-    // Pass 1: the latest offset of every key in the part old enough to compact.
+    // One closed segment in memory at a time: a compacted partition may be large.
+    let bases: Vec<u64> = partition.with_log(|log| log.closed_segments()).into_iter().map(|(base, _)| base).collect();
+    let read = |base: u64| partition.with_log(|log| log.read_segment(base));
+    // Pass 1: the latest offset of every key in the part old enough to compact. Keys are
+    // copied: a slice would keep its whole (decompressed) batch alive.
     let mut latest: HashMap<Bytes, i64> = HashMap::new();
     let mut eligible = Vec::new();
-    for (base, bytes) in &segments {
+    for base in bases {
+        let Some(bytes) = read(base)? else { continue };
         let mut too_young = false;
-        for_each_batch(bytes, |h, _| {
+        for_each_batch(&bytes, |h, _| {
             too_young |= h.max_timestamp > lag_cutoff;
             Ok(())
         })?;
         if too_young {
             break;
         }
-        for_each_batch(bytes, |h, raw| {
+        for_each_batch(&bytes, |h, raw| {
             if !h.is_control() {
                 for r in decode(raw)? {
                     if let Some(key) = r.key {
-                        latest.insert(key, r.offset);
+                        latest.insert(Bytes::copy_from_slice(&key), r.offset);
                     }
                 }
             }
             Ok(())
         })?;
-        eligible.push(*base);
+        eligible.push(base);
     }
     // Pass 2: rewrite what loses records.
     let tombstone_cutoff = now_ms.saturating_sub(policy.delete_retention_ms);
     let mut removed = 0;
-    for (base, bytes) in segments.iter().filter(|(b, _)| eligible.contains(b)) {
+    for base in eligible {
+        let Some(bytes) = read(base)? else { continue };
         let mut out = Vec::with_capacity(bytes.len());
         let mut segment_removed = 0;
-        for_each_batch(bytes, |h, raw| {
+        for_each_batch(&bytes, |h, raw| {
             if h.is_control() {
                 out.extend_from_slice(raw);
                 return Ok(());
@@ -122,7 +118,7 @@ pub(crate) fn compact(partition: &Partition, policy: CompactionPolicy, now_ms: i
             Ok(())
         })?;
         if segment_removed > 0 {
-            partition.with_log(|log| log.replace_segment(*base, &out))?;
+            partition.with_log(|log| log.replace_segment(base, &out))?;
             removed += segment_removed;
         }
     }
