@@ -176,3 +176,4 @@ def test_kill_9_at_random_moments_during_produce_compaction_and_retention(make_b
 
         low, high, rows = read_partition(broker.bootstrap, "k9-retained")
         assert [o for o, _, _ in rows] == list(range(low, high)), f"cycle {cycle}: retained log not readable from its start"
+

@@ -281,6 +281,28 @@ mod tests {
     }
 
     #[test]
+    fn flush_messages_asks_for_an_fsync_once_reached() {
+        let broker = Broker::in_memory(BrokerConfig::default());
+        let configs =
+            [("flush.messages".to_string(), "3".to_string()), ("flush.ms".to_string(), "250".to_string())].into();
+        broker.create_topic(NewTopic { configs, ..topic("f", 1) }, false).unwrap();
+        assert_eq!(broker.topic("f").unwrap().flush, crate::broker::FlushPolicy { interval_ms: 250, messages: 3 });
+        let batch = || {
+            crate::test_support::encode_batch(
+                1,
+                b"v",
+                crate::broker::now_ms(),
+                kafka_protocol::records::Compression::None,
+            )
+        };
+        assert!(!broker.append("f", 0, &batch()).unwrap().flush_now);
+        assert!(!broker.append("f", 0, &batch()).unwrap().flush_now);
+        assert!(broker.append("f", 0, &batch()).unwrap().flush_now, "three unflushed records");
+        broker.create_topic(topic("g", 1), false).unwrap();
+        assert!(!broker.append("g", 0, &batch()).unwrap().flush_now, "the default never forces a flush");
+    }
+
+    #[test]
     fn replication_above_one_is_refused() {
         let broker = Broker::in_memory(BrokerConfig::default());
         let err = broker.create_topic(NewTopic { replication_factor: Some(3), ..topic("r", 1) }, false).unwrap_err();

@@ -31,10 +31,19 @@ pub struct TopicHandle {
     pub partitions: Vec<Arc<Partition>>,
     pub limits: BatchLimits,
     pub retention: Retention,
+    /// `flush.ms` and `flush.messages`: when unflushed data must be fsynced.
+    pub flush: FlushPolicy,
     /// `message.timestamp.type=LogAppendTime`: the broker stamps batches on append.
     pub log_append_time: bool,
     /// `Some` when `cleanup.policy` includes `compact`.
     pub compaction: Option<crate::compaction::CompactionPolicy>,
+}
+
+/// When a topic's appended data is fsynced even without acks=all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlushPolicy {
+    pub interval_ms: i64,
+    pub messages: u64,
 }
 
 /// What the retention pass keeps of a topic (`cleanup.policy` with `delete`).
@@ -68,6 +77,8 @@ pub struct Produced {
     pub duplicate: bool,
     /// The broker's timestamp for LogAppendTime topics, -1 otherwise.
     pub log_append_time: i64,
+    /// `flush.messages` was reached: fsync now, whatever the acks.
+    pub flush_now: bool,
     partition: Arc<Partition>,
 }
 
@@ -171,9 +182,15 @@ impl Broker {
             crate::compaction::CompactionPolicy {
                 delete_retention_ms: topic_config.long("delete.retention.ms"),
                 min_compaction_lag_ms: topic_config.long("min.compaction.lag.ms"),
+                min_cleanable_dirty_ratio: topic_config.ratio("min.cleanable.dirty.ratio"),
+                max_compaction_lag_ms: topic_config.long("max.compaction.lag.ms"),
             }
         });
         let log_append_time = topic_config.entry("message.timestamp.type").is_some_and(|e| e.value == "LogAppendTime");
+        let flush = FlushPolicy {
+            interval_ms: topic_config.long("flush.ms"),
+            messages: topic_config.long("flush.messages") as u64,
+        };
         let name: Arc<str> = meta.name.as_str().into();
         let mut partitions = existing.to_vec();
         for p in existing {
@@ -186,7 +203,7 @@ impl Broker {
             };
             partitions.push(Arc::new(Partition::new(name.clone(), meta.topic_id, index as i32, log)?));
         }
-        Ok(Arc::new(TopicHandle { meta, partitions, limits, retention, log_append_time, compaction }))
+        Ok(Arc::new(TopicHandle { meta, partitions, limits, retention, flush, log_append_time, compaction }))
     }
 
     /// Deletes partition directories that no topic owns: left behind when a crash
@@ -289,6 +306,7 @@ impl Broker {
             offsets: appended.offsets,
             duplicate: appended.duplicate,
             log_append_time,
+            flush_now: part.unflushed_offsets() >= handle.flush.messages,
             partition: part,
         })
     }
@@ -303,7 +321,12 @@ impl Broker {
         /// How often producer state is snapshotted: bounds the log tail replayed after a crash.
         const SNAPSHOT_EVERY_MS: i64 = 60_000;
         // Wake for whichever periodic job is due first.
-        let tick = self.config.long("log.flush.interval.ms").min(self.config.long("log.retention.check.interval.ms"));
+        // At least every second, so that topics with a shorter flush.ms are served.
+        let tick = self
+            .config
+            .long("log.flush.interval.ms")
+            .min(self.config.long("log.retention.check.interval.ms"))
+            .min(1000);
         let interval = Duration::from_millis(tick.clamp(1, 3_600_000) as u64);
         let producer_expiry = self.config.long("producer.id.expiration.ms");
         let retention_every = self.config.long("log.retention.check.interval.ms");
@@ -329,7 +352,7 @@ impl Broker {
                     if let Err(e) = p.with_log(|log| log.roll_if_aged(now)) {
                         warn!(partition = ?p, error = %e, "segment roll failed");
                     }
-                    if p.has_unflushed() {
+                    if p.has_unflushed() && now - p.last_flush_ms() >= topic.flush.interval_ms {
                         let end = p.offsets().log_end_offset;
                         if let Err(e) = p.sync_to(end).await {
                             warn!(partition = ?p, error = %e, "periodic flush failed");
@@ -358,8 +381,9 @@ impl Broker {
     /// Compacts a partition on a blocking thread when closed segments were added since its
     /// last pass.
     async fn compact_if_dirty(&self, p: &Arc<Partition>, policy: crate::compaction::CompactionPolicy, now: i64) {
-        let closed_end = p.with_log(|log| log.closed_segments().last().map_or(0, |(_, next)| *next));
-        if closed_end <= p.compacted_through() {
+        let closed = p.with_log(|log| log.closed_segments());
+        let closed_end = closed.last().map_or(0, |s| s.next_offset);
+        if !policy.is_due(&closed, p.compacted_through(), now) {
             return;
         }
         let part = p.clone();

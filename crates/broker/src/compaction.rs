@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::{Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions};
 use tidelog_log::batch::{self, BatchHeader};
+use tidelog_log::SegmentInfo;
 
 use crate::error::{BrokerError, Result};
 use crate::partition::Partition;
@@ -22,6 +23,24 @@ pub struct CompactionPolicy {
     pub delete_retention_ms: i64,
     /// Segments with records newer than this are left for a later pass.
     pub min_compaction_lag_ms: i64,
+    /// Compact once this share of the closed segments' bytes is new since the last pass...
+    pub min_cleanable_dirty_ratio: f64,
+    /// ...or once new data is older than this, whatever the ratio.
+    pub max_compaction_lag_ms: i64,
+}
+
+impl CompactionPolicy {
+    /// Whether the closed segments warrant a pass, given what the last pass covered.
+    pub fn is_due(&self, closed: &[SegmentInfo], compacted_through: u64, now_ms: i64) -> bool {
+        let total: u64 = closed.iter().map(|s| s.size_bytes).sum();
+        let dirty: Vec<&SegmentInfo> = closed.iter().filter(|s| s.next_offset > compacted_through).collect();
+        let Some(oldest_dirty) = dirty.first() else { return false };
+        let dirty_bytes: u64 = dirty.iter().map(|s| s.size_bytes).sum();
+        let ratio = if total == 0 { 0.0 } else { dirty_bytes as f64 / total as f64 };
+        let overdue = oldest_dirty.max_timestamp >= 0
+            && now_ms.saturating_sub(oldest_dirty.max_timestamp) > self.max_compaction_lag_ms;
+        ratio >= self.min_cleanable_dirty_ratio || overdue
+    }
 }
 
 fn codec(h: &BatchHeader) -> Compression {
@@ -54,7 +73,7 @@ fn for_each_batch(bytes: &[u8], mut f: impl FnMut(&BatchHeader, &[u8]) -> Result
 pub(crate) fn compact(partition: &Partition, policy: CompactionPolicy, now_ms: i64) -> Result<usize> {
     let lag_cutoff = now_ms.saturating_sub(policy.min_compaction_lag_ms);
     // One closed segment in memory at a time: a compacted partition may be large.
-    let bases: Vec<u64> = partition.with_log(|log| log.closed_segments()).into_iter().map(|(base, _)| base).collect();
+    let bases: Vec<u64> = partition.with_log(|log| log.closed_segments()).into_iter().map(|s| s.base_offset).collect();
     let read = |base: u64| partition.with_log(|log| log.read_segment(base));
     // Pass 1: the latest offset of every key in the part old enough to compact. Keys are
     // copied: a slice would keep its whole (decompressed) batch alive.
@@ -137,6 +156,32 @@ mod tests {
     use crate::config::BrokerConfig;
     use crate::Broker;
 
+    fn policy() -> CompactionPolicy {
+        CompactionPolicy {
+            delete_retention_ms: 0,
+            min_compaction_lag_ms: 0,
+            min_cleanable_dirty_ratio: 0.5,
+            max_compaction_lag_ms: i64::MAX,
+        }
+    }
+
+    #[test]
+    fn a_pass_is_due_by_dirty_ratio_or_by_age() {
+        let seg = |base, next, size, ts| SegmentInfo {
+            base_offset: base,
+            next_offset: next,
+            size_bytes: size,
+            max_timestamp: ts,
+        };
+        let closed = [seg(0, 10, 100, 1_000), seg(10, 20, 100, 2_000), seg(20, 30, 100, 3_000)];
+        let p = policy();
+        assert!(p.is_due(&closed, 0, 10_000), "everything is dirty at first");
+        assert!(!p.is_due(&closed, 20, 10_000), "a third dirty is below 0.5");
+        assert!(!p.is_due(&closed, 30, 10_000), "nothing new");
+        let aged = CompactionPolicy { max_compaction_lag_ms: 5_000, ..p };
+        assert!(aged.is_due(&closed, 20, 10_000), "dirty data older than max.compaction.lag.ms");
+    }
+
     fn keyed(key: &str, value: Option<&str>, ts: i64, compression: Compression) -> Vec<u8> {
         let records = [(Some(Bytes::from(key.to_string())), value.map(|v| Bytes::from(v.to_string())))];
         crate::records::encode_batch(&records, ts, compression).unwrap()
@@ -174,7 +219,7 @@ mod tests {
             b.append("c", 0, &keyed(k, *v, now - 1000, codec)).unwrap();
         }
         let p = b.partition("c", 0).unwrap();
-        let keep_tombstones = CompactionPolicy { delete_retention_ms: 60_000, min_compaction_lag_ms: 0 };
+        let keep_tombstones = CompactionPolicy { delete_retention_ms: 60_000, min_compaction_lag_ms: 0, ..policy() };
         assert_eq!(compact(&p, keep_tombstones, now).unwrap(), 3);
         let got: Vec<(String, Option<String>, i64)> = all_records(&b);
         let expect = |k: &str, v: Option<&str>, o: i64| (k.to_string(), v.map(String::from), o);
@@ -187,11 +232,11 @@ mod tests {
                 expect("z", Some("last"), 6)
             ]
         );
-        let drop_tombstones = CompactionPolicy { delete_retention_ms: 0, min_compaction_lag_ms: 0 };
+        let drop_tombstones = CompactionPolicy { delete_retention_ms: 0, min_compaction_lag_ms: 0, ..policy() };
         assert_eq!(compact(&p, drop_tombstones, now).unwrap(), 1);
         assert!(all_records(&b).iter().all(|(k, _, _)| k != "b"));
         assert_eq!(p.offsets().log_end_offset, 7, "offsets never change");
-        let young = CompactionPolicy { delete_retention_ms: 0, min_compaction_lag_ms: 60_000 };
+        let young = CompactionPolicy { delete_retention_ms: 0, min_compaction_lag_ms: 60_000, ..policy() };
         b.append("c", 0, &keyed("a", Some("4"), now, Compression::None)).unwrap();
         b.append("c", 0, &keyed("q", Some("1"), now, Compression::None)).unwrap();
         assert_eq!(compact(&p, young, now).unwrap(), 0, "records younger than the lag stay");

@@ -16,7 +16,12 @@ pub enum ConfigError {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    Long { min: i64, max: i64 },
+    Long {
+        min: i64,
+        max: i64,
+    },
+    /// A fraction in [0, 1].
+    Ratio,
     Bool,
     Choice(&'static [&'static str]),
     Text,
@@ -106,7 +111,27 @@ pub const BROKER_SPECS: &[Spec] = &[
     long("offsets.topic.num.partitions", 1, 1000, "1", "partitions of __consumer_offsets"),
     long("offsets.retention.minutes", 1, I32_MAX, "10080", "committed offsets of empty groups expire after this"),
     long("log.cleaner.delete.retention.ms", 0, i64::MAX, "86400000", "compacted topics keep tombstones this long"),
+    Spec {
+        name: "log.cleaner.min.cleanable.ratio",
+        kind: Kind::Ratio,
+        default: "0.5",
+        doc: "compact once this share of a log is dirty",
+    },
+    long(
+        "log.cleaner.max.compaction.lag.ms",
+        1,
+        i64::MAX,
+        "9223372036854775807",
+        "compact dirty data older than this whatever the ratio",
+    ),
     long("log.cleaner.min.compaction.lag.ms", 0, i64::MAX, "0", "records younger than this are not compacted"),
+    long(
+        "log.flush.interval.messages",
+        1,
+        i64::MAX,
+        "9223372036854775807",
+        "fsync once this many records are unflushed",
+    ),
     long("log.retention.check.interval.ms", 1, i64::MAX, "300000", "how often retention deletes old segments"),
     long("producer.id.expiration.ms", 1, I32_MAX, "86400000", "forget idempotent producers silent this long"),
     long("group.consumer.session.timeout.ms", 1, I32_MAX, "45000", "consumer-protocol (KIP-848) session timeout"),
@@ -115,6 +140,29 @@ pub const BROKER_SPECS: &[Spec] = &[
 
 /// Topic settings and the broker setting each one defaults to.
 pub const TOPIC_SPECS: &[(Spec, &str)] = &[
+    (
+        Spec {
+            name: "min.cleanable.dirty.ratio",
+            kind: Kind::Ratio,
+            default: "0.5",
+            doc: "compact once this share of a log is dirty",
+        },
+        "log.cleaner.min.cleanable.ratio",
+    ),
+    (
+        long(
+            "max.compaction.lag.ms",
+            1,
+            i64::MAX,
+            "9223372036854775807",
+            "compact dirty data older than this whatever the ratio",
+        ),
+        "log.cleaner.max.compaction.lag.ms",
+    ),
+    (
+        long("flush.messages", 1, i64::MAX, "9223372036854775807", "fsync once this many records are unflushed"),
+        "log.flush.interval.messages",
+    ),
     (
         long("delete.retention.ms", 0, i64::MAX, "86400000", "compacted topics keep tombstones this long"),
         "log.cleaner.delete.retention.ms",
@@ -177,6 +225,10 @@ fn validate(spec: &Spec, value: &str) -> Result<String, ConfigError> {
         Kind::Long { min, max } => match value.trim().parse::<i64>() {
             Ok(v) if v >= min && v <= max => Ok(v.to_string()),
             _ => Err(bad(format!("an integer in [{min}, {max}]"))),
+        },
+        Kind::Ratio => match value.trim().parse::<f64>() {
+            Ok(v) if (0.0..=1.0).contains(&v) => Ok(v.to_string()),
+            _ => Err(bad("a number in [0, 1]".into())),
         },
         Kind::Bool => match value.trim().to_ascii_lowercase().as_str() {
             "true" => Ok("true".into()),
@@ -306,6 +358,10 @@ impl TopicConfig<'_> {
 
     pub fn long(&self, name: &str) -> i64 {
         self.entry(name).and_then(|e| e.value.parse().ok()).expect("topic setting is a validated integer")
+    }
+
+    pub fn ratio(&self, name: &str) -> f64 {
+        self.entry(name).and_then(|e| e.value.parse().ok()).expect("topic setting is a validated ratio")
     }
 }
 

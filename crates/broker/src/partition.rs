@@ -5,7 +5,7 @@
 //! lock, one at a time per partition; every batch appended while an fsync runs is
 //! covered by the next one, so acks=all producers share fsyncs (group commit).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -36,6 +36,8 @@ pub struct Partition {
     sync_lock: tokio::sync::Mutex<()>,
     /// Compaction has seen the closed segments below this offset.
     compacted_through: AtomicU64,
+    /// Wall-clock time of the last completed fsync (for `flush.ms`).
+    last_flush_ms: AtomicI64,
 }
 
 impl std::fmt::Debug for Partition {
@@ -82,6 +84,7 @@ impl Partition {
             durable_offset: AtomicU64::new(offsets.log_end_offset),
             sync_lock: tokio::sync::Mutex::new(()),
             compacted_through: AtomicU64::new(0),
+            last_flush_ms: AtomicI64::new(crate::broker::now_ms()),
         })
     }
 
@@ -139,7 +142,17 @@ impl Partition {
             .map_err(|e| BrokerError::Storage(format!("fsync task failed: {e}")))?
             .map_err(|e| BrokerError::Storage(format!("fsync of {}-{} failed: {e}", self.topic, self.index)))?;
         self.durable_offset.fetch_max(up_to, Ordering::AcqRel);
+        self.last_flush_ms.store(crate::broker::now_ms(), Ordering::Release);
         Ok(())
+    }
+
+    /// Records appended but not yet fsynced.
+    pub fn unflushed_offsets(&self) -> u64 {
+        self.offsets().log_end_offset.saturating_sub(self.durable_offset.load(Ordering::Acquire))
+    }
+
+    pub fn last_flush_ms(&self) -> i64 {
+        self.last_flush_ms.load(Ordering::Acquire)
     }
 
     pub fn compacted_through(&self) -> u64 {

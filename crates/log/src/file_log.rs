@@ -12,7 +12,7 @@ use tracing::debug;
 
 use crate::batch::{self, BatchHeader};
 use crate::error::LogError;
-use crate::partition_log::{AppendInfo, LogOffsets, PartitionLog, SyncJob};
+use crate::partition_log::{AppendInfo, LogOffsets, PartitionLog, SegmentInfo, SyncJob};
 use crate::segment::Segment;
 
 /// Per-log settings (the topic's `segment.bytes`, `segment.ms`, index interval).
@@ -301,12 +301,17 @@ impl PartitionLog for FileLog {
         self.config = config;
     }
 
-    fn closed_segments(&self) -> Vec<(u64, u64)> {
+    fn closed_segments(&self) -> Vec<SegmentInfo> {
         let active = self.active().base_offset();
         self.segments
             .values()
             .filter(|s| s.base_offset() != active)
-            .map(|s| (s.base_offset(), s.next_offset()))
+            .map(|s| SegmentInfo {
+                base_offset: s.base_offset(),
+                next_offset: s.next_offset(),
+                size_bytes: s.size(),
+                max_timestamp: s.max_timestamp(),
+            })
             .collect()
     }
 

@@ -20,4 +20,4 @@ pub use batch::{BatchError, BatchHeader};
 pub use error::LogError;
 pub use file_log::{FileLog, LogConfig};
 pub use memory_log::MemoryLog;
-pub use partition_log::{AppendInfo, LogOffsets, PartitionLog, SyncJob};
+pub use partition_log::{AppendInfo, LogOffsets, PartitionLog, SegmentInfo, SyncJob};

@@ -5,7 +5,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::batch::{self, BatchHeader};
 use crate::error::LogError;
-use crate::partition_log::{AppendInfo, LogOffsets, PartitionLog, SyncJob};
+use crate::partition_log::{AppendInfo, LogOffsets, PartitionLog, SegmentInfo, SyncJob};
 
 #[derive(Debug, Default)]
 pub struct MemoryLog {
@@ -143,9 +143,17 @@ impl PartitionLog for MemoryLog {
     fn set_config(&mut self, _config: crate::LogConfig) {}
 
     // Batches stand in for segments; the last one is the active one.
-    fn closed_segments(&self) -> Vec<(u64, u64)> {
+    fn closed_segments(&self) -> Vec<SegmentInfo> {
         let n = self.batches.len().saturating_sub(1);
-        self.batches[..n].iter().map(|(h, _)| (h.base_offset as u64, h.last_offset() as u64 + 1)).collect()
+        self.batches[..n]
+            .iter()
+            .map(|(h, b)| SegmentInfo {
+                base_offset: h.base_offset as u64,
+                next_offset: h.last_offset() as u64 + 1,
+                size_bytes: b.len() as u64,
+                max_timestamp: h.max_timestamp,
+            })
+            .collect()
     }
 
     fn read_segment(&self, base_offset: u64) -> Result<Option<Bytes>, LogError> {

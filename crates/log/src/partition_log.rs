@@ -22,6 +22,16 @@ pub struct LogOffsets {
     pub log_end_offset: u64,
 }
 
+/// A closed segment as the compactor sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentInfo {
+    pub base_offset: u64,
+    pub next_offset: u64,
+    pub size_bytes: u64,
+    /// Largest record timestamp, -1 if none.
+    pub max_timestamp: i64,
+}
+
 /// Where an appended batch landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendInfo {
@@ -100,8 +110,8 @@ pub trait PartitionLog: Send + Sync {
     /// segments wholly below it (DeleteRecords). Returns the new log start offset.
     fn delete_records_before(&mut self, offset: u64) -> Result<u64, LogError>;
 
-    /// (base offset, next offset) of every closed segment, oldest first.
-    fn closed_segments(&self) -> Vec<(u64, u64)>;
+    /// Every closed segment, oldest first.
+    fn closed_segments(&self) -> Vec<SegmentInfo>;
 
     /// The batches of a closed segment, or `None` if it is gone or active.
     fn read_segment(&self, base_offset: u64) -> Result<Option<Bytes>, LogError>;

@@ -139,7 +139,7 @@ fn closed_segments_can_be_replaced_and_stay_readable() {
         }
         let closed = log.closed_segments();
         assert!(closed.len() >= 2);
-        let (base, _) = closed[0];
+        let base = closed[0].base_offset;
         let original = log.read_segment(base).unwrap().unwrap();
         // Keep only the segment's first batch.
         let first = BatchHeader::parse(&original).unwrap().total_size();

@@ -40,7 +40,8 @@ pub(crate) fn handle(ctx: &Arc<Context>, request: ProduceRequest, version: i16, 
                     response.base_offset = appended.base_offset as i64;
                     response.log_start_offset = appended.offsets.log_start_offset as i64;
                     response.log_append_time_ms = appended.log_append_time;
-                    if acks == -1 {
+                    // acks=all waits for the fsync; so does any acks once flush.messages is reached.
+                    if acks == -1 || appended.flush_now {
                         waits.push((ti, pi, appended));
                     }
                 }
@@ -57,6 +58,16 @@ pub(crate) fn handle(ctx: &Arc<Context>, request: ProduceRequest, version: i16, 
         topics.push(TopicProduceResponse::default().with_name(topic.name).with_partition_responses(partitions));
     }
     if acks == 0 {
+        if !waits.is_empty() {
+            // No answer is owed, but flush.messages still asks for the fsync.
+            tokio::spawn(async move {
+                for (_, _, produced) in waits {
+                    if let Err(e) = produced.wait_durable().await {
+                        tracing::warn!(error = %e, "flush after flush.messages failed");
+                    }
+                }
+            });
+        }
         return future::ready(Ok(None)).boxed();
     }
     let mut response = ProduceResponse::default().with_responses(topics);
