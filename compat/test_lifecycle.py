@@ -1,4 +1,5 @@
 """Topic configs, retention and record deletion with real admin clients."""
+import os
 import time
 
 import pytest
@@ -122,9 +123,9 @@ def test_compacted_topic_reads_back_one_value_per_key(make_broker):
             p.produce("latest", key=b"key-%d" % key, value=b"v%02d" % version, partition=0)
         p.flush(10)
     p.produce("latest", key=b"key-3", value=None, partition=0)  # tombstone
-    for i in range(30):  # fill and roll the segment holding the tombstone
-        p.produce("latest", key=b"filler-%d" % i, value=b"f" * 100, partition=0)
-    assert p.flush(10) == 0
+    for i in range(30):  # incompressible, one batch each: the tombstone's segment surely rolls
+        p.produce("latest", key=b"filler-%d" % i, value=os.urandom(100), partition=0)
+        p.flush(10)
 
     def read_all():
         c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "compact-reader", "enable.auto.commit": False})

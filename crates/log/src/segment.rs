@@ -75,6 +75,16 @@ impl Segment {
     /// every batch after the last trustworthy index entry. Missing or damaged indexes are
     /// rebuilt; a torn or corrupt tail is truncated.
     pub fn open(dir: &Path, base_offset: u64, index_interval_bytes: u64) -> Result<Self, LogError> {
+        Self::open_checked(dir, base_offset, index_interval_bytes, true)
+    }
+
+    /// `warn_on_rebuild`: false where missing indexes are expected (after a compaction swap).
+    fn open_checked(
+        dir: &Path,
+        base_offset: u64,
+        index_interval_bytes: u64,
+        warn_on_rebuild: bool,
+    ) -> Result<Self, LogError> {
         let log_path = segment_path(dir, base_offset, "log");
         let file =
             OpenOptions::new().read(true).append(true).open(&log_path).map_err(|e| LogError::io(&log_path, e))?;
@@ -104,7 +114,7 @@ impl Segment {
         match resume {
             Some(position) => seg.scan_tail(position)?,
             None => {
-                if seg.size > 0 {
+                if seg.size > 0 && warn_on_rebuild {
                     warn!(segment = %seg.log_path.display(), "rebuilding segment indexes");
                 }
                 seg.reset_indexes();
@@ -361,7 +371,7 @@ impl Segment {
             let _ = std::fs::remove_file(index);
         }
         std::fs::rename(&cleaned, &self.log_path).map_err(|e| LogError::io(&self.log_path, e))?;
-        Segment::open(dir, self.base_offset, index_interval_bytes)
+        Segment::open_checked(dir, self.base_offset, index_interval_bytes, false)
     }
 
     pub fn delete(self) -> Result<(), LogError> {
