@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,11 @@ def make_broker(tmp_path):
 def broker(make_broker):
     return make_broker()
 
+
+def wait_for(predicate, timeout, what):
+    """Polls a condition the clients offer no notification for (rebalances, background
+    retention and compaction), failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out: {what}"
+        time.sleep(0.05)

@@ -11,6 +11,8 @@ import pytest
 from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from conftest import wait_for
+
 FAST = ["group.initial.rebalance.delay.ms=0", "group.min.session.timeout.ms=1000"]
 
 
@@ -68,12 +70,6 @@ class Member:
         self.thread.join(10)
         self.consumer.close()
 
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out: {what}"
-        time.sleep(0.05)
 
 
 def covered(members, partitions):

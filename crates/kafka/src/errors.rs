@@ -45,6 +45,19 @@ pub fn error_code(e: &BrokerError) -> i16 {
 
 pub const NONE: i16 = 0;
 
+/// One code per item: each item's own result, or a group-level error for all `count`.
+pub fn item_codes(
+    outcome: &Result<Vec<Result<(), BrokerError>>, BrokerError>,
+    count: usize,
+) -> std::vec::IntoIter<i16> {
+    match outcome {
+        Ok(results) => {
+            results.iter().map(|r| r.as_ref().err().map_or(NONE, error_code)).collect::<Vec<_>>().into_iter()
+        }
+        Err(e) => vec![error_code(e); count].into_iter(),
+    }
+}
+
 /// Why a connection is closed instead of answered.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {

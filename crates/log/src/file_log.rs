@@ -12,7 +12,7 @@ use tracing::debug;
 
 use crate::batch::{self, BatchHeader};
 use crate::error::LogError;
-use crate::partition_log::{AppendInfo, LogOffsets, PartitionLog, SegmentInfo, SyncJob};
+use crate::partition_log::{retention_drops_oldest, AppendInfo, LogOffsets, PartitionLog, SegmentInfo, SyncJob};
 use crate::segment::Segment;
 
 /// Per-log settings (the topic's `segment.bytes`, `segment.ms`, index interval).
@@ -264,11 +264,8 @@ impl PartitionLog for FileLog {
         let mut deleted = 0;
         while self.segments.len() > 1 {
             let oldest = self.segments.values().next().expect("checked above");
-            let expired = retention_ms
-                .is_some_and(|ms| oldest.max_timestamp() >= 0 && oldest.max_timestamp() < now_ms.saturating_sub(ms));
-            let oversized =
-                retention_bytes.is_some_and(|limit| self.size_bytes().saturating_sub(oldest.size()) >= limit);
-            if !(expired || oversized) {
+            let (max_timestamp, size, total) = (oldest.max_timestamp(), oldest.size(), self.size_bytes());
+            if !retention_drops_oldest(max_timestamp, size, total, now_ms, retention_ms, retention_bytes) {
                 break;
             }
             self.delete_oldest_segment()?;

@@ -5,7 +5,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::batch::{self, BatchHeader};
 use crate::error::LogError;
-use crate::partition_log::{AppendInfo, LogOffsets, PartitionLog, SegmentInfo, SyncJob};
+use crate::partition_log::{retention_drops_oldest, AppendInfo, LogOffsets, PartitionLog, SegmentInfo, SyncJob};
 
 #[derive(Debug, Default)]
 pub struct MemoryLog {
@@ -113,11 +113,8 @@ impl PartitionLog for MemoryLog {
         let mut deleted = 0;
         while self.batches.len() > 1 {
             let (h, bytes) = &self.batches[0];
-            let expired =
-                retention_ms.is_some_and(|ms| h.max_timestamp >= 0 && h.max_timestamp < now_ms.saturating_sub(ms));
-            let oversized =
-                retention_bytes.is_some_and(|limit| self.size_bytes().saturating_sub(bytes.len() as u64) >= limit);
-            if !(expired || oversized) {
+            let (size, total) = (bytes.len() as u64, self.size_bytes());
+            if !retention_drops_oldest(h.max_timestamp, size, total, now_ms, retention_ms, retention_bytes) {
                 break;
             }
             self.batches.remove(0);

@@ -22,6 +22,21 @@ pub struct LogOffsets {
     pub log_end_offset: u64,
 }
 
+/// The retention policy, shared by every implementation: whether the oldest closed
+/// segment (largest timestamp `max_timestamp`, `size` bytes, of `total` in the log) goes.
+pub fn retention_drops_oldest(
+    max_timestamp: i64,
+    size: u64,
+    total: u64,
+    now_ms: i64,
+    retention_ms: Option<i64>,
+    retention_bytes: Option<u64>,
+) -> bool {
+    let expired = retention_ms.is_some_and(|ms| max_timestamp >= 0 && max_timestamp < now_ms.saturating_sub(ms));
+    let oversized = retention_bytes.is_some_and(|limit| total.saturating_sub(size) >= limit);
+    expired || oversized
+}
+
 /// A closed segment as the compactor sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmentInfo {

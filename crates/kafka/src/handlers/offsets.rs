@@ -12,7 +12,7 @@ use tidelog_broker::group::{CommittedOffset, OffsetCommit};
 
 use super::str_bytes;
 use crate::dispatch::Client;
-use crate::errors::{error_code, NONE};
+use crate::errors::{error_code, item_codes, NONE};
 use crate::server::Context;
 
 pub(crate) async fn commit(
@@ -45,12 +45,7 @@ pub(crate) async fn commit(
             commits,
         )
         .await;
-    let mut codes = match &outcome {
-        Ok(results) => {
-            results.iter().map(|r| r.as_ref().err().map_or(NONE, error_code)).collect::<Vec<_>>().into_iter()
-        }
-        Err(e) => vec![error_code(e); request.topics.iter().map(|t| t.partitions.len()).sum()].into_iter(),
-    };
+    let mut codes = item_codes(&outcome, request.topics.iter().map(|t| t.partitions.len()).sum());
     let topics = request
         .topics
         .into_iter()
@@ -164,12 +159,11 @@ pub(crate) async fn delete(
         .iter()
         .flat_map(|t| t.partitions.iter().map(|p| (t.name.0.to_string(), p.partition_index)))
         .collect();
-    let mut codes = match ctx.broker.delete_offsets(&request.group_id.0, partitions).await {
-        Ok(results) => {
-            results.iter().map(|r| r.as_ref().err().map_or(NONE, error_code)).collect::<Vec<_>>().into_iter()
-        }
-        Err(e) => return OffsetDeleteResponse::default().with_error_code(error_code(&e)),
-    };
+    let outcome = ctx.broker.delete_offsets(&request.group_id.0, partitions).await;
+    if let Err(e) = &outcome {
+        return OffsetDeleteResponse::default().with_error_code(error_code(e));
+    }
+    let mut codes = item_codes(&outcome, 0);
     let topics = request
         .topics
         .into_iter()
