@@ -73,6 +73,18 @@ impl BrokerProcess {
         Ok((restarted, started.elapsed().as_secs_f64()))
     }
 
+    /// SIGTERM, then a new process on the same data directory and port; returns it and the
+    /// seconds from exec to its ready line.
+    pub fn stop_and_restart(self) -> anyhow::Result<(BrokerProcess, f64)> {
+        let (bin, data_dir, settings, bootstrap) =
+            (self.bin.clone(), self.data_dir.clone(), self.settings.clone(), self.bootstrap.clone());
+        self.stop()?;
+        let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
+        let started = std::time::Instant::now();
+        let restarted = Self::start_on(&bin, &data_dir, &settings, bootstrap)?;
+        Ok((restarted, started.elapsed().as_secs_f64()))
+    }
+
     pub fn stop(mut self) -> anyhow::Result<()> {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status()?;

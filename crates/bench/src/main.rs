@@ -7,6 +7,7 @@ mod group_load;
 mod kafka_load;
 mod limits;
 mod report;
+mod scale;
 
 use std::path::PathBuf;
 
@@ -28,6 +29,9 @@ struct Cli {
     /// Where the broker's data directory and the disk-limit files go.
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Partitions of the scale rows.
+    #[arg(long, default_value_t = 10_000)]
+    scale_partitions: i32,
     /// GiB produced before the unclean-restart row.
     #[arg(long, default_value_t = 2.0)]
     restart_gib: f64,
@@ -160,6 +164,11 @@ async fn main() -> anyhow::Result<()> {
         broker
     };
     broker.stop()?;
+
+    if cli.suite == Suite::All {
+        eprintln!("running: {} partitions", cli.scale_partitions);
+        rows.extend(scale::partitions_rows(&bin, &work.path().join("scale"), cli.scale_partitions).await?);
+    }
 
     let report = Report { started_at: format!("{:?}", std::time::SystemTime::now()), machine, rows };
     println!("{}", report.table());
