@@ -306,7 +306,7 @@ impl Broker {
             offsets: appended.offsets,
             duplicate: appended.duplicate,
             log_append_time,
-            flush_now: part.unflushed_offsets() >= handle.flush.messages,
+            flush_now: appended.unflushed >= handle.flush.messages,
             partition: part,
         })
     }

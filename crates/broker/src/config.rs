@@ -24,7 +24,6 @@ pub enum Kind {
     Ratio,
     Bool,
     Choice(&'static [&'static str]),
-    Text,
 }
 
 /// One documented setting.
@@ -240,7 +239,6 @@ fn validate(spec: &Spec, value: &str) -> Result<String, ConfigError> {
             .find(|o| o.eq_ignore_ascii_case(value.trim()))
             .map(|o| o.to_string())
             .ok_or_else(|| bad(format!("one of {}", options.join(", ")))),
-        Kind::Text => Ok(value.to_string()),
     }
 }
 

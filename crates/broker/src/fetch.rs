@@ -94,8 +94,9 @@ fn read_once(
                     }
                 }
             };
-            let offsets = part.offsets();
+            // `read` returns the marks with the data: one lock on the common path.
             if req.fetch_offset < 0 {
+                let offsets = part.offsets();
                 return FetchedPartition {
                     error: Some(BrokerError::OffsetOutOfRange {
                         offset: req.fetch_offset,
@@ -108,7 +109,7 @@ fn read_once(
             }
             let budget = req.max_bytes.min(remaining);
             if budget == 0 && any_data {
-                return FetchedPartition { error: None, offsets, records: Bytes::new() };
+                return FetchedPartition { error: None, offsets: part.offsets(), records: Bytes::new() };
             }
             match part.read(req.fetch_offset as u64, budget.max(1)) {
                 Ok((records, offsets)) => {
@@ -118,7 +119,7 @@ fn read_once(
                     }
                     FetchedPartition { error: None, offsets, records }
                 }
-                Err(e) => FetchedPartition { error: Some(e), offsets, records: Bytes::new() },
+                Err(e) => FetchedPartition { error: Some(e), offsets: part.offsets(), records: Bytes::new() },
             }
         })
         .collect()

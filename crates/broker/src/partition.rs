@@ -53,6 +53,8 @@ pub struct Appended {
     pub offsets: LogOffsets,
     /// A retry of a batch already stored: nothing was written.
     pub duplicate: bool,
+    /// Offsets appended but not yet fsynced, this batch included.
+    pub unflushed: u64,
 }
 
 /// Rebuilds producer state: the snapshot, then every batch header after it.
@@ -94,7 +96,9 @@ impl Partition {
         let mut inner = self.inner.lock();
         if header.producer_id >= 0 && header.base_sequence >= 0 {
             if let SequenceCheck::Duplicate { base_offset } = inner.producers.check(header)? {
-                return Ok(Appended { base_offset, offsets: inner.log.offsets(), duplicate: true });
+                let offsets = inner.log.offsets();
+                let unflushed = self.unflushed_below(offsets.log_end_offset);
+                return Ok(Appended { base_offset, offsets, duplicate: true, unflushed });
             }
         }
         let info = inner.log.append(batch, self.leader_epoch, now_ms)?;
@@ -103,7 +107,8 @@ impl Partition {
         let offsets = inner.log.offsets();
         drop(inner);
         self.high_watermark.send_replace(offsets.high_watermark);
-        Ok(Appended { base_offset: info.base_offset, offsets, duplicate: false })
+        let unflushed = self.unflushed_below(offsets.log_end_offset);
+        Ok(Appended { base_offset: info.base_offset, offsets, duplicate: false, unflushed })
     }
 
     pub fn read(&self, offset: u64, max_bytes: usize) -> Result<(Bytes, LogOffsets)> {
@@ -146,9 +151,8 @@ impl Partition {
         Ok(())
     }
 
-    /// Records appended but not yet fsynced.
-    pub fn unflushed_offsets(&self) -> u64 {
-        self.offsets().log_end_offset.saturating_sub(self.durable_offset.load(Ordering::Acquire))
+    fn unflushed_below(&self, log_end_offset: u64) -> u64 {
+        log_end_offset.saturating_sub(self.durable_offset.load(Ordering::Acquire))
     }
 
     pub fn last_flush_ms(&self) -> i64 {
@@ -165,7 +169,7 @@ impl Partition {
 
     /// True when appended data is waiting for an fsync.
     pub fn has_unflushed(&self) -> bool {
-        self.durable_offset.load(Ordering::Acquire) < self.offsets().log_end_offset
+        self.unflushed_below(self.offsets().log_end_offset) > 0
     }
 
     /// Saves the producer state so the next open replays only what follows, after

@@ -39,27 +39,31 @@ const IMPLEMENTED: &[(ApiKey, i16, i16)] = &[
 ];
 
 /// The advertised (api, min, max), intersected with the codec's valid versions.
-pub fn supported_apis() -> Vec<(ApiKey, i16, i16)> {
-    IMPLEMENTED
-        .iter()
-        .filter_map(|&(key, min, max)| {
-            let valid = key.valid_versions();
-            let (lo, hi) = (min.max(valid.min), max.min(valid.max));
-            (lo <= hi).then_some((key, lo, hi))
-        })
-        .collect()
+/// Computed once: every request's version is checked against it.
+pub fn supported_apis() -> &'static [(ApiKey, i16, i16)] {
+    static TABLE: std::sync::OnceLock<Vec<(ApiKey, i16, i16)>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        IMPLEMENTED
+            .iter()
+            .filter_map(|&(key, min, max)| {
+                let valid = key.valid_versions();
+                let (lo, hi) = (min.max(valid.min), max.min(valid.max));
+                (lo <= hi).then_some((key, lo, hi))
+            })
+            .collect()
+    })
 }
 
 pub fn version_range(key: ApiKey) -> Option<(i16, i16)> {
-    supported_apis().into_iter().find(|(k, _, _)| *k == key).map(|(_, lo, hi)| (lo, hi))
+    supported_apis().iter().find(|(k, _, _)| *k == key).map(|&(_, lo, hi)| (lo, hi))
 }
 
 pub fn response(error_code: i16) -> ApiVersionsResponse {
     let mut response = ApiVersionsResponse::default();
     response.error_code = error_code;
     response.api_keys = supported_apis()
-        .into_iter()
-        .map(|(key, min, max)| {
+        .iter()
+        .map(|&(key, min, max)| {
             let mut v = ApiVersion::default();
             v.api_key = key as i16;
             v.min_version = min;
@@ -82,7 +86,7 @@ mod tests {
     fn every_advertised_range_is_non_empty_and_codec_backed() {
         let apis = supported_apis();
         assert_eq!(apis.len(), IMPLEMENTED.len(), "an implemented range fell outside the codec's");
-        for (key, lo, hi) in apis {
+        for &(key, lo, hi) in apis {
             assert!(lo <= hi, "{key:?}");
         }
     }

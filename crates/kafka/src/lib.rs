@@ -11,5 +11,4 @@ mod errors;
 mod handlers;
 mod server;
 
-pub use api_versions::supported_apis;
 pub use server::{serve, KafkaListener};

@@ -137,10 +137,6 @@ impl FileLog {
     pub fn segment_count(&self) -> usize {
         self.segments.len()
     }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
 impl PartitionLog for FileLog {
