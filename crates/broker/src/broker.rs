@@ -66,6 +66,7 @@ pub struct Broker {
     clean_start: bool,
     pub(crate) groups: crate::group::Groups,
     pub(crate) producer_ids: crate::producer_ids::ProducerIdBlock,
+    pub(crate) transactions: crate::txn::Transactions,
 }
 
 /// Result of producing a batch: where it went and how to wait for its durability.
@@ -111,6 +112,7 @@ impl Broker {
         broker.open_all_partitions()?;
         broker.remove_deleted_partition_dirs();
         broker.load_group_offsets()?;
+        broker.load_transactions()?;
         Ok(broker)
     }
 
@@ -139,6 +141,7 @@ impl Broker {
             clean_start,
             groups: Default::default(),
             producer_ids: Default::default(),
+            transactions: Default::default(),
         })
     }
 
@@ -326,6 +329,7 @@ impl Broker {
             .config
             .long("log.flush.interval.ms")
             .min(self.config.long("log.retention.check.interval.ms"))
+            .min(self.config.long("transaction.abort.timed.out.transaction.cleanup.interval.ms"))
             .min(1000);
         let interval = Duration::from_millis(tick.clamp(1, 3_600_000) as u64);
         let producer_expiry = self.config.long("producer.id.expiration.ms");
@@ -333,6 +337,9 @@ impl Broker {
         let mut shutdown = self.shutdown_signal();
         let mut next_snapshot = now_ms() + SNAPSHOT_EVERY_MS;
         let mut next_retention = now_ms() + retention_every;
+        let txn_every = self.config.long("transaction.abort.timed.out.transaction.cleanup.interval.ms");
+        // The first pass runs at once: it finishes transactions a crash left half-complete.
+        let mut next_txn_pass = now_ms();
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
@@ -346,6 +353,10 @@ impl Broker {
             let retention = now >= next_retention;
             if retention {
                 next_retention = now + retention_every;
+            }
+            if now >= next_txn_pass {
+                next_txn_pass = now + txn_every;
+                self.transaction_housekeeping().await;
             }
             for topic in self.all_topics() {
                 for p in &topic.partitions {

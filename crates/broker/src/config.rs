@@ -133,6 +133,23 @@ pub const BROKER_SPECS: &[Spec] = &[
     ),
     long("log.retention.check.interval.ms", 1, i64::MAX, "300000", "how often retention deletes old segments"),
     long("producer.id.expiration.ms", 1, I32_MAX, "86400000", "forget idempotent producers silent this long"),
+    long("transaction.max.timeout.ms", 1, I32_MAX, "900000", "longest transaction.timeout.ms a producer may ask for"),
+    // As for __consumer_offsets: one node gains nothing from Kafka's 50.
+    long("transaction.state.log.num.partitions", 1, 1000, "1", "partitions of __transaction_state"),
+    long(
+        "transactional.id.expiration.ms",
+        1,
+        I32_MAX,
+        "604800000",
+        "forget transactional ids with no transaction for this long",
+    ),
+    long(
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+        1,
+        I32_MAX,
+        "10000",
+        "how often transactions past their timeout are aborted",
+    ),
     long("group.consumer.session.timeout.ms", 1, I32_MAX, "45000", "consumer-protocol (KIP-848) session timeout"),
     long("group.consumer.heartbeat.interval.ms", 1, I32_MAX, "5000", "consumer-protocol (KIP-848) heartbeat interval"),
 ];

@@ -69,6 +69,20 @@ pub enum BrokerError {
     OutOfOrderSequence(String),
     #[error("{0}")]
     InvalidRequest(String),
+    #[error("producer fenced: {0}")]
+    ProducerFenced(String),
+    #[error("{0}")]
+    InvalidProducerIdMapping(String),
+    #[error("invalid transaction state: {0}")]
+    InvalidTxnState(String),
+    #[error("transaction timeout {given} ms is outside [1, {max}] ms (transaction.max.timeout.ms)")]
+    InvalidTransactionTimeout { given: i32, max: i64 },
+    #[error("a transaction of this transactional id is being completed; retry")]
+    ConcurrentTransactions,
+    #[error("transactional id '{0}' not found")]
+    TransactionalIdNotFound(String),
+    #[error("not attempted because another item of the request failed")]
+    OperationNotAttempted,
     #[error("coordinator not available: {0}")]
     CoordinatorNotAvailable(String),
 }

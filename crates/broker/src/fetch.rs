@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use crate::broker::Broker;
 use crate::error::{BrokerError, Result};
 use crate::partition::Partition;
+use crate::producer_state::AbortedTxn;
 
 #[derive(Debug, Clone)]
 pub struct FetchPartition {
@@ -26,7 +27,22 @@ pub struct FetchPartition {
 pub struct FetchedPartition {
     pub error: Option<BrokerError>,
     pub offsets: LogOffsets,
+    pub last_stable_offset: u64,
+    /// read_committed: aborted transactions the records overlap, for the client to drop.
+    pub aborted: Vec<AbortedTxn>,
     pub records: Bytes,
+}
+
+impl FetchedPartition {
+    fn failed(error: BrokerError, offsets: LogOffsets) -> Self {
+        FetchedPartition {
+            error: Some(error),
+            offsets,
+            last_stable_offset: offsets.high_watermark,
+            aborted: Vec::new(),
+            records: Bytes::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +50,8 @@ pub struct FetchLimits {
     pub max_wait: Duration,
     pub min_bytes: usize,
     pub max_bytes: usize,
+    /// Only records below the last stable offset (no open transaction's records).
+    pub read_committed: bool,
 }
 
 impl Broker {
@@ -47,7 +65,7 @@ impl Broker {
             for w in &mut watchers {
                 w.borrow_and_update();
             }
-            let results = read_once(requests, &partitions, limits.max_bytes);
+            let results = read_once(requests, &partitions, limits);
             let bytes: usize = results.iter().map(|r| r.records.len()).sum();
             let has_error = results.iter().any(|r| r.error.is_some());
             if bytes >= limits.min_bytes
@@ -73,9 +91,9 @@ impl Broker {
 fn read_once(
     requests: &[FetchPartition],
     partitions: &[Result<Arc<Partition>>],
-    max_bytes: usize,
+    limits: FetchLimits,
 ) -> Vec<FetchedPartition> {
-    let mut remaining = max_bytes;
+    let mut remaining = limits.max_bytes;
     let mut any_data = false;
     requests
         .iter()
@@ -84,42 +102,51 @@ fn read_once(
             let part = match part {
                 Ok(p) => p,
                 Err(_) => {
-                    return FetchedPartition {
-                        error: Some(BrokerError::UnknownTopicOrPartition {
-                            topic: req.topic.clone(),
-                            partition: Some(req.partition),
-                        }),
-                        offsets: LogOffsets::default(),
-                        records: Bytes::new(),
-                    }
+                    let error = BrokerError::UnknownTopicOrPartition {
+                        topic: req.topic.clone(),
+                        partition: Some(req.partition),
+                    };
+                    return FetchedPartition::failed(error, LogOffsets::default());
                 }
             };
             // `read` returns the marks with the data: one lock on the common path.
             if req.fetch_offset < 0 {
                 let offsets = part.offsets();
-                return FetchedPartition {
-                    error: Some(BrokerError::OffsetOutOfRange {
-                        offset: req.fetch_offset,
-                        log_start_offset: offsets.log_start_offset,
-                        log_end_offset: offsets.log_end_offset,
-                    }),
-                    offsets,
-                    records: Bytes::new(),
+                let error = BrokerError::OffsetOutOfRange {
+                    offset: req.fetch_offset,
+                    log_start_offset: offsets.log_start_offset,
+                    log_end_offset: offsets.log_end_offset,
                 };
+                return FetchedPartition::failed(error, offsets);
             }
             let budget = req.max_bytes.min(remaining);
             if budget == 0 && any_data {
-                return FetchedPartition { error: None, offsets: part.offsets(), records: Bytes::new() };
+                // Out of budget: read nothing, but still report the partition's marks.
+                let offsets = part.offsets();
+                let last_stable_offset = part.last_stable_offset();
+                return FetchedPartition {
+                    error: None,
+                    offsets,
+                    last_stable_offset,
+                    aborted: Vec::new(),
+                    records: Bytes::new(),
+                };
             }
-            match part.read(req.fetch_offset as u64, budget.max(1)) {
-                Ok((records, offsets)) => {
-                    if !records.is_empty() {
+            match part.read_isolated(req.fetch_offset as u64, budget.max(1), limits.read_committed) {
+                Ok(read) => {
+                    if !read.records.is_empty() {
                         any_data = true;
-                        remaining = remaining.saturating_sub(records.len());
+                        remaining = remaining.saturating_sub(read.records.len());
                     }
-                    FetchedPartition { error: None, offsets, records }
+                    FetchedPartition {
+                        error: None,
+                        offsets: read.offsets,
+                        last_stable_offset: read.last_stable_offset,
+                        aborted: read.aborted,
+                        records: read.records,
+                    }
                 }
-                Err(e) => FetchedPartition { error: Some(e), offsets: part.offsets(), records: Bytes::new() },
+                Err(e) => FetchedPartition::failed(e, part.offsets()),
             }
         })
         .collect()
@@ -156,7 +183,12 @@ mod tests {
         let waiter = {
             let b = b.clone();
             tokio::spawn(async move {
-                let limits = FetchLimits { max_wait: Duration::from_secs(30), min_bytes: 1, max_bytes: 1 << 20 };
+                let limits = FetchLimits {
+                    max_wait: Duration::from_secs(30),
+                    min_bytes: 1,
+                    max_bytes: 1 << 20,
+                    read_committed: false,
+                };
                 b.fetch(&[req(0, 0), req(1, 0)], limits).await
             })
         };
@@ -171,7 +203,12 @@ mod tests {
     #[tokio::test]
     async fn returns_at_deadline_and_reports_errors() {
         let b = broker();
-        let limits = FetchLimits { max_wait: Duration::from_millis(20), min_bytes: 1, max_bytes: 1 << 20 };
+        let limits = FetchLimits {
+            max_wait: Duration::from_millis(20),
+            min_bytes: 1,
+            max_bytes: 1 << 20,
+            read_committed: false,
+        };
         let results = b.fetch(&[req(0, 0)], limits).await;
         assert!(results[0].records.is_empty() && results[0].error.is_none());
         let results = b.fetch(&[req(0, 5), req(7, 0)], limits).await;
@@ -184,7 +221,7 @@ mod tests {
         let b = broker();
         b.append("t", 0, &batch(&"x".repeat(500))).unwrap();
         b.append("t", 1, &batch(&"y".repeat(500))).unwrap();
-        let limits = FetchLimits { max_wait: Duration::ZERO, min_bytes: 0, max_bytes: 10 };
+        let limits = FetchLimits { max_wait: Duration::ZERO, min_bytes: 0, max_bytes: 10, read_committed: false };
         let results = b.fetch(&[req(0, 0), req(1, 0)], limits).await;
         assert!(!results[0].records.is_empty());
         assert!(results[1].records.is_empty());

@@ -9,6 +9,7 @@ pub mod config;
 mod error;
 mod fetch;
 pub mod group;
+mod internal_topics;
 pub mod metadata;
 mod offsets;
 mod partition;
@@ -18,6 +19,7 @@ pub mod records;
 pub mod shutdown;
 #[cfg(test)]
 mod test_support;
+pub mod txn;
 mod validate;
 
 pub use admin::{validate_topic_name, ConfigChange, NewTopic};
@@ -26,6 +28,7 @@ pub use config::{BrokerConfig, ConfigEntry, ConfigError, ConfigSource};
 pub use error::{BrokerError, Result};
 pub use fetch::{FetchLimits, FetchPartition, FetchedPartition};
 pub use offsets::{OffsetAnswer, OffsetQuery};
-pub use partition::Partition;
+pub use partition::{Partition, PartitionRead};
+pub use producer_state::{AbortedTxn, ProducerSummary};
 pub use tidelog_log::LogOffsets;
 pub use validate::BatchLimits;

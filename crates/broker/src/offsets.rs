@@ -12,15 +12,19 @@ use crate::error::{BrokerError, Result};
 pub enum OffsetQuery {
     Earliest,
     Latest,
+    /// Latest for read_committed consumers: the last stable offset.
+    LastStable,
     MaxTimestamp,
     /// First record with timestamp ≥ this.
     Timestamp(i64),
 }
 
 impl OffsetQuery {
-    /// Kafka's encoding: -1 latest, -2 earliest, -3 max timestamp, -4 earliest local.
-    pub fn from_kafka(timestamp: i64) -> Option<Self> {
+    /// Kafka's encoding: -1 latest, -2 earliest, -3 max timestamp, -4 earliest local;
+    /// latest means the last stable offset for read_committed clients.
+    pub fn from_kafka(timestamp: i64, read_committed: bool) -> Option<Self> {
         match timestamp {
+            -1 if read_committed => Some(OffsetQuery::LastStable),
             -1 => Some(OffsetQuery::Latest),
             -2 | -4 => Some(OffsetQuery::Earliest),
             -3 => Some(OffsetQuery::MaxTimestamp),
@@ -40,6 +44,7 @@ impl Broker {
         Ok(match query {
             OffsetQuery::Earliest => (offsets.log_start_offset as i64, -1),
             OffsetQuery::Latest => (offsets.high_watermark as i64, -1),
+            OffsetQuery::LastStable => (part.last_stable_offset() as i64, -1),
             OffsetQuery::MaxTimestamp => {
                 part.with_log(|log| log.max_timestamp()).map_or((-1, -1), |(ts, offset)| (offset as i64, ts))
             }

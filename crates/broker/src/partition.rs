@@ -16,7 +16,8 @@ use tracing::warn;
 use uuid::Uuid;
 
 use crate::error::{BrokerError, Result};
-use crate::producer_state::{ProducerStates, SequenceCheck, SNAPSHOT_NAME};
+use crate::producer_state::{AbortedTxn, ProducerStates, ProducerSummary, SequenceCheck, SNAPSHOT_NAME};
+use crate::records::decode_marker;
 
 struct Inner {
     log: Box<dyn PartitionLog>,
@@ -57,19 +58,48 @@ pub struct Appended {
     pub unflushed: u64,
 }
 
-/// Rebuilds producer state: the snapshot, then every batch header after it.
+/// What a read returns: whole batches and the marks they were read against.
+#[derive(Debug, Clone, Default)]
+pub struct PartitionRead {
+    pub records: Bytes,
+    pub offsets: LogOffsets,
+    /// Offsets below this belong to no open transaction.
+    pub last_stable_offset: u64,
+    /// read_committed only: aborted transactions overlapping the returned batches.
+    pub aborted: Vec<AbortedTxn>,
+}
+
+/// Rebuilds producer state: the snapshot, then every batch header after it (and the
+/// marker inside each control batch).
 fn recover_producers(log: &dyn PartitionLog) -> Result<ProducerStates> {
     let (mut producers, from) =
         match log.read_checkpoint(SNAPSHOT_NAME)?.and_then(|b| ProducerStates::from_snapshot(&b)) {
             Some((state, offset)) if offset <= log.offsets().log_end_offset => (state, offset),
             _ => (ProducerStates::default(), log.offsets().log_start_offset),
         };
+    let mut headers = Vec::new();
     log.scan_headers(from, &mut |h: &BatchHeader| {
-        if h.base_offset as u64 >= from {
-            producers.record(h, h.base_offset as u64);
+        if h.base_offset as u64 >= from && h.producer_id >= 0 {
+            headers.push(*h);
         }
     })?;
+    for h in headers {
+        let offset = h.base_offset as u64;
+        if h.is_control() {
+            let batch = log.read(offset, 1)?;
+            match decode_marker(&batch) {
+                Some(marker) => producers.record_marker(&h, offset, marker),
+                None => warn!(offset, "control batch without a readable marker; skipped"),
+            }
+        } else {
+            producers.record(&h, offset);
+        }
+    }
     Ok(producers)
+}
+
+fn stable_offset(producers: &ProducerStates, offsets: LogOffsets) -> u64 {
+    producers.first_unstable_offset().map_or(offsets.high_watermark, |first| first.min(offsets.high_watermark))
 }
 
 impl Partition {
@@ -91,8 +121,17 @@ impl Partition {
     }
 
     /// Appends one validated batch and, on one node, commits it at once. Idempotent
-    /// batches are checked against the producer's sequence first.
+    /// batches are checked against the producer's sequence first; a control batch (written
+    /// by the transaction coordinator only) ends its producer's transaction here.
     pub fn append(&self, batch: &[u8], header: &BatchHeader, now_ms: i64) -> Result<Appended> {
+        let marker = if header.is_control() {
+            Some(
+                decode_marker(batch)
+                    .ok_or_else(|| BrokerError::InvalidRecord("control batch without a marker".into()))?,
+            )
+        } else {
+            None
+        };
         let mut inner = self.inner.lock();
         if header.producer_id >= 0 && header.base_sequence >= 0 {
             if let SequenceCheck::Duplicate { base_offset } = inner.producers.check(header)? {
@@ -102,7 +141,10 @@ impl Partition {
             }
         }
         let info = inner.log.append(batch, self.leader_epoch, now_ms)?;
-        inner.producers.record(header, info.base_offset);
+        match marker {
+            Some(marker) => inner.producers.record_marker(header, info.base_offset, marker),
+            None => inner.producers.record(header, info.base_offset),
+        }
         inner.log.advance_high_watermark(info.last_offset + 1);
         let offsets = inner.log.offsets();
         drop(inner);
@@ -112,14 +154,52 @@ impl Partition {
     }
 
     pub fn read(&self, offset: u64, max_bytes: usize) -> Result<(Bytes, LogOffsets)> {
+        let read = self.read_isolated(offset, max_bytes, false)?;
+        Ok((read.records, read.offsets))
+    }
+
+    /// Whole batches from `offset`; with `read_committed`, none at or past the last stable
+    /// offset, plus the aborted transactions the returned batches overlap.
+    pub fn read_isolated(&self, offset: u64, max_bytes: usize, read_committed: bool) -> Result<PartitionRead> {
         let inner = self.inner.lock();
         let offsets = inner.log.offsets();
-        let bytes = inner.log.read(offset, max_bytes)?;
-        Ok((bytes, offsets))
+        let last_stable_offset = stable_offset(&inner.producers, offsets);
+        if !read_committed {
+            let records = inner.log.read(offset, max_bytes)?;
+            return Ok(PartitionRead { records, offsets, last_stable_offset, aborted: Vec::new() });
+        }
+        if offset < offsets.log_start_offset || offset > offsets.log_end_offset {
+            let (log_start_offset, log_end_offset) = (offsets.log_start_offset, offsets.log_end_offset);
+            return Err(BrokerError::OffsetOutOfRange { offset: offset as i64, log_start_offset, log_end_offset });
+        }
+        if offset >= last_stable_offset {
+            return Ok(PartitionRead { records: Bytes::new(), offsets, last_stable_offset, aborted: Vec::new() });
+        }
+        let mut records = inner.log.read(offset, max_bytes)?;
+        // Transactions start on batch boundaries, so the stable part is whole batches.
+        let stable_len = tidelog_log::batch::batches(&records)
+            .map_while(|b| b.ok())
+            .take_while(|(h, _)| (h.base_offset as u64) < last_stable_offset)
+            .last()
+            .map_or(0, |(_, range)| range.end);
+        records.truncate(stable_len);
+        let aborted = inner.producers.aborted_between(offset, last_stable_offset);
+        Ok(PartitionRead { records, offsets, last_stable_offset, aborted })
     }
 
     pub fn offsets(&self) -> LogOffsets {
         self.inner.lock().log.offsets()
+    }
+
+    /// The first offset that an open transaction may still abort (or the high watermark).
+    pub fn last_stable_offset(&self) -> u64 {
+        let inner = self.inner.lock();
+        stable_offset(&inner.producers, inner.log.offsets())
+    }
+
+    /// The idempotent and transactional producers this partition knows (DescribeProducers).
+    pub fn producers(&self) -> Vec<ProducerSummary> {
+        self.inner.lock().producers.describe()
     }
 
     pub fn subscribe(&self) -> watch::Receiver<u64> {
@@ -176,7 +256,8 @@ impl Partition {
     /// forgetting producers silent since `expire_before_ms`.
     pub fn snapshot_producers(&self, expire_before_ms: i64) -> Result<()> {
         let mut inner = self.inner.lock();
-        inner.producers.expire(expire_before_ms);
+        let log_start = inner.log.offsets().log_start_offset;
+        inner.producers.expire(expire_before_ms, log_start);
         let snapshot = inner.producers.to_snapshot(inner.log.offsets().log_end_offset);
         inner.log.write_checkpoint(SNAPSHOT_NAME, &snapshot)?;
         Ok(())

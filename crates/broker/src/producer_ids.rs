@@ -4,8 +4,11 @@
 use parking_lot::Mutex;
 
 use crate::broker::Broker;
-use crate::error::{BrokerError, Result};
+use crate::error::Result;
 use crate::metadata::MetadataEvent;
+
+/// The last epoch a producer id is used with; past it, a new id is handed out.
+pub(crate) const MAX_EPOCH: i16 = i16::MAX - 1;
 
 /// Ids reserved per metadata event.
 const BLOCK: i64 = 1000;
@@ -17,17 +20,18 @@ pub(crate) struct ProducerIdBlock {
 }
 
 impl Broker {
-    /// A producer id and epoch for an idempotent producer. With `existing` (KIP-360) the
-    /// same id gets the next epoch, or a new id once the epoch would overflow.
-    pub fn init_producer_id(&self, transactional_id: Option<&str>, existing: Option<(i64, i16)>) -> Result<(i64, i16)> {
-        if transactional_id.is_some() {
-            return Err(BrokerError::CoordinatorNotAvailable("transactions are not supported yet".into()));
+    /// A producer id and epoch for an idempotent producer without a transactional id.
+    /// With `existing` (KIP-360) the same id gets the next epoch, or a new id once the
+    /// epoch would overflow.
+    pub fn init_producer_id(&self, existing: Option<(i64, i16)>) -> Result<(i64, i16)> {
+        match existing {
+            Some((id, epoch)) if id >= 0 && (0..MAX_EPOCH).contains(&epoch) => Ok((id, epoch + 1)),
+            _ => Ok((self.allocate_producer_id()?, 0)),
         }
-        if let Some((id, epoch)) = existing {
-            if id >= 0 && (0..i16::MAX - 1).contains(&epoch) {
-                return Ok((id, epoch + 1));
-            }
-        }
+    }
+
+    /// A producer id never handed out before.
+    pub(crate) fn allocate_producer_id(&self) -> Result<i64> {
         let mut block = self.producer_ids.inner.lock();
         if block.0 >= block.1 {
             let _guard = self.admin_lock.lock();
@@ -37,30 +41,29 @@ impl Broker {
         }
         let id = block.0;
         block.0 += 1;
-        Ok((id, 0))
+        Ok(id)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use crate::config::BrokerConfig;
-    use crate::{Broker, BrokerError};
+    use crate::Broker;
 
     #[test]
     fn ids_are_unique_and_epochs_bump() {
         let b = Broker::in_memory(BrokerConfig::default());
-        let ids: Vec<i64> = (0..2500).map(|_| b.init_producer_id(None, None).unwrap().0).collect();
+        let ids: Vec<i64> = (0..2500).map(|_| b.init_producer_id(None).unwrap().0).collect();
         let unique: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(unique.len(), 2500);
-        assert_eq!(b.init_producer_id(None, Some((ids[0], 3))).unwrap(), (ids[0], 4));
-        assert!(matches!(b.init_producer_id(Some("tx"), None), Err(BrokerError::CoordinatorNotAvailable(_))));
+        assert_eq!(b.init_producer_id(Some((ids[0], 3))).unwrap(), (ids[0], 4));
     }
 
     #[test]
     fn reserved_blocks_survive_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let first = Broker::open(BrokerConfig::default(), dir.path()).unwrap().init_producer_id(None, None).unwrap().0;
-        let second = Broker::open(BrokerConfig::default(), dir.path()).unwrap().init_producer_id(None, None).unwrap().0;
+        let first = Broker::open(BrokerConfig::default(), dir.path()).unwrap().init_producer_id(None).unwrap().0;
+        let second = Broker::open(BrokerConfig::default(), dir.path()).unwrap().init_producer_id(None).unwrap().0;
         assert!(second > first, "{second} must not reuse {first}");
     }
 }

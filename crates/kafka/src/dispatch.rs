@@ -135,7 +135,18 @@ pub(crate) fn dispatch(ctx: &Arc<Context>, peer: std::net::SocketAddr, frame: By
             .boxed()
         }
         ApiKey::Metadata => answer!(MetadataRequest, handlers::metadata::handle),
-        ApiKey::InitProducerId => answer!(InitProducerIdRequest, handlers::producer_ids::init),
+        ApiKey::InitProducerId => answer_async!(InitProducerIdRequest, handlers::producer_ids::init),
+        ApiKey::AddPartitionsToTxn => {
+            answer_async!(AddPartitionsToTxnRequest, handlers::transactions::add_partitions_to_txn)
+        }
+        ApiKey::AddOffsetsToTxn => answer_async!(AddOffsetsToTxnRequest, handlers::transactions::add_offsets_to_txn),
+        ApiKey::TxnOffsetCommit => answer_async!(TxnOffsetCommitRequest, handlers::transactions::txn_offset_commit),
+        ApiKey::EndTxn => answer_async!(EndTxnRequest, handlers::transactions::end_txn),
+        ApiKey::DescribeProducers => answer!(DescribeProducersRequest, handlers::transactions::describe_producers),
+        ApiKey::DescribeTransactions => {
+            answer_async!(DescribeTransactionsRequest, handlers::transactions::describe_transactions)
+        }
+        ApiKey::ListTransactions => answer_async!(ListTransactionsRequest, handlers::transactions::list_transactions),
         ApiKey::DeleteRecords => answer!(DeleteRecordsRequest, handlers::delete_records::handle),
         ApiKey::DescribeLogDirs => answer!(DescribeLogDirsRequest, handlers::log_dirs::describe),
         ApiKey::AlterConfigs => answer!(AlterConfigsRequest, handlers::configs::alter),

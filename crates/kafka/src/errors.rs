@@ -39,6 +39,13 @@ pub fn error_code(e: &BrokerError) -> i16 {
         BrokerError::OutOfOrderSequence(_) => ResponseError::OutOfOrderSequenceNumber,
         BrokerError::InvalidRequest(_) => ResponseError::InvalidRequest,
         BrokerError::CoordinatorNotAvailable(_) => ResponseError::CoordinatorNotAvailable,
+        BrokerError::ProducerFenced(_) => ResponseError::ProducerFenced,
+        BrokerError::InvalidProducerIdMapping(_) => ResponseError::InvalidProducerIdMapping,
+        BrokerError::InvalidTxnState(_) => ResponseError::InvalidTxnState,
+        BrokerError::InvalidTransactionTimeout { .. } => ResponseError::InvalidTransactionTimeout,
+        BrokerError::ConcurrentTransactions => ResponseError::ConcurrentTransactions,
+        BrokerError::TransactionalIdNotFound(_) => ResponseError::TransactionalIdNotFound,
+        BrokerError::OperationNotAttempted => ResponseError::OperationNotAttempted,
     };
     kind.code()
 }

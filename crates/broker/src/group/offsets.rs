@@ -4,14 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
-use kafka_protocol::records::{Compression, RecordBatchDecoder};
-
 use super::offsets_format::{self, CommittedOffset, OffsetsRecord};
 use super::{GroupEntry, OFFSETS_TOPIC};
-use crate::admin::NewTopic;
 use crate::broker::{now_ms, Broker};
 use crate::error::{BrokerError, Result};
+use crate::internal_topics::{partition_for, KeyValue};
 
 /// Kafka's `offset.metadata.max.bytes` default.
 const MAX_METADATA_BYTES: usize = 4096;
@@ -29,7 +26,7 @@ pub struct PartitionLag {
 /// A topic's committed offsets per partition (`None`: nothing committed).
 pub type TopicOffsets = (String, Vec<(i32, Option<CommittedOffset>)>);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OffsetCommit {
     pub topic: String,
     pub partition: i32,
@@ -38,47 +35,16 @@ pub struct OffsetCommit {
     pub metadata: String,
 }
 
-/// Kafka's `Utils.abs(groupId.hashCode) % partitions`, with Java's String hash.
-fn partition_for(group_id: &str, partitions: usize) -> i32 {
-    let hash = group_id.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32));
-    ((hash & 0x7fff_ffff) as usize % partitions.max(1)) as i32
-}
-
 impl Broker {
-    fn offsets_partition(&self, group_id: &str) -> Result<i32> {
-        let handle = match self.topic(OFFSETS_TOPIC) {
-            Some(h) => h,
-            None => {
-                let partitions = self.config.long("offsets.topic.num.partitions") as i32;
-                let configs = [("cleanup.policy".to_string(), "compact".to_string())].into();
-                match self.create_topic(
-                    NewTopic {
-                        name: OFFSETS_TOPIC.into(),
-                        partitions: Some(partitions),
-                        replication_factor: None,
-                        configs,
-                    },
-                    false,
-                ) {
-                    Ok(_) | Err(BrokerError::TopicAlreadyExists(_)) => {}
-                    Err(e) => return Err(e),
-                }
-                self.topic(OFFSETS_TOPIC).ok_or_else(|| BrokerError::Storage("offsets topic vanished".into()))?
-            }
-        };
-        Ok(partition_for(group_id, handle.partitions.len()))
-    }
-
-    /// Appends `(key, value)` records for `group_id` and waits until they are durable.
-    async fn write_offsets_records(&self, group_id: &str, records: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<()> {
+    /// Appends `(key, value)` records for `group_id` to its `__consumer_offsets` partition
+    /// and waits until they are durable.
+    async fn write_offsets_records(&self, group_id: &str, records: Vec<KeyValue>) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
-        let partition = self.offsets_partition(group_id)?;
-        let records: Vec<_> = records.into_iter().map(|(k, v)| (Some(Bytes::from(k)), v.map(Bytes::from))).collect();
-        let batch = crate::records::encode_batch(&records, now_ms(), Compression::None)?;
-        let appended = self.append(OFFSETS_TOPIC, partition, &batch)?;
-        appended.wait_durable().await
+        let handle = self.internal_topic(OFFSETS_TOPIC, "offsets.topic.num.partitions")?;
+        let partition = partition_for(group_id, handle.partitions.len());
+        self.write_internal(OFFSETS_TOPIC, partition, records).await
     }
 
     /// Commits offsets for a group. `Err` is a group-level error for every partition;
@@ -94,19 +60,42 @@ impl Broker {
         if group_id.is_empty() {
             return Err(BrokerError::InvalidGroupId(group_id.into()));
         }
-        self.with_group(group_id, |g: &mut GroupEntry| g.check_commit(generation, member_id, instance))?;
+        self.check_group_member(group_id, generation, member_id, instance)?;
+        self.store_offsets(group_id, commits).await
+    }
+
+    /// Whether a member of this generation may commit for the group (a negative
+    /// generation and empty member id: a commit from outside the group, always allowed).
+    pub(crate) fn check_group_member(
+        &self,
+        group_id: &str,
+        generation: i32,
+        member_id: &str,
+        instance: Option<&str>,
+    ) -> Result<()> {
+        self.with_group(group_id, |g: &mut GroupEntry| g.check_commit(generation, member_id, instance))
+    }
+
+    /// Whether one offset commit can be stored at all.
+    pub(crate) fn check_offset_commit(&self, c: &OffsetCommit) -> Result<()> {
+        if self.partition(&c.topic, c.partition).is_err() {
+            Err(BrokerError::UnknownTopicOrPartition { topic: c.topic.clone(), partition: Some(c.partition) })
+        } else if c.metadata.len() > MAX_METADATA_BYTES {
+            Err(BrokerError::OffsetMetadataTooLarge { size: c.metadata.len(), max: MAX_METADATA_BYTES })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Stores the commits that pass [`Self::check_offset_commit`], durably, then makes
+    /// them visible. One result per commit, in order.
+    pub(crate) async fn store_offsets(&self, group_id: &str, commits: Vec<OffsetCommit>) -> Result<Vec<Result<()>>> {
         let timestamp = now_ms();
         let mut results = Vec::with_capacity(commits.len());
         let mut accepted = Vec::new();
         let mut records = Vec::new();
         for c in commits {
-            let check = if self.partition(&c.topic, c.partition).is_err() {
-                Err(BrokerError::UnknownTopicOrPartition { topic: c.topic.clone(), partition: Some(c.partition) })
-            } else if c.metadata.len() > MAX_METADATA_BYTES {
-                Err(BrokerError::OffsetMetadataTooLarge { size: c.metadata.len(), max: MAX_METADATA_BYTES })
-            } else {
-                Ok(())
-            };
+            let check = self.check_offset_commit(&c);
             if check.is_ok() {
                 let value = CommittedOffset {
                     offset: c.offset,
@@ -162,7 +151,7 @@ impl Broker {
             }
             entry.offsets.keys().cloned().collect::<Vec<_>>()
         };
-        let mut records: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+        let mut records: Vec<KeyValue> =
             keys.iter().map(|(t, p)| (offsets_format::offset_key(group_id, t, *p), None)).collect();
         records.push((offsets_format::group_key(group_id), None));
         self.write_offsets_records(group_id, records).await?;
@@ -253,60 +242,25 @@ impl Broker {
 
     /// Replays `__consumer_offsets` into memory. Runs once, at open.
     pub(crate) fn load_group_offsets(&self) -> Result<()> {
-        let Some(handle) = self.topic(OFFSETS_TOPIC) else {
-            return Ok(());
-        };
-        let mut loaded = 0usize;
         let mut entries = self.groups.entries.lock();
-        for partition in &handle.partitions {
-            let mut offset = partition.offsets().log_start_offset;
-            loop {
-                let (bytes, marks) = partition.read(offset, 1 << 20)?;
-                if bytes.is_empty() {
-                    break;
+        let loaded = self.replay_internal(OFFSETS_TOPIC, |r| {
+            let Some(key) = &r.key else { return };
+            match offsets_format::decode(key, r.value.as_deref()) {
+                Ok(OffsetsRecord::Commit { group, topic, partition, value }) => {
+                    let entry = entries.entry(group.clone()).or_insert_with(|| GroupEntry::new(&group));
+                    match value {
+                        Some(v) => entry.offsets.insert((topic, partition), v),
+                        None => entry.offsets.remove(&(topic, partition)),
+                    };
                 }
-                let mut buf = bytes;
-                while !buf.is_empty() {
-                    let set = RecordBatchDecoder::decode(&mut buf)
-                        .map_err(|e| BrokerError::Storage(format!("{OFFSETS_TOPIC} does not decode: {e}")))?;
-                    for r in set.records {
-                        offset = offset.max(r.offset as u64 + 1);
-                        let Some(key) = &r.key else { continue };
-                        match offsets_format::decode(key, r.value.as_deref()) {
-                            Ok(OffsetsRecord::Commit { group, topic, partition, value }) => {
-                                let entry = entries.entry(group.clone()).or_insert_with(|| GroupEntry::new(&group));
-                                match value {
-                                    Some(v) => entry.offsets.insert((topic, partition), v),
-                                    None => entry.offsets.remove(&(topic, partition)),
-                                };
-                                loaded += 1;
-                            }
-                            Ok(OffsetsRecord::Group { group, present: false }) => {
-                                entries.remove(&group);
-                            }
-                            Ok(OffsetsRecord::Group { .. }) => {}
-                            Err(e) => {
-                                tracing::warn!(error = %e, "skipping unreadable {OFFSETS_TOPIC} record")
-                            }
-                        }
-                    }
+                Ok(OffsetsRecord::Group { group, present: false }) => {
+                    entries.remove(&group);
                 }
-                if offset >= marks.high_watermark {
-                    break;
-                }
+                Ok(OffsetsRecord::Group { .. }) => {}
+                Err(e) => tracing::warn!(error = %e, "skipping unreadable {OFFSETS_TOPIC} record"),
             }
-        }
+        })?;
         tracing::info!(records = loaded, groups = entries.len(), "loaded committed offsets");
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn partition_follows_java_string_hash() {
-        // "test-group".hashCode() == 627841412 in Java; 627841412 % 50 == 12.
-        assert_eq!(super::partition_for("test-group", 50), 12);
-        assert_eq!(super::partition_for("anything", 1), 0);
     }
 }

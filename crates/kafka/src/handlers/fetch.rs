@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::fetch_response::{AbortedTransaction, FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::ProducerId;
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
 use tidelog_broker::{BrokerError, FetchLimits, FetchPartition};
 
@@ -47,13 +48,14 @@ pub(crate) async fn handle(ctx: &Context, request: FetchRequest, version: i16) -
         max_wait: Duration::from_millis(request.max_wait_ms.max(0) as u64).min(MAX_WAIT_CAP),
         min_bytes: request.min_bytes.max(0) as usize,
         max_bytes: if request.max_bytes <= 0 { usize::MAX } else { request.max_bytes as usize },
+        read_committed: request.isolation_level == 1,
     };
     let mut results = ctx.broker.fetch(&wanted, limits).await.into_iter();
     let responses = topics
         .into_iter()
         .map(|(mut topic, known)| {
             for partition in &mut topic.partitions {
-                fill_partition(partition, if known { results.next() } else { None });
+                fill_partition(partition, if known { results.next() } else { None }, limits.read_committed);
             }
             topic
         })
@@ -61,7 +63,7 @@ pub(crate) async fn handle(ctx: &Context, request: FetchRequest, version: i16) -
     FetchResponse::default().with_error_code(NONE).with_session_id(0).with_responses(responses)
 }
 
-fn fill_partition(out: &mut PartitionData, fetched: Option<tidelog_broker::FetchedPartition>) {
+fn fill_partition(out: &mut PartitionData, fetched: Option<tidelog_broker::FetchedPartition>, read_committed: bool) {
     out.preferred_read_replica = (-1).into();
     let Some(fetched) = fetched else {
         out.error_code = ResponseError::UnknownTopicId.code();
@@ -74,7 +76,19 @@ fn fill_partition(out: &mut PartitionData, fetched: Option<tidelog_broker::Fetch
     out.error_code = fetched.error.as_ref().map_or(NONE, error_code);
     let mark = |v: u64| if known { v as i64 } else { -1 };
     out.high_watermark = mark(fetched.offsets.high_watermark);
-    out.last_stable_offset = mark(fetched.offsets.high_watermark);
+    out.last_stable_offset = mark(fetched.last_stable_offset);
     out.log_start_offset = mark(fetched.offsets.log_start_offset);
+    // Null (not empty) for read_uncommitted, as Kafka answers.
+    out.aborted_transactions = read_committed.then(|| {
+        fetched
+            .aborted
+            .iter()
+            .map(|a| {
+                AbortedTransaction::default()
+                    .with_producer_id(ProducerId(a.producer_id))
+                    .with_first_offset(a.first_offset as i64)
+            })
+            .collect()
+    });
     out.records = Some(fetched.records);
 }

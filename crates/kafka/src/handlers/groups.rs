@@ -21,6 +21,7 @@ use crate::errors::{error_code, NONE};
 use crate::server::Context;
 
 const KEY_TYPE_GROUP: i8 = 0;
+const KEY_TYPE_TRANSACTION: i8 = 1;
 const OPERATIONS_NOT_REQUESTED: i32 = i32::MIN;
 
 fn code(result: &Result<(), BrokerError>) -> i16 {
@@ -33,11 +34,11 @@ pub(crate) fn find_coordinator(
     version: i16,
 ) -> FindCoordinatorResponse {
     let node = ctx.broker.node_id();
+    // One node coordinates every group and every transactional id.
     let answer = |key_type: i8| -> (i16, Option<String>) {
-        if key_type == KEY_TYPE_GROUP {
-            (NONE, None)
-        } else {
-            (ResponseError::CoordinatorNotAvailable.code(), Some("transaction coordinator is not available yet".into()))
+        match key_type {
+            KEY_TYPE_GROUP | KEY_TYPE_TRANSACTION => (NONE, None),
+            other => (ResponseError::InvalidRequest.code(), Some(format!("unknown coordinator key type {other}"))),
         }
     };
     let (host, port) = (str_bytes(ctx.listener.advertised_host.clone()), ctx.listener.advertised_port);

@@ -11,6 +11,7 @@ use crate::errors::{error_code, NONE};
 use crate::server::Context;
 
 pub(crate) fn handle(ctx: &Arc<Context>, request: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
+    let read_committed = request.isolation_level == 1;
     let topics = request
         .topics
         .into_iter()
@@ -23,7 +24,7 @@ pub(crate) fn handle(ctx: &Arc<Context>, request: ListOffsetsRequest, version: i
                         .with_partition_index(p.partition_index)
                         .with_offset(-1)
                         .with_timestamp(-1);
-                    let Some(query) = OffsetQuery::from_kafka(p.timestamp) else {
+                    let Some(query) = OffsetQuery::from_kafka(p.timestamp, read_committed) else {
                         return response.with_error_code(ResponseError::InvalidRequest.code());
                     };
                     match ctx.broker.list_offset(&topic.name.0, p.partition_index, query) {

@@ -14,6 +14,7 @@ pub mod offsets;
 pub mod produce;
 pub mod producer_ids;
 pub mod topics;
+pub mod transactions;
 
 use kafka_protocol::protocol::StrBytes;
 

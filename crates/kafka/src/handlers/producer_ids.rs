@@ -1,17 +1,27 @@
-//! InitProducerId: ids and epochs for idempotent producers.
+//! InitProducerId: ids and epochs for idempotent producers, and for transactional ones
+//! through the transaction coordinator.
 
 use std::sync::Arc;
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
+use crate::dispatch::Client;
 use crate::errors::{error_code, NONE};
 use crate::server::Context;
 
-pub(crate) fn init(ctx: &Arc<Context>, request: InitProducerIdRequest, version: i16) -> InitProducerIdResponse {
+pub(crate) async fn init(
+    ctx: &Arc<Context>,
+    _client: &Client,
+    request: InitProducerIdRequest,
+    version: i16,
+) -> InitProducerIdResponse {
     let existing =
         (version >= 3 && request.producer_id.0 >= 0).then_some((request.producer_id.0, request.producer_epoch));
-    let transactional_id = request.transactional_id.as_ref().map(|t| t.0.to_string());
-    match ctx.broker.init_producer_id(transactional_id.as_deref(), existing) {
+    let outcome = match &request.transactional_id {
+        Some(id) => ctx.broker.init_transactional_producer(id, request.transaction_timeout_ms, existing).await,
+        None => ctx.broker.init_producer_id(existing),
+    };
+    match outcome {
         Ok((id, epoch)) => InitProducerIdResponse::default()
             .with_error_code(NONE)
             .with_producer_id(ProducerId(id))

@@ -1,0 +1,164 @@
+//! The coordinator through the broker API: state changes, markers, the last stable
+//! offset, fencing, transactional offsets and recovery after a restart.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::records::Compression;
+
+use super::TxnState;
+use crate::admin::NewTopic;
+use crate::config::BrokerConfig;
+use crate::group::OffsetCommit;
+use crate::records::{encode_batch_as, BatchProducer};
+use crate::{Broker, BrokerError};
+
+fn with_topic(b: Arc<Broker>) -> Arc<Broker> {
+    b.create_topic(NewTopic { name: "t".into(), partitions: Some(2), ..Default::default() }, false).unwrap();
+    b
+}
+
+fn txn_batch(producer: (i64, i16), sequence: i32, value: &str) -> Vec<u8> {
+    let p = BatchProducer {
+        id: producer.0,
+        epoch: producer.1,
+        base_sequence: sequence,
+        transactional: true,
+        control: false,
+    };
+    let records = [(Some(Bytes::from_static(b"k")), Some(Bytes::copy_from_slice(value.as_bytes())))];
+    encode_batch_as(p, &records, crate::now_ms(), Compression::None).unwrap()
+}
+
+fn plain_batch(value: &str) -> Vec<u8> {
+    crate::test_support::encode_batch(1, value.as_bytes(), crate::now_ms(), Compression::None)
+}
+
+fn commit(partition: i32, offset: i64) -> OffsetCommit {
+    OffsetCommit { topic: "t".into(), partition, offset, leader_epoch: -1, metadata: String::new() }
+}
+
+async fn state(b: &Broker, id: &str) -> TxnState {
+    b.describe_transactions(&[id.to_string()]).await.remove(0).unwrap().meta.state
+}
+
+#[tokio::test]
+async fn commit_makes_records_stable_and_abort_lists_them() {
+    let b = with_topic(Broker::in_memory(BrokerConfig::default()));
+    let p = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
+    assert_eq!(p.1, 0);
+    b.add_partitions_to_txn("tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
+    assert_eq!(state(&b, "tx").await, TxnState::Ongoing);
+    b.append("t", 0, &txn_batch(p, 0, "a")).unwrap();
+    b.append("t", 0, &plain_batch("plain")).unwrap();
+    let part = b.partition("t", 0).unwrap();
+    // The open transaction holds the stable offset at its first record.
+    assert_eq!((part.last_stable_offset(), part.offsets().high_watermark), (0, 2));
+    assert!(part.read_isolated(0, 1 << 20, true).unwrap().records.is_empty());
+    assert!(!part.read_isolated(0, 1 << 20, false).unwrap().records.is_empty());
+    b.end_txn("tx", p.0, p.1, true).await.unwrap();
+    assert_eq!(state(&b, "tx").await, TxnState::CompleteCommit);
+    assert_eq!(part.last_stable_offset(), 3, "data, plain record and the commit marker are stable");
+    // A retried EndTxn(commit) succeeds; an abort now is refused.
+    b.end_txn("tx", p.0, p.1, true).await.unwrap();
+    assert!(matches!(b.end_txn("tx", p.0, p.1, false).await, Err(BrokerError::InvalidTxnState(_))));
+
+    b.add_partitions_to_txn("tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
+    b.append("t", 0, &txn_batch(p, 1, "b")).unwrap();
+    b.end_txn("tx", p.0, p.1, false).await.unwrap();
+    let read = part.read_isolated(0, 1 << 20, true).unwrap();
+    assert_eq!(read.last_stable_offset, 5);
+    assert_eq!(read.aborted.len(), 1);
+    assert_eq!((read.aborted[0].producer_id, read.aborted[0].first_offset, read.aborted[0].last_offset), (p.0, 3, 4));
+}
+
+#[tokio::test]
+async fn a_new_producer_fences_the_old_one_and_aborts_its_transaction() {
+    let b = with_topic(Broker::in_memory(BrokerConfig::default()));
+    let old = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
+    b.add_partitions_to_txn("tx", old.0, old.1, vec![("t".into(), 1)], false).await.unwrap();
+    b.append("t", 1, &txn_batch(old, 0, "zombie")).unwrap();
+    let new = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
+    assert_eq!((new.0, new.1), (old.0, old.1 + 1));
+    let part = b.partition("t", 1).unwrap();
+    assert_eq!(part.last_stable_offset(), 2, "the zombie's transaction was aborted");
+    assert_eq!(part.read_isolated(0, 1 << 20, true).unwrap().aborted.len(), 1);
+    // The old epoch is fenced at the coordinator and at the partition.
+    let fenced = b.add_partitions_to_txn("tx", old.0, old.1, vec![("t".into(), 0)], false).await;
+    assert!(matches!(fenced, Err(BrokerError::ProducerFenced(_))));
+    assert!(matches!(b.end_txn("tx", old.0, old.1, true).await, Err(BrokerError::ProducerFenced(_))));
+    assert!(matches!(b.append("t", 1, &txn_batch(old, 1, "late")), Err(BrokerError::InvalidProducerEpoch { .. })));
+    // Unknown partitions fail alone; the rest is not attempted.
+    let results = b.add_partitions_to_txn("tx", new.0, new.1, vec![("t".into(), 0), ("nope".into(), 0)], false).await;
+    let results = results.unwrap();
+    assert!(matches!(results[0], Err(BrokerError::OperationNotAttempted)));
+    assert!(matches!(results[1], Err(BrokerError::UnknownTopicOrPartition { .. })));
+    assert!(matches!(
+        b.init_transactional_producer("tx", 0, None).await,
+        Err(BrokerError::InvalidTransactionTimeout { .. })
+    ));
+}
+
+#[tokio::test]
+async fn offsets_commit_with_the_transaction_only() {
+    let b = with_topic(Broker::in_memory(BrokerConfig::default()));
+    let p = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
+    b.add_offsets_to_txn("tx", p.0, p.1, "g").await.unwrap();
+    b.txn_offset_commit("tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 7)]).await.unwrap();
+    b.end_txn("tx", p.0, p.1, false).await.unwrap();
+    assert!(b.fetch_offsets("g", None).is_empty(), "aborted offsets are never committed");
+    b.add_offsets_to_txn("tx", p.0, p.1, "g").await.unwrap();
+    b.txn_offset_commit("tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 9), commit(1, 4)]).await.unwrap();
+    b.end_txn("tx", p.0, p.1, true).await.unwrap();
+    let committed = b.fetch_offsets("g", None);
+    let offsets: Vec<i64> = committed[0].1.iter().map(|(_, c)| c.as_ref().unwrap().offset).collect();
+    assert_eq!(offsets, vec![9, 4]);
+    // Offsets for a group not added to the transaction are refused.
+    b.add_partitions_to_txn("tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
+    let refused = b.txn_offset_commit("tx", "other", p.0, p.1, -1, "", None, vec![commit(0, 1)]).await;
+    assert!(matches!(refused, Err(BrokerError::InvalidTxnState(_))));
+}
+
+#[tokio::test]
+async fn timed_out_transactions_are_aborted_and_their_producer_fenced() {
+    let b = with_topic(Broker::in_memory(BrokerConfig::default()));
+    let p = b.init_transactional_producer("tx", 1, None).await.unwrap();
+    b.add_partitions_to_txn("tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
+    b.append("t", 0, &txn_batch(p, 0, "slow")).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    b.transaction_housekeeping().await;
+    assert_eq!(state(&b, "tx").await, TxnState::CompleteAbort);
+    assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), 2);
+    assert!(matches!(b.end_txn("tx", p.0, p.1, true).await, Err(BrokerError::ProducerFenced(_))));
+    let listed = b.list_transactions(&["CompleteAbort".into()], &[], -1).await;
+    assert_eq!(listed.len(), 1);
+    assert!(b.list_transactions(&["Ongoing".into()], &[], -1).await.is_empty());
+}
+
+#[tokio::test]
+async fn state_and_open_transactions_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, first) = {
+        let b = with_topic(Broker::open(BrokerConfig::default(), dir.path()).unwrap());
+        let p = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
+        b.add_partitions_to_txn("tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
+        b.add_offsets_to_txn("tx", p.0, p.1, "g").await.unwrap();
+        b.txn_offset_commit("tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 1)]).await.unwrap();
+        let first = b.append("t", 0, &txn_batch(p, 0, "open")).unwrap();
+        first.wait_durable().await.unwrap();
+        // Dropped without shutdown: an unclean stop.
+        (p, first.base_offset)
+    };
+    let b = Broker::open(BrokerConfig::default(), dir.path()).unwrap();
+    assert_eq!(state(&b, "tx").await, TxnState::Ongoing);
+    assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), first, "the open transaction is recovered");
+    b.end_txn("tx", p.0, p.1, true).await.unwrap();
+    assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), 2);
+    assert_eq!(b.fetch_offsets("g", None)[0].1[0].1.as_ref().unwrap().offset, 1);
+    drop(b);
+    let b = Broker::open(BrokerConfig::default(), dir.path()).unwrap();
+    assert_eq!(state(&b, "tx").await, TxnState::CompleteCommit);
+    assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), 2, "markers are replayed");
+    let next = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
+    assert_eq!(next, (p.0, p.1 + 1));
+}
