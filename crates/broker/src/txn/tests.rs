@@ -162,3 +162,28 @@ async fn state_and_open_transactions_survive_a_restart() {
     let next = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
     assert_eq!(next, (p.0, p.1 + 1));
 }
+
+#[tokio::test]
+async fn a_commit_interrupted_after_prepare_is_finished_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = {
+        let b = with_topic(Broker::open(BrokerConfig::default(), dir.path()).unwrap());
+        let p = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
+        b.add_partitions_to_txn("tx", p.0, p.1, vec![("t".into(), 0), ("t".into(), 1)], false).await.unwrap();
+        b.add_offsets_to_txn("tx", p.0, p.1, "g").await.unwrap();
+        b.txn_offset_commit("tx", "g", p.0, p.1, -1, "", None, vec![commit(1, 5)]).await.unwrap();
+        b.append("t", 0, &txn_batch(p, 0, "x")).unwrap().wait_durable().await.unwrap();
+        // The crash lands after PrepareCommit was persisted, before any marker.
+        let mut meta = b.describe_transactions(&["tx".into()]).await.remove(0).unwrap().meta;
+        meta.state = TxnState::PrepareCommit;
+        b.persist_txn("tx", Some(&meta)).await.unwrap();
+        p
+    };
+    let b = Broker::open(BrokerConfig::default(), dir.path()).unwrap();
+    assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), 0);
+    b.transaction_housekeeping().await;
+    assert_eq!(state(&b, "tx").await, TxnState::CompleteCommit);
+    assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), 2);
+    assert_eq!(b.fetch_offsets("g", None)[0].1[0].1.as_ref().unwrap().offset, 5);
+    b.end_txn("tx", p.0, p.1, true).await.unwrap();
+}
