@@ -27,6 +27,7 @@ class Broker:
         self.data_dir = data_dir
         self.settings = list(settings)
         self.port = free_port()
+        self.kinesis_port = free_port()
         self.proc = None
         self.log_path = data_dir.parent / f"tidelog-{self.port}.log"
 
@@ -34,8 +35,13 @@ class Broker:
     def bootstrap(self):
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def kinesis_url(self):
+        return f"http://127.0.0.1:{self.kinesis_port}"
+
     def start(self):
-        args = [str(BIN), "serve", "--data-dir", str(self.data_dir), "--kafka-addr", self.bootstrap]
+        args = [str(BIN), "serve", "--data-dir", str(self.data_dir), "--kafka-addr", self.bootstrap,
+                "--kinesis-addr", f"127.0.0.1:{self.kinesis_port}"]
         for s in self.settings:
             args += ["--set", s]
         log = open(self.log_path, "a")

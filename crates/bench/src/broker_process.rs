@@ -20,7 +20,7 @@ pub fn sibling_binary() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let bin = exe.parent().context("benchmark binary has no directory")?.join("tidelog");
     if !bin.exists() {
-        bail!("{} not found: build it with `cargo build --release --bin tidelog`", bin.display());
+        bail!("{} not found: build it with `cargo build --release -p tidelog-server`", bin.display());
     }
     Ok(bin)
 }
@@ -33,7 +33,12 @@ impl BrokerProcess {
 
     fn start_on(bin: &Path, data_dir: &Path, settings: &[&str], bootstrap: String) -> anyhow::Result<Self> {
         let mut cmd = Command::new(bin);
-        cmd.args(["serve", "--data-dir"]).arg(data_dir).args(["--kafka-addr", &bootstrap]);
+        cmd.args(["serve", "--data-dir"]).arg(data_dir).args([
+            "--kafka-addr",
+            &bootstrap,
+            "--kinesis-addr",
+            "127.0.0.1:0",
+        ]);
         for s in settings {
             cmd.args(["--set", s]);
         }

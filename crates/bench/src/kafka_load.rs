@@ -64,6 +64,17 @@ pub async fn create_topic_with(
     Ok(())
 }
 
+/// How the producer delivers: the guarantee rows compare these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Plain,
+    Idempotent,
+    /// A transaction committed every `commit_every_ms`.
+    Transactional {
+        commit_every_ms: u64,
+    },
+}
+
 pub struct ProduceSpec<'a> {
     pub topic: &'a str,
     pub partitions: i32,
@@ -71,6 +82,7 @@ pub struct ProduceSpec<'a> {
     pub record_bytes: usize,
     pub acks: &'a str,
     pub linger_ms: u32,
+    pub delivery: Delivery,
 }
 
 pub fn produce(bootstrap: &str, spec: &ProduceSpec<'_>) -> anyhow::Result<LoadResult> {
@@ -78,17 +90,37 @@ pub fn produce(bootstrap: &str, spec: &ProduceSpec<'_>) -> anyhow::Result<LoadRe
         latencies_ms: Mutex::new(Vec::with_capacity(spec.records as usize)),
         failures: AtomicU64::new(0),
     };
-    let producer: BaseProducer<LatencyContext> = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", bootstrap)
         .set("acks", spec.acks)
         .set("linger.ms", spec.linger_ms.to_string())
-        .set("enable.idempotence", "false")
+        .set("enable.idempotence", (spec.delivery != Delivery::Plain).to_string())
         .set("queue.buffering.max.messages", "1000000")
-        .set("batch.size", "1000000")
-        .create_with_context(context)?;
+        .set("batch.size", "1000000");
+    if let Delivery::Transactional { .. } = spec.delivery {
+        config.set("transactional.id", format!("tidelog-bench-{}", spec.topic));
+    }
+    let producer: BaseProducer<LatencyContext> = config.create_with_context(context)?;
+    let commit_every = match spec.delivery {
+        Delivery::Transactional { commit_every_ms } => {
+            producer.init_transactions(Duration::from_secs(30))?;
+            producer.begin_transaction()?;
+            Some(Duration::from_millis(commit_every_ms))
+        }
+        _ => None,
+    };
     let payload = vec![b'x'; spec.record_bytes];
     let started = Instant::now();
+    let mut txn_started = Instant::now();
     for i in 0..spec.records {
+        if let Some(every) = commit_every {
+            if txn_started.elapsed() >= every {
+                producer.commit_transaction(Duration::from_secs(60))?;
+                producer.begin_transaction()?;
+                txn_started = Instant::now();
+            }
+        }
         let key = (i % 1024).to_string();
         let mut record = BaseRecord::with_opaque_to(spec.topic, Box::new(Instant::now()))
             .key(&key)
@@ -107,6 +139,9 @@ pub fn produce(bootstrap: &str, spec: &ProduceSpec<'_>) -> anyhow::Result<LoadRe
         if i % 1000 == 0 {
             producer.poll(Duration::ZERO);
         }
+    }
+    if commit_every.is_some() {
+        producer.commit_transaction(Duration::from_secs(120))?;
     }
     producer.flush(Duration::from_secs(120)).context("flush")?;
     let elapsed = started.elapsed();

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 
 use broker_process::BrokerProcess;
-use kafka_load::ProduceSpec;
+use kafka_load::{Delivery, ProduceSpec};
 use report::{Report, Row};
 
 #[derive(Parser)]
@@ -44,6 +44,8 @@ struct Cli {
 enum Suite {
     All,
     Produce,
+    /// The delivery-guarantee rows only: plain, idempotent and transactional produce.
+    Guarantees,
 }
 
 const PARTITIONS: i32 = 8;
@@ -59,6 +61,44 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
             _ => e.metadata().map_or(0, |m| m.len()),
         })
         .sum()
+}
+
+/// Plain, idempotent and transactional (100 ms transactions) produce at acks=all, each
+/// as a ratio to the plain row: the cost of each delivery guarantee.
+async fn guarantee_rows(broker: &BrokerProcess, records: u64) -> anyhow::Result<Vec<Row>> {
+    let bootstrap = broker.bootstrap.as_str();
+    let modes = [
+        ("produce 1 KiB, acks=all, plain (guarantee baseline)", "g-plain", Delivery::Plain),
+        ("produce 1 KiB, acks=all, idempotent", "g-idempotent", Delivery::Idempotent),
+        (
+            "produce 1 KiB, acks=all, transactional, 100 ms transactions",
+            "g-txn",
+            Delivery::Transactional { commit_every_ms: 100 },
+        ),
+    ];
+    let mut rows: Vec<Row> = Vec::new();
+    for (name, topic, delivery) in modes {
+        eprintln!("running: {name}");
+        kafka_load::create_topic(bootstrap, topic, PARTITIONS).await?;
+        let spec = ProduceSpec {
+            topic,
+            partitions: PARTITIONS,
+            records,
+            record_bytes: 1024,
+            acks: "all",
+            linger_ms: 5,
+            delivery,
+        };
+        let bs = bootstrap.to_string();
+        let result = tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
+        let mut row = Row::new(name, &result, broker.rss_mib(), None);
+        if let Some(plain) = rows.first().map(|r| r.mb_per_s) {
+            row.limit = Some("the plain acks=all row".into());
+            row.ratio_to_limit = Some(row.mb_per_s / plain);
+        }
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 #[tokio::main]
@@ -82,9 +122,20 @@ async fn main() -> anyhow::Result<()> {
         ("produce 100 B, 8 partitions, acks=1 (per-record overhead)", "p-small", "1", 100, cli.records * 4),
     ];
     for (name, topic, acks, size, records) in scenarios {
+        if cli.suite == Suite::Guarantees {
+            break;
+        }
         eprintln!("running: {name}");
         kafka_load::create_topic(&bootstrap, topic, PARTITIONS).await?;
-        let spec = ProduceSpec { topic, partitions: PARTITIONS, records, record_bytes: size, acks, linger_ms: 5 };
+        let spec = ProduceSpec {
+            topic,
+            partitions: PARTITIONS,
+            records,
+            record_bytes: size,
+            acks,
+            linger_ms: 5,
+            delivery: Delivery::Plain,
+        };
         let bs = bootstrap.clone();
         let result = tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
         let limit = match acks {
@@ -120,6 +171,7 @@ async fn main() -> anyhow::Result<()> {
             record_bytes: 1024,
             acks: "1",
             linger_ms: 5,
+            delivery: Delivery::Plain,
         };
         let bs = bootstrap.clone();
         let result = tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
@@ -128,6 +180,10 @@ async fn main() -> anyhow::Result<()> {
         row.limit = Some("the quiet acks=1 row".into());
         row.ratio_to_limit = Some(row.mb_per_s / quiet);
         rows.push(row);
+    }
+
+    if matches!(cli.suite, Suite::All | Suite::Guarantees) {
+        rows.extend(guarantee_rows(&broker, cli.records).await?);
     }
 
     if cli.suite == Suite::All {
@@ -152,6 +208,7 @@ async fn main() -> anyhow::Result<()> {
             record_bytes: 1024,
             acks: "1",
             linger_ms: 5,
+            delivery: Delivery::Plain,
         };
         let bs = bootstrap.clone();
         tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;

@@ -108,8 +108,13 @@ impl Broker {
         if self.metadata.read().topics.contains_key(&request.name) {
             return Err(BrokerError::TopicAlreadyExists(request.name));
         }
-        let meta =
-            TopicMeta { name: request.name.clone(), topic_id: Uuid::new_v4(), partitions: partitions as u32, configs };
+        let meta = TopicMeta {
+            name: request.name.clone(),
+            topic_id: Uuid::new_v4(),
+            partitions: partitions as u32,
+            configs,
+            stream: None,
+        };
         if validate_only {
             return Ok(meta);
         }

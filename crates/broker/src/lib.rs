@@ -17,6 +17,7 @@ mod producer_ids;
 mod producer_state;
 pub mod records;
 pub mod shutdown;
+pub mod streams;
 #[cfg(test)]
 mod test_support;
 pub mod txn;

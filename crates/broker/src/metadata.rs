@@ -43,6 +43,11 @@ pub enum MetadataEvent {
     ProducerIdsReserved {
         next: i64,
     },
+    /// A topic's Kinesis view (mode, tags, encryption...) replaced as a whole.
+    StreamSettingsChanged {
+        name: String,
+        settings: crate::streams::StreamSettings,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +56,8 @@ pub struct TopicMeta {
     pub topic_id: Uuid,
     pub partitions: u32,
     pub configs: BTreeMap<String, String>,
+    /// Set once the topic is created or changed as a Kinesis stream.
+    pub stream: Option<crate::streams::StreamSettings>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -75,6 +82,7 @@ impl MetadataState {
                         topic_id: *topic_id,
                         partitions: *partitions,
                         configs: configs.clone(),
+                        stream: None,
                     },
                 );
             }
@@ -86,6 +94,11 @@ impl MetadataState {
             MetadataEvent::TopicConfigsChanged { name, configs } => {
                 if let Some(t) = self.topics.get_mut(name) {
                     t.configs = configs.clone();
+                }
+            }
+            MetadataEvent::StreamSettingsChanged { name, settings } => {
+                if let Some(t) = self.topics.get_mut(name) {
+                    t.stream = Some(settings.clone());
                 }
             }
             MetadataEvent::ProducerIdsReserved { next } => self.next_producer_id = self.next_producer_id.max(*next),

@@ -23,23 +23,29 @@ pub struct Running {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     kafka_addr: SocketAddr,
+    kinesis_addr: Option<SocketAddr>,
 }
 
-/// Opens the broker and starts serving Kafka clients on `kafka`.
-pub async fn start(settings: &Settings, kafka: TcpListener) -> anyhow::Result<Running> {
+/// Opens the broker and starts serving Kafka clients on `kafka` and, if given, Kinesis
+/// clients on `kinesis`.
+pub async fn start(settings: &Settings, kafka: TcpListener, kinesis: Option<TcpListener>) -> anyhow::Result<Running> {
     let kafka_addr = kafka.local_addr()?;
+    let kinesis_addr = kinesis.as_ref().map(|l| l.local_addr()).transpose()?;
     let advertised = advertised_listener(settings.advertised_kafka_addr.as_deref(), kafka_addr)?;
     let (config, dir) = (settings.broker.clone(), settings.data_dir.clone());
     let broker = tokio::task::spawn_blocking(move || Broker::open(config, &dir))
         .await?
         .with_context(|| format!("cannot open data directory {}", settings.data_dir.display()))?;
     let (stop, stopped) = watch::channel(false);
-    let tasks = vec![
-        tokio::spawn(tidelog_kafka::serve(kafka, broker.clone(), advertised, stopped)),
+    let mut tasks = vec![
+        tokio::spawn(tidelog_kafka::serve(kafka, broker.clone(), advertised, stopped.clone())),
         tokio::spawn(broker.clone().run_maintenance()),
         tokio::spawn(broker.clone().run_group_timers()),
     ];
-    Ok(Running { broker, stop, tasks, kafka_addr })
+    if let Some(listener) = kinesis {
+        tasks.push(tokio::spawn(tidelog_kinesis::serve(listener, broker.clone(), stopped)));
+    }
+    Ok(Running { broker, stop, tasks, kafka_addr, kinesis_addr })
 }
 
 fn advertised_listener(configured: Option<&str>, bound: SocketAddr) -> anyhow::Result<KafkaListener> {
@@ -61,6 +67,10 @@ fn advertised_listener(configured: Option<&str>, bound: SocketAddr) -> anyhow::R
 impl Running {
     pub fn kafka_addr(&self) -> SocketAddr {
         self.kafka_addr
+    }
+
+    pub fn kinesis_addr(&self) -> Option<SocketAddr> {
+        self.kinesis_addr
     }
 
     pub fn broker(&self) -> &Arc<Broker> {

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "tidelog", version, about = "An event-streaming platform that speaks Kafka")]
+#[command(name = "tidelog", version, about = "An event-streaming platform that speaks Kafka and Kinesis")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -34,6 +34,9 @@ struct ServeArgs {
     /// Address given to clients in Metadata responses [default: the listener address]
     #[arg(long, env = "TIDELOG_ADVERTISED_KAFKA_ADDR")]
     advertised_kafka_addr: Option<String>,
+    /// Kinesis Data Streams (HTTP) listener address [default: 127.0.0.1:4567]
+    #[arg(long, env = "TIDELOG_KINESIS_ADDR")]
+    kinesis_addr: Option<String>,
     /// TOML file with server and broker settings
     #[arg(long, env = "TIDELOG_CONFIG")]
     config: Option<PathBuf>,
@@ -60,6 +63,7 @@ fn main() -> anyhow::Result<()> {
         data_dir: args.data_dir,
         kafka_addr: args.kafka_addr,
         advertised_kafka_addr: args.advertised_kafka_addr,
+        kinesis_addr: args.kinesis_addr,
         set: args.set,
     };
     let settings = Settings::load(&overrides)?;
@@ -70,10 +74,18 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let kafka = TcpListener::bind(&settings.kafka_addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.kafka_addr))?;
-    let running = tidelog_server::start(&settings, kafka).await?;
+    let kinesis = TcpListener::bind(&settings.kinesis_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.kinesis_addr))?;
+    let running = tidelog_server::start(&settings, kafka, Some(kinesis)).await?;
     // The one line scripts wait for.
     // Written, not println!: an unwritable stdout must not stop the broker.
-    let ready = format!("tidelog ready: kafka={} data-dir={}\n", running.kafka_addr(), settings.data_dir.display());
+    let kinesis_addr = running.kinesis_addr().map(|a| a.to_string()).unwrap_or_default();
+    let ready = format!(
+        "tidelog ready: kafka={} kinesis=http://{kinesis_addr} data-dir={}\n",
+        running.kafka_addr(),
+        settings.data_dir.display()
+    );
     let _ = std::io::Write::write_all(&mut std::io::stdout(), ready.as_bytes())
         .and_then(|_| std::io::Write::flush(&mut std::io::stdout()));
     shutdown_signal().await?;

@@ -1,7 +1,7 @@
 //! The server's settings: a TOML file < `TIDELOG_*` environment < command-line flags.
 //!
 //! The file's top-level keys are the server's own (`data-dir`, `kafka-addr`,
-//! `advertised-kafka-addr`); every other key is a broker setting under its Kafka name.
+//! `advertised-kafka-addr`, `kinesis-addr`); every other key is a broker setting under its Kafka name.
 //! TOML turns `num.partitions = 3` into nested tables, so nested keys are joined back
 //! with dots. `--set key=value` overrides the file. Unknown keys are errors.
 
@@ -13,6 +13,7 @@ use tidelog_broker::BrokerConfig;
 
 pub const DEFAULT_DATA_DIR: &str = "./tidelog-data";
 pub const DEFAULT_KAFKA_ADDR: &str = "127.0.0.1:9092";
+pub const DEFAULT_KINESIS_ADDR: &str = "127.0.0.1:4567";
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -20,6 +21,8 @@ pub struct Settings {
     pub kafka_addr: String,
     /// Host:port put in Metadata responses; defaults to the bound address.
     pub advertised_kafka_addr: Option<String>,
+    /// Kinesis Data Streams (HTTP) listener address.
+    pub kinesis_addr: String,
     pub broker: BrokerConfig,
 }
 
@@ -30,6 +33,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub kafka_addr: Option<String>,
     pub advertised_kafka_addr: Option<String>,
+    pub kinesis_addr: Option<String>,
     pub set: Vec<String>,
 }
 
@@ -52,6 +56,11 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_KAFKA_ADDR.into());
         let advertised_kafka_addr =
             overrides.advertised_kafka_addr.clone().or_else(|| take(&mut file, "advertised-kafka-addr"));
+        let kinesis_addr = overrides
+            .kinesis_addr
+            .clone()
+            .or_else(|| take(&mut file, "kinesis-addr"))
+            .unwrap_or_else(|| DEFAULT_KINESIS_ADDR.into());
         let mut broker_settings = file;
         for pair in &overrides.set {
             let Some((key, value)) = pair.split_once('=') else {
@@ -60,7 +69,7 @@ impl Settings {
             broker_settings.insert(key.trim().to_string(), value.trim().to_string());
         }
         let broker = BrokerConfig::from_pairs(&broker_settings).context("invalid broker setting")?;
-        Ok(Settings { data_dir, kafka_addr, advertised_kafka_addr, broker })
+        Ok(Settings { data_dir, kafka_addr, advertised_kafka_addr, kinesis_addr, broker })
     }
 }
 

@@ -24,7 +24,8 @@ pub async fn start(dir: &Path, settings: &[&str]) -> Running {
     };
     let settings = Settings::load(&overrides).expect("valid test settings");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-    tidelog_server::start(&settings, listener).await.expect("server starts")
+    let kinesis = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    tidelog_server::start(&settings, listener, Some(kinesis)).await.expect("server starts")
 }
 
 pub fn client_config(server: &Running, extra: &[(&str, &str)]) -> ClientConfig {

@@ -1,0 +1,223 @@
+//! The Kinesis view of topics: a stream is a topic, a shard is a partition owning an even
+//! slice of the 128-bit hash-key space. Stream-only attributes (mode, tags, encryption,
+//! enhanced metrics) live in the metadata log beside the topic; records are read and
+//! written as (key, value, timestamp) so the Kinesis front-end never sees a batch.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bytes::Bytes;
+use kafka_protocol::records::{Compression, RecordBatchDecoder};
+use serde::{Deserialize, Serialize};
+
+use crate::admin::NewTopic;
+use crate::broker::{now_ms, Broker, Produced};
+use crate::error::{BrokerError, Result};
+use crate::metadata::MetadataEvent;
+
+/// Kinesis' default (and minimum) retention: 24 hours.
+pub const DEFAULT_RETENTION_HOURS: i64 = 24;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamSettings {
+    pub on_demand: bool,
+    /// 0 for topics created through Kafka (no creation time recorded then).
+    pub created_ms: i64,
+    pub tags: BTreeMap<String, String>,
+    /// KMS key id when server-side encryption is on (recorded and reported only).
+    pub encryption_key: Option<String>,
+    pub enhanced_metrics: BTreeSet<String>,
+}
+
+/// The first hash key of shard `index` of `count`: `floor(2^128 * index / count)`.
+pub fn shard_start(index: usize, count: usize) -> u128 {
+    if index == 0 || count == 0 {
+        return 0;
+    }
+    let n = count as u128;
+    let (q, r) = (u128::MAX / n, u128::MAX % n);
+    // 2^128 = q·n + r + 1, so 2^128·i/n = q·i + (r+1)·i/n, and (r+1)·i cannot overflow.
+    q * index as u128 + (r + 1) * index as u128 / n
+}
+
+/// The inclusive hash-key range of each of `count` shards, splitting 2^128 evenly.
+pub fn shard_ranges(count: usize) -> Vec<(u128, u128)> {
+    (0..count)
+        .map(|i| {
+            let end = if i + 1 == count { u128::MAX } else { shard_start(i + 1, count) - 1 };
+            (shard_start(i, count), end)
+        })
+        .collect()
+}
+
+/// The shard whose range holds `hash_key`.
+pub fn shard_for_hash_key(hash_key: u128, count: usize) -> usize {
+    // The largest i with start(i) <= hash_key.
+    let (mut lo, mut hi) = (0usize, count.max(1));
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if shard_start(mid, count) <= hash_key {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// One stored record as the Kinesis view reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub offset: u64,
+    pub timestamp: i64,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+}
+
+/// A bounded read of committed records.
+#[derive(Debug, Clone, Default)]
+pub struct RecordsRead {
+    pub records: Vec<StoredRecord>,
+    /// Where the next read continues.
+    pub next_offset: u64,
+    pub high_watermark: u64,
+    pub log_start_offset: u64,
+}
+
+impl Broker {
+    /// Creates a topic as a Kinesis stream with `shards` partitions and Kinesis' 24-hour
+    /// retention.
+    pub fn create_stream(
+        &self,
+        name: &str,
+        shards: i32,
+        on_demand: bool,
+        tags: BTreeMap<String, String>,
+    ) -> Result<()> {
+        let retention = (DEFAULT_RETENTION_HOURS * 3_600_000).to_string();
+        let configs = [("retention.ms".to_string(), retention)].into();
+        self.create_topic(
+            NewTopic { name: name.into(), partitions: Some(shards), replication_factor: None, configs },
+            false,
+        )?;
+        let settings = StreamSettings { on_demand, created_ms: now_ms(), tags, ..Default::default() };
+        self.set_stream_settings(name, settings)
+    }
+
+    /// The stream attributes of a topic (defaults for a topic never touched as a stream).
+    pub fn stream_settings(&self, name: &str) -> Option<StreamSettings> {
+        self.metadata.read().topics.get(name).map(|t| t.stream.clone().unwrap_or_default())
+    }
+
+    pub fn set_stream_settings(&self, name: &str, settings: StreamSettings) -> Result<()> {
+        let _guard = self.admin_lock.lock();
+        if !self.metadata.read().topics.contains_key(name) {
+            return Err(BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None });
+        }
+        self.commit_event(MetadataEvent::StreamSettingsChanged { name: name.into(), settings })
+    }
+
+    /// Appends `(key, value)` records to one partition as one batch stamped `now`.
+    pub fn append_records(
+        &self,
+        topic: &str,
+        partition: i32,
+        records: &[(Option<Bytes>, Option<Bytes>)],
+    ) -> Result<Produced> {
+        let batch = crate::records::encode_batch(records, now_ms(), Compression::None)?;
+        self.append(topic, partition, &batch)
+    }
+
+    /// Committed records from `offset`: at most `max_records`, and stopping after the batch
+    /// that crosses `max_bytes`. Control records and aborted transactions are left out.
+    pub fn read_records(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: u64,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> Result<RecordsRead> {
+        let part = self.partition(topic, partition)?;
+        let read = part.read_isolated(offset, max_bytes, true)?;
+        let mut out = RecordsRead {
+            records: Vec::new(),
+            next_offset: offset,
+            high_watermark: read.last_stable_offset,
+            log_start_offset: read.offsets.log_start_offset,
+        };
+        let mut bytes = read.records;
+        while !bytes.is_empty() && out.records.len() < max_records {
+            let set = RecordBatchDecoder::decode(&mut bytes).map_err(|e| {
+                BrokerError::Storage(format!("stored batch of {topic}-{partition} does not decode: {e}"))
+            })?;
+            for r in set.records {
+                if (r.offset as u64) < out.next_offset {
+                    continue;
+                }
+                if out.records.len() == max_records {
+                    break;
+                }
+                out.next_offset = r.offset as u64 + 1;
+                let aborted = r.transactional
+                    && read.aborted.iter().any(|a| {
+                        a.producer_id == r.producer_id
+                            && a.first_offset <= r.offset as u64
+                            && (r.offset as u64) < a.last_offset
+                    });
+                if r.control || aborted {
+                    continue;
+                }
+                out.records.push(StoredRecord {
+                    offset: r.offset as u64,
+                    timestamp: r.timestamp,
+                    key: r.key,
+                    value: r.value,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BrokerConfig;
+
+    #[test]
+    fn ranges_split_the_hash_space_evenly_and_route_every_key() {
+        let ranges = shard_ranges(4);
+        assert_eq!(ranges[0], (0, (1u128 << 126) - 1));
+        assert_eq!(ranges[3], (3u128 << 126, u128::MAX));
+        for count in [1usize, 3, 7, 10] {
+            let ranges = shard_ranges(count);
+            assert_eq!(ranges.first().unwrap().0, 0);
+            assert_eq!(ranges.last().unwrap().1, u128::MAX);
+            for w in ranges.windows(2) {
+                assert_eq!(w[0].1 + 1, w[1].0);
+            }
+            for (i, (start, end)) in ranges.iter().enumerate() {
+                assert_eq!(shard_for_hash_key(*start, count), i);
+                assert_eq!(shard_for_hash_key(*end, count), i);
+            }
+        }
+    }
+
+    #[test]
+    fn streams_read_and_write_records() {
+        let b = Broker::in_memory(BrokerConfig::default());
+        b.create_stream("s", 2, false, BTreeMap::new()).unwrap();
+        let settings = b.stream_settings("s").unwrap();
+        assert!(settings.created_ms > 0 && !settings.on_demand);
+        let records = [
+            (Some(Bytes::from_static(b"k")), Some(Bytes::from_static(b"v1"))),
+            (None, Some(Bytes::from_static(b"v2"))),
+        ];
+        b.append_records("s", 1, &records).unwrap();
+        let read = b.read_records("s", 1, 0, 1, 1 << 20).unwrap();
+        assert_eq!((read.records.len(), read.next_offset, read.high_watermark), (1, 1, 2));
+        let read = b.read_records("s", 1, 1, 100, 1 << 20).unwrap();
+        assert_eq!(read.records[0].value.as_deref(), Some(&b"v2"[..]));
+        assert_eq!(read.next_offset, 2);
+    }
+}

@@ -1,0 +1,13 @@
+//! The Kinesis Data Streams front-end: HTTP on its own listener, `X-Amz-Target`
+//! dispatch, AWS JSON 1.1 bodies, and a mapping of streams and shards onto the broker's
+//! topics and partitions. Thin on purpose: every operation ends in one broker call.
+
+mod error;
+mod iterator;
+mod ops;
+mod sequence;
+mod server;
+mod stream_ref;
+
+pub use error::KinesisError;
+pub use server::serve;

@@ -1,0 +1,461 @@
+//! Stream lifecycle and description: create, delete, describe, list, shards, retention,
+//! limits, encryption, enhanced monitoring, stream mode.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tidelog_broker::streams::{shard_ranges, StreamSettings};
+use tidelog_broker::ConfigChange;
+
+use super::{seconds, Output};
+use crate::error::KinesisError;
+use crate::sequence;
+use crate::server::Call;
+use crate::stream_ref::{arn, shard_id, shard_index, validate_name, StreamRef};
+
+/// Open shards an account may have (AWS's default in its larger regions).
+pub const SHARD_LIMIT: i64 = 500;
+const ON_DEMAND_STREAM_LIMIT: i64 = 50;
+/// Shards an on-demand stream starts with, as on AWS.
+const ON_DEMAND_SHARDS: i64 = 4;
+const MIN_RETENTION_HOURS: i64 = 24;
+const MAX_RETENTION_HOURS: i64 = 8760;
+const ALL_METRICS: &[&str] = &[
+    "IncomingBytes",
+    "IncomingRecords",
+    "OutgoingBytes",
+    "OutgoingRecords",
+    "WriteProvisionedThroughputExceeded",
+    "ReadProvisionedThroughputExceeded",
+    "IteratorAgeMilliseconds",
+];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamModeDetails {
+    pub stream_mode: String,
+}
+
+fn on_demand(details: &Option<StreamModeDetails>) -> Result<bool, KinesisError> {
+    match details.as_ref().map(|d| d.stream_mode.as_str()) {
+        None | Some("PROVISIONED") => Ok(false),
+        Some("ON_DEMAND") => Ok(true),
+        Some(other) => Err(KinesisError::validation(
+            "streamModeDetails.streamMode",
+            other,
+            "Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]",
+        )),
+    }
+}
+
+/// A stream's name, checked to exist (internal topics are not streams).
+pub(crate) fn existing(call: &Call, stream: &StreamRef) -> Result<(String, usize), KinesisError> {
+    let name = stream.name()?;
+    match call.broker.topic(&name) {
+        Some(t) if !name.starts_with("__") => Ok((name, t.partitions.len())),
+        _ => Err(KinesisError::stream_not_found(&name)),
+    }
+}
+
+fn settings(call: &Call, name: &str) -> Result<StreamSettings, KinesisError> {
+    call.broker.stream_settings(name).ok_or_else(|| KinesisError::stream_not_found(name))
+}
+
+pub(crate) fn save_settings(call: &Call, name: &str, settings: StreamSettings) -> Result<(), KinesisError> {
+    call.broker.set_stream_settings(name, settings).map_err(|e| KinesisError::from_broker(e, name))
+}
+
+fn retention_hours(call: &Call, name: &str) -> i64 {
+    let ms = call
+        .broker
+        .topic_config_entries(name)
+        .ok()
+        .and_then(|entries| entries.into_iter().find(|e| e.name == "retention.ms"))
+        .and_then(|e| e.value.parse::<i64>().ok())
+        .unwrap_or(MIN_RETENTION_HOURS * 3_600_000);
+    if ms < 0 {
+        MAX_RETENTION_HOURS
+    } else {
+        ms / 3_600_000
+    }
+}
+
+fn total_open_shards(call: &Call) -> i64 {
+    call.broker.all_topics().iter().filter(|t| !t.meta.name.starts_with("__")).map(|t| t.partitions.len() as i64).sum()
+}
+
+fn mode(settings: &StreamSettings) -> Value {
+    json!({ "StreamMode": if settings.on_demand { "ON_DEMAND" } else { "PROVISIONED" } })
+}
+
+fn encryption_fields(settings: &StreamSettings, out: &mut serde_json::Map<String, Value>) {
+    match &settings.encryption_key {
+        Some(key) => {
+            out.insert("EncryptionType".into(), json!("KMS"));
+            out.insert("KeyId".into(), json!(key));
+        }
+        None => {
+            out.insert("EncryptionType".into(), json!("NONE"));
+        }
+    }
+}
+
+fn shard_json(index: usize, range: (u128, u128)) -> Value {
+    json!({
+        "ShardId": shard_id(index as i32),
+        "HashKeyRange": { "StartingHashKey": range.0.to_string(), "EndingHashKey": range.1.to_string() },
+        "SequenceNumberRange": { "StartingSequenceNumber": sequence::encode(index as i32, 0) },
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateInput {
+    stream_name: String,
+    shard_count: Option<i64>,
+    stream_mode_details: Option<StreamModeDetails>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+}
+
+pub fn create(call: &Call, input: CreateInput) -> Output {
+    validate_name(&input.stream_name)?;
+    let on_demand = on_demand(&input.stream_mode_details)?;
+    let shards = match (input.shard_count, on_demand) {
+        (Some(n), _) if n < 1 => {
+            return Err(KinesisError::validation("shardCount", n, "Member must have value greater than or equal to 1"))
+        }
+        (Some(n), _) => n,
+        (None, true) => ON_DEMAND_SHARDS,
+        (None, false) => {
+            return Err(KinesisError::invalid_argument("ShardCount is required for a stream in PROVISIONED mode"))
+        }
+    };
+    let open = total_open_shards(call);
+    if open + shards > SHARD_LIMIT {
+        return Err(KinesisError::new(
+            "LimitExceededException",
+            format!("This request would exceed the shard limit for the account {} in {}. Current shard count for the account: {open}. Limit: {SHARD_LIMIT}. Number of additional shards that would have resulted from this request: {shards}.", crate::error::ACCOUNT, call.region),
+        ));
+    }
+    call.broker
+        .create_stream(&input.stream_name, shards as i32, on_demand, input.tags)
+        .map_err(|e| KinesisError::from_broker(e, &input.stream_name))?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteInput {
+    #[serde(flatten)]
+    stream: StreamRef,
+    #[serde(default)]
+    #[allow(dead_code)] // no stream consumers yet: deletion never has to be enforced
+    enforce_consumer_deletion: bool,
+}
+
+pub fn delete(call: &Call, input: DeleteInput) -> Output {
+    let (name, _) = existing(call, &input.stream)?;
+    call.broker.delete_topic(&name).map_err(|e| KinesisError::from_broker(e, &name))?;
+    Ok(json!({}))
+}
+
+/// The fields DescribeStream and DescribeStreamSummary share.
+fn description_base(call: &Call, name: &str) -> Result<serde_json::Map<String, Value>, KinesisError> {
+    let settings = settings(call, name)?;
+    let mut out = serde_json::Map::new();
+    out.insert("StreamName".into(), json!(name));
+    out.insert("StreamARN".into(), json!(arn(&call.region, name)));
+    out.insert("StreamStatus".into(), json!("ACTIVE"));
+    out.insert("StreamModeDetails".into(), mode(&settings));
+    out.insert("RetentionPeriodHours".into(), json!(retention_hours(call, name)));
+    out.insert("StreamCreationTimestamp".into(), seconds(settings.created_ms));
+    let metrics: Vec<&String> = settings.enhanced_metrics.iter().collect();
+    out.insert("EnhancedMonitoring".into(), json!([{ "ShardLevelMetrics": metrics }]));
+    encryption_fields(&settings, &mut out);
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeInput {
+    #[serde(flatten)]
+    stream: StreamRef,
+    limit: Option<i64>,
+    exclusive_start_shard_id: Option<String>,
+}
+
+pub fn describe(call: &Call, input: DescribeInput) -> Output {
+    let (name, count) = existing(call, &input.stream)?;
+    let limit = match input.limit {
+        Some(l) if !(1..=10_000).contains(&l) => {
+            return Err(KinesisError::validation("limit", l, "Member must have value between 1 and 10000"))
+        }
+        Some(l) => l as usize,
+        None => 100,
+    };
+    let first = match &input.exclusive_start_shard_id {
+        Some(id) => shard_index(id)? as usize + 1,
+        None => 0,
+    };
+    let ranges = shard_ranges(count);
+    let shards: Vec<Value> =
+        ranges.iter().enumerate().skip(first).take(limit).map(|(i, r)| shard_json(i, *r)).collect();
+    let mut out = description_base(call, &name)?;
+    out.insert("HasMoreShards".into(), json!(first + shards.len() < count));
+    out.insert("Shards".into(), json!(shards));
+    Ok(json!({ "StreamDescription": out }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SummaryInput {
+    #[serde(flatten)]
+    stream: StreamRef,
+}
+
+pub fn describe_summary(call: &Call, input: SummaryInput) -> Output {
+    let (name, count) = existing(call, &input.stream)?;
+    let mut out = description_base(call, &name)?;
+    out.insert("OpenShardCount".into(), json!(count));
+    out.insert("ConsumerCount".into(), json!(0));
+    Ok(json!({ "StreamDescriptionSummary": out }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListInput {
+    limit: Option<i64>,
+    exclusive_start_stream_name: Option<String>,
+    next_token: Option<String>,
+}
+
+pub fn list(call: &Call, input: ListInput) -> Output {
+    let limit = match input.limit {
+        Some(l) if !(1..=10_000).contains(&l) => {
+            return Err(KinesisError::validation("limit", l, "Member must have value between 1 and 10000"))
+        }
+        Some(l) => l as usize,
+        None => 100,
+    };
+    // The token is the last name of the previous page, like ExclusiveStartStreamName.
+    let after = input.next_token.or(input.exclusive_start_stream_name);
+    let names: Vec<String> = call
+        .broker
+        .all_topics()
+        .iter()
+        .map(|t| t.meta.name.clone())
+        .filter(|n| !n.starts_with("__") && after.as_ref().is_none_or(|a| n > a))
+        .collect();
+    let page: Vec<String> = names.iter().take(limit).cloned().collect();
+    let more = names.len() > page.len();
+    let summaries: Vec<Value> = page
+        .iter()
+        .map(|name| {
+            let settings = call.broker.stream_settings(name).unwrap_or_default();
+            json!({
+                "StreamName": name,
+                "StreamARN": arn(&call.region, name),
+                "StreamStatus": "ACTIVE",
+                "StreamModeDetails": mode(&settings),
+                "StreamCreationTimestamp": seconds(settings.created_ms),
+            })
+        })
+        .collect();
+    let mut out = json!({ "StreamNames": page, "HasMoreStreams": more, "StreamSummaries": summaries });
+    if more {
+        out["NextToken"] = json!(page.last());
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ShardFilter {
+    r#type: String,
+    shard_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListShardsInput {
+    #[serde(flatten)]
+    stream: StreamRef,
+    next_token: Option<String>,
+    exclusive_start_shard_id: Option<String>,
+    max_results: Option<i64>,
+    shard_filter: Option<ShardFilter>,
+}
+
+pub fn list_shards(call: &Call, input: ListShardsInput) -> Output {
+    // The token carries the stream and the next shard: "<stream>/<index>".
+    let (stream, first) = match &input.next_token {
+        Some(token) => {
+            if input.stream.stream_name.is_some() || input.stream.stream_arn.is_some() {
+                return Err(KinesisError::invalid_argument("NextToken and StreamName cannot be provided together."));
+            }
+            let (name, index) = token
+                .rsplit_once('/')
+                .and_then(|(n, i)| Some((n.to_string(), i.parse::<usize>().ok()?)))
+                .ok_or_else(|| KinesisError::invalid_argument(format!("Invalid NextToken {token}")))?;
+            (StreamRef { stream_name: Some(name), stream_arn: None }, index)
+        }
+        None => (
+            StreamRef { stream_name: input.stream.stream_name.clone(), stream_arn: input.stream.stream_arn.clone() },
+            0,
+        ),
+    };
+    let (name, count) = existing(call, &stream)?;
+    let after = |id: &Option<String>| -> Result<usize, KinesisError> {
+        Ok(match id {
+            Some(id) => shard_index(id)? as usize + 1,
+            None => 0,
+        })
+    };
+    let mut first = first.max(after(&input.exclusive_start_shard_id)?);
+    if let Some(filter) = &input.shard_filter {
+        match filter.r#type.as_str() {
+            "AFTER_SHARD_ID" => first = first.max(after(&filter.shard_id)?),
+            // Every shard is open (no resharding yet): the other filters select them all.
+            "AT_TRIM_HORIZON" | "FROM_TRIM_HORIZON" | "AT_LATEST" | "AT_TIMESTAMP" | "FROM_TIMESTAMP" => {}
+            other => return Err(KinesisError::validation("shardFilter.type", other, "Member must satisfy enum value set: [AFTER_SHARD_ID, AT_TRIM_HORIZON, FROM_TRIM_HORIZON, AT_LATEST, AT_TIMESTAMP, FROM_TIMESTAMP]")),
+        }
+    }
+    let max = match input.max_results {
+        Some(m) if !(1..=10_000).contains(&m) => {
+            return Err(KinesisError::validation("maxResults", m, "Member must have value between 1 and 10000"))
+        }
+        Some(m) => m as usize,
+        None => 1000,
+    };
+    let shards: Vec<Value> =
+        shard_ranges(count).into_iter().enumerate().skip(first).take(max).map(|(i, r)| shard_json(i, r)).collect();
+    let next = first + shards.len();
+    let mut out = json!({ "Shards": shards });
+    if next < count {
+        out["NextToken"] = json!(format!("{name}/{next}"));
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RetentionInput {
+    #[serde(flatten)]
+    stream: StreamRef,
+    retention_period_hours: i64,
+}
+
+pub fn change_retention(call: &Call, input: RetentionInput, increase: bool) -> Output {
+    let (name, _) = existing(call, &input.stream)?;
+    let hours = input.retention_period_hours;
+    if !(MIN_RETENTION_HOURS..=MAX_RETENTION_HOURS).contains(&hours) {
+        let constraint = format!("Member must have value between {MIN_RETENTION_HOURS} and {MAX_RETENTION_HOURS}");
+        return Err(KinesisError::validation("retentionPeriodHours", hours, &constraint));
+    }
+    let current = retention_hours(call, &name);
+    if increase && hours < current {
+        return Err(KinesisError::invalid_argument(format!("Requested retention period ({hours} hours) for stream {name} can not be shorter than existing retention period ({current} hours). Use DecreaseRetentionPeriod API.")));
+    }
+    if !increase && hours > current {
+        return Err(KinesisError::invalid_argument(format!("Requested retention period ({hours} hours) for stream {name} can not be longer than existing retention period ({current} hours). Use IncreaseRetentionPeriod API.")));
+    }
+    let change = ConfigChange::Set("retention.ms".into(), (hours * 3_600_000).to_string());
+    call.broker.alter_topic_configs(&name, &[change], false).map_err(|e| KinesisError::from_broker(e, &name))?;
+    Ok(json!({}))
+}
+
+pub fn describe_limits(call: &Call) -> Output {
+    let on_demand = call
+        .broker
+        .all_topics()
+        .iter()
+        .filter(|t| call.broker.stream_settings(&t.meta.name).is_some_and(|s| s.on_demand))
+        .count();
+    Ok(json!({
+        "ShardLimit": SHARD_LIMIT,
+        "OpenShardCount": total_open_shards(call),
+        "OnDemandStreamCount": on_demand,
+        "OnDemandStreamCountLimit": ON_DEMAND_STREAM_LIMIT,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EncryptionInput {
+    #[serde(flatten)]
+    stream: StreamRef,
+    encryption_type: String,
+    key_id: String,
+}
+
+/// Recorded and reported; data at rest is not encrypted by tidelog itself.
+pub fn encryption(call: &Call, input: EncryptionInput, start: bool) -> Output {
+    let (name, _) = existing(call, &input.stream)?;
+    if input.encryption_type != "KMS" {
+        return Err(KinesisError::validation(
+            "encryptionType",
+            &input.encryption_type,
+            "Member must satisfy enum value set: [KMS]",
+        ));
+    }
+    let mut settings = settings(call, &name)?;
+    settings.encryption_key = start.then_some(input.key_id);
+    save_settings(call, &name, settings)?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MonitoringInput {
+    #[serde(flatten)]
+    stream: StreamRef,
+    shard_level_metrics: Vec<String>,
+}
+
+pub fn monitoring(call: &Call, input: MonitoringInput, enable: bool) -> Output {
+    let (name, _) = existing(call, &input.stream)?;
+    let mut wanted = Vec::new();
+    for m in &input.shard_level_metrics {
+        match m.as_str() {
+            "ALL" => wanted.extend(ALL_METRICS.iter().map(|s| s.to_string())),
+            known if ALL_METRICS.contains(&known) => wanted.push(known.to_string()),
+            other => return Err(KinesisError::validation("shardLevelMetrics", other, "Member must satisfy enum value set: [IncomingBytes, IncomingRecords, OutgoingBytes, OutgoingRecords, WriteProvisionedThroughputExceeded, ReadProvisionedThroughputExceeded, IteratorAgeMilliseconds, ALL]")),
+        }
+    }
+    let mut settings = settings(call, &name)?;
+    let current: Vec<String> = settings.enhanced_metrics.iter().cloned().collect();
+    for m in wanted {
+        if enable {
+            settings.enhanced_metrics.insert(m);
+        } else {
+            settings.enhanced_metrics.remove(&m);
+        }
+    }
+    let desired: Vec<String> = settings.enhanced_metrics.iter().cloned().collect();
+    save_settings(call, &name, settings)?;
+    Ok(json!({
+        "StreamName": name,
+        "StreamARN": arn(&call.region, &name),
+        "CurrentShardLevelMetrics": current,
+        "DesiredShardLevelMetrics": desired,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateModeInput {
+    #[serde(rename = "StreamARN")]
+    stream_arn: String,
+    stream_mode_details: StreamModeDetails,
+}
+
+pub fn update_mode(call: &Call, input: UpdateModeInput) -> Output {
+    let stream = StreamRef { stream_name: None, stream_arn: Some(input.stream_arn) };
+    let (name, _) = existing(call, &stream)?;
+    let mut settings = settings(call, &name)?;
+    settings.on_demand = on_demand(&Some(input.stream_mode_details))?;
+    save_settings(call, &name, settings)?;
+    Ok(json!({}))
+}
