@@ -10,6 +10,8 @@ use anyhow::{bail, Context};
 pub struct BrokerProcess {
     child: Child,
     pub bootstrap: String,
+    /// `http://host:port` of the Kinesis listener.
+    pub kinesis_url: String,
     bin: PathBuf,
     data_dir: PathBuf,
     settings: Vec<String>,
@@ -48,9 +50,15 @@ impl BrokerProcess {
         if !line.starts_with("tidelog ready") {
             bail!("tidelog did not start: {line:?}");
         }
+        let kinesis_url = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("kinesis="))
+            .context("the ready line names no kinesis listener")?
+            .to_string();
         Ok(BrokerProcess {
             child,
             bootstrap,
+            kinesis_url,
             bin: bin.to_path_buf(),
             data_dir: data_dir.to_path_buf(),
             settings: settings.iter().map(|s| s.to_string()).collect(),

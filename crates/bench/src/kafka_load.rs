@@ -83,6 +83,9 @@ pub struct ProduceSpec<'a> {
     pub acks: &'a str,
     pub linger_ms: u32,
     pub delivery: Delivery,
+    /// Requests in flight per connection; `None`: the client's default (idempotent
+    /// producers are capped at 5 by the client whatever this says).
+    pub max_in_flight: Option<u32>,
 }
 
 pub fn produce(bootstrap: &str, spec: &ProduceSpec<'_>) -> anyhow::Result<LoadResult> {
@@ -98,6 +101,9 @@ pub fn produce(bootstrap: &str, spec: &ProduceSpec<'_>) -> anyhow::Result<LoadRe
         .set("enable.idempotence", (spec.delivery != Delivery::Plain).to_string())
         .set("queue.buffering.max.messages", "1000000")
         .set("batch.size", "1000000");
+    if let Some(n) = spec.max_in_flight {
+        config.set("max.in.flight.requests.per.connection", n.to_string());
+    }
     if let Delivery::Transactional { .. } = spec.delivery {
         config.set("transactional.id", format!("tidelog-bench-{}", spec.topic));
     }

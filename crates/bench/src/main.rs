@@ -5,6 +5,7 @@
 mod broker_process;
 mod group_load;
 mod kafka_load;
+mod kinesis_load;
 mod limits;
 mod report;
 mod scale;
@@ -46,6 +47,8 @@ enum Suite {
     Produce,
     /// The delivery-guarantee rows only: plain, idempotent and transactional produce.
     Guarantees,
+    /// The Kinesis rows only: PutRecords and GetRecords from one client.
+    Kinesis,
 }
 
 const PARTITIONS: i32 = 8;
@@ -68,7 +71,9 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
 async fn guarantee_rows(broker: &BrokerProcess, records: u64) -> anyhow::Result<Vec<Row>> {
     let bootstrap = broker.bootstrap.as_str();
     let modes = [
-        ("produce 1 KiB, acks=all, plain (guarantee baseline)", "g-plain", Delivery::Plain),
+        // Idempotent clients keep at most 5 requests in flight; so does this baseline, so
+        // that the ratios show the broker's cost of each guarantee, not the client's cap.
+        ("produce 1 KiB, acks=all, plain, 5 in flight (guarantee baseline)", "g-plain", Delivery::Plain),
         ("produce 1 KiB, acks=all, idempotent", "g-idempotent", Delivery::Idempotent),
         (
             "produce 1 KiB, acks=all, transactional, 100 ms transactions",
@@ -88,6 +93,7 @@ async fn guarantee_rows(broker: &BrokerProcess, records: u64) -> anyhow::Result<
             acks: "all",
             linger_ms: 5,
             delivery,
+            max_in_flight: Some(5),
         };
         let bs = bootstrap.to_string();
         let result = tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
@@ -99,6 +105,29 @@ async fn guarantee_rows(broker: &BrokerProcess, records: u64) -> anyhow::Result<
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// PutRecords (500 × 1 KiB per call) then GetRecords of everything, one client each.
+async fn kinesis_rows(broker: &BrokerProcess, records: u64) -> anyhow::Result<Vec<Row>> {
+    const SHARDS: u32 = 4;
+    let url = broker.kinesis_url.clone();
+    let calls = (records / 500).max(1);
+    let put_name = "kinesis PutRecords 500 × 1 KiB, 4 shards, one client";
+    eprintln!("running: {put_name}");
+    let put = {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            kinesis_load::create_stream(&url, "k-bench", SHARDS)?;
+            kinesis_load::put_records(&url, "k-bench", calls, 1024)
+        })
+        .await??
+    };
+    let get_name = "kinesis GetRecords (Limit 10000), 4 shards, one client";
+    eprintln!("running: {get_name}");
+    let expected = put.records;
+    let get =
+        tokio::task::spawn_blocking(move || kinesis_load::get_records(&url, "k-bench", SHARDS, expected)).await??;
+    Ok(vec![Row::new(put_name, &put, broker.rss_mib(), None), Row::new(get_name, &get, broker.rss_mib(), None)])
 }
 
 #[tokio::main]
@@ -122,7 +151,7 @@ async fn main() -> anyhow::Result<()> {
         ("produce 100 B, 8 partitions, acks=1 (per-record overhead)", "p-small", "1", 100, cli.records * 4),
     ];
     for (name, topic, acks, size, records) in scenarios {
-        if cli.suite == Suite::Guarantees {
+        if matches!(cli.suite, Suite::Guarantees | Suite::Kinesis) {
             break;
         }
         eprintln!("running: {name}");
@@ -135,6 +164,7 @@ async fn main() -> anyhow::Result<()> {
             acks,
             linger_ms: 5,
             delivery: Delivery::Plain,
+            max_in_flight: None,
         };
         let bs = bootstrap.clone();
         let result = tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
@@ -172,6 +202,7 @@ async fn main() -> anyhow::Result<()> {
             acks: "1",
             linger_ms: 5,
             delivery: Delivery::Plain,
+            max_in_flight: None,
         };
         let bs = bootstrap.clone();
         let result = tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
@@ -184,6 +215,9 @@ async fn main() -> anyhow::Result<()> {
 
     if matches!(cli.suite, Suite::All | Suite::Guarantees) {
         rows.extend(guarantee_rows(&broker, cli.records).await?);
+    }
+    if matches!(cli.suite, Suite::All | Suite::Kinesis) {
+        rows.extend(kinesis_rows(&broker, cli.records).await?);
     }
 
     if cli.suite == Suite::All {
@@ -209,6 +243,7 @@ async fn main() -> anyhow::Result<()> {
             acks: "1",
             linger_ms: 5,
             delivery: Delivery::Plain,
+            max_in_flight: None,
         };
         let bs = bootstrap.clone();
         tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
