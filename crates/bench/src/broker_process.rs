@@ -65,6 +65,11 @@ impl BrokerProcess {
         })
     }
 
+    /// CPU time (user + system) the broker process has used so far, in seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        process_cpu_seconds(&format!("/proc/{}/stat", self.child.id()))
+    }
+
     /// Resident set size of the broker process, in MiB.
     pub fn rss_mib(&self) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
@@ -104,4 +109,18 @@ impl BrokerProcess {
         self.child.wait()?;
         Ok(())
     }
+}
+
+/// CPU time (user + system) of the process whose `/proc/<pid>/stat` is `stat_path`, in
+/// seconds; 0 when it cannot be read.
+pub fn process_cpu_seconds(stat_path: &str) -> f64 {
+    // Linux reports these in USER_HZ, which is 100 on every architecture it supports.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string(stat_path).unwrap_or_default();
+    // The command name (field 2) may hold spaces; fields are counted after its ')'.
+    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / TICKS_PER_SECOND
 }

@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 
 use broker_process::BrokerProcess;
-use kafka_load::{Delivery, ProduceSpec};
-use report::{Report, Row};
+use kafka_load::{Delivery, LoadResult, ProduceSpec};
+use report::{CpuUsed, Report, Row};
 
 #[derive(Parser)]
 #[command(about = "tidelog benchmark runner")]
@@ -96,8 +96,8 @@ async fn guarantee_rows(broker: &BrokerProcess, records: u64) -> anyhow::Result<
             max_in_flight: Some(5),
         };
         let bs = bootstrap.to_string();
-        let result = tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
-        let mut row = Row::new(name, &result, broker.rss_mib(), None);
+        let (result, cpu) = run_load(broker, move || kafka_load::produce(&bs, &spec)).await?;
+        let mut row = Row::new(name, &result, broker.rss_mib(), None).with_cpu(cpu, result.payload_bytes);
         if let Some(plain) = rows.first().map(|r| r.mb_per_s) {
             row.limit = Some("the plain acks=all row".into());
             row.ratio_to_limit = Some(row.mb_per_s / plain);
@@ -114,20 +114,35 @@ async fn kinesis_rows(broker: &BrokerProcess, records: u64) -> anyhow::Result<Ve
     let calls = (records / 500).max(1);
     let put_name = "kinesis PutRecords 500 × 1 KiB, 4 shards, one client";
     eprintln!("running: {put_name}");
-    let put = {
+    {
         let url = url.clone();
-        tokio::task::spawn_blocking(move || {
-            kinesis_load::create_stream(&url, "k-bench", SHARDS)?;
-            kinesis_load::put_records(&url, "k-bench", calls, 1024)
-        })
-        .await??
+        tokio::task::spawn_blocking(move || kinesis_load::create_stream(&url, "k-bench", SHARDS)).await??;
+    }
+    let (put, put_cpu) = {
+        let url = url.clone();
+        run_load(broker, move || kinesis_load::put_records(&url, "k-bench", calls, 1024)).await?
     };
     let get_name = "kinesis GetRecords (Limit 10000), 4 shards, one client";
     eprintln!("running: {get_name}");
     let expected = put.records;
-    let get =
-        tokio::task::spawn_blocking(move || kinesis_load::get_records(&url, "k-bench", SHARDS, expected)).await??;
-    Ok(vec![Row::new(put_name, &put, broker.rss_mib(), None), Row::new(get_name, &get, broker.rss_mib(), None)])
+    let (get, get_cpu) = run_load(broker, move || kinesis_load::get_records(&url, "k-bench", SHARDS, expected)).await?;
+    Ok(vec![
+        Row::new(put_name, &put, broker.rss_mib(), None).with_cpu(put_cpu, put.payload_bytes),
+        Row::new(get_name, &get, broker.rss_mib(), None).with_cpu(get_cpu, get.payload_bytes),
+    ])
+}
+
+/// Runs one blocking load against `broker`, measuring the CPU both sides spend on it.
+async fn run_load<F>(broker: &BrokerProcess, load: F) -> anyhow::Result<(LoadResult, CpuUsed)>
+where
+    F: FnOnce() -> anyhow::Result<LoadResult> + Send + 'static,
+{
+    let client_cpu = || broker_process::process_cpu_seconds("/proc/self/stat");
+    let (broker_before, client_before) = (broker.cpu_seconds(), client_cpu());
+    let result = tokio::task::spawn_blocking(load).await??;
+    let cpu =
+        CpuUsed { broker_seconds: broker.cpu_seconds() - broker_before, client_seconds: client_cpu() - client_before };
+    Ok((result, cpu))
 }
 
 #[tokio::main]
@@ -167,22 +182,22 @@ async fn main() -> anyhow::Result<()> {
             max_in_flight: None,
         };
         let bs = bootstrap.clone();
-        let result = tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
+        let (result, cpu) = run_load(&broker, move || kafka_load::produce(&bs, &spec)).await?;
         let limit = match acks {
             "all" => Some(("fdatasync-every-1-MiB", machine.fdatasync_1mib_mb_s)),
             _ if size >= 1024 => Some(("buffered disk write", machine.buffered_write_mb_s)),
             _ => None,
         };
-        rows.push(Row::new(name, &result, broker.rss_mib(), limit));
+        rows.push(Row::new(name, &result, broker.rss_mib(), limit).with_cpu(cpu, result.payload_bytes));
     }
 
     if cli.suite == Suite::All {
         let name = "consume 1 KiB from page cache, 8 partitions";
         eprintln!("running: {name}");
         let (bs, records) = (bootstrap.clone(), cli.records);
-        let result =
-            tokio::task::spawn_blocking(move || kafka_load::consume(&bs, "p-acks1", PARTITIONS, records)).await??;
-        rows.push(Row::new(name, &result, broker.rss_mib(), Some(("loopback TCP", machine.loopback_tcp_mb_s))));
+        let (result, cpu) = run_load(&broker, move || kafka_load::consume(&bs, "p-acks1", PARTITIONS, records)).await?;
+        let limit = Some(("loopback TCP", machine.loopback_tcp_mb_s));
+        rows.push(Row::new(name, &result, broker.rss_mib(), limit).with_cpu(cpu, result.payload_bytes));
     }
     if cli.suite == Suite::All {
         let name = "produce 1 KiB, acks=1, while compaction and retention run";
@@ -205,9 +220,9 @@ async fn main() -> anyhow::Result<()> {
             max_in_flight: None,
         };
         let bs = bootstrap.clone();
-        let result = tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
+        let (result, cpu) = run_load(&broker, move || kafka_load::produce(&bs, &spec)).await?;
         let quiet = rows.first().map(|r| r.mb_per_s).unwrap_or(1.0);
-        let mut row = Row::new(name, &result, broker.rss_mib(), None);
+        let mut row = Row::new(name, &result, broker.rss_mib(), None).with_cpu(cpu, result.payload_bytes);
         row.limit = Some("the quiet acks=1 row".into());
         row.ratio_to_limit = Some(row.mb_per_s / quiet);
         rows.push(row);
