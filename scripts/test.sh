@@ -16,6 +16,9 @@ fi
 # Python clients in a project-local virtual environment.
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -r compat/requirements.txt
+# The AWS CLI pins its own botocore, so it gets an environment of its own.
+[ -x .venv-awscli/bin/python ] || python3 -m venv .venv-awscli
+.venv-awscli/bin/pip install -q --disable-pip-version-check -r compat/requirements-awscli.txt
 
 cargo build --workspace --all-targets
 cargo test --workspace

@@ -62,6 +62,9 @@ pub struct Broker {
     pub(crate) topics: RwLock<HashMap<String, Arc<TopicHandle>>>,
     /// Serialises metadata changes so validation and apply see the same state.
     pub(crate) admin_lock: Mutex<()>,
+    /// Kinesis appends route by the shard layout under the read side; resharding closes
+    /// shards under the write side, so no record lands in a shard after it closed.
+    pub(crate) reshard_lock: RwLock<()>,
     shutting_down: watch::Sender<bool>,
     clean_start: bool,
     pub(crate) groups: crate::group::Groups,
@@ -137,6 +140,7 @@ impl Broker {
             metadata_log: Mutex::new(log),
             topics: RwLock::new(HashMap::new()),
             admin_lock: Mutex::new(()),
+            reshard_lock: RwLock::new(()),
             shutting_down: watch::channel(false).0,
             clean_start,
             groups: Default::default(),

@@ -150,6 +150,16 @@ pub const BROKER_SPECS: &[Spec] = &[
         "10000",
         "how often transactions past their timeout are aborted",
     ),
+    // Kinesis front-end. AWS takes seconds to create or reshard a stream; tidelog is done
+    // at once, and reports CREATING/UPDATING for this long only to rehearse clients.
+    long("kinesis.stream.transition.ms", 0, 600_000, "0", "report CREATING/UPDATING this long after a change"),
+    long("kinesis.shard.limit", 1, 100_000, "500", "open shards allowed across all streams (LimitExceededException)"),
+    Spec {
+        name: "kinesis.enforce.limits",
+        kind: Kind::Bool,
+        default: "false",
+        doc: "refuse traffic above AWS's per-shard limits (ProvisionedThroughputExceededException)",
+    },
     long("group.consumer.session.timeout.ms", 1, I32_MAX, "45000", "consumer-protocol (KIP-848) session timeout"),
     long("group.consumer.heartbeat.interval.ms", 1, I32_MAX, "5000", "consumer-protocol (KIP-848) heartbeat interval"),
 ];

@@ -85,6 +85,9 @@ pub enum BrokerError {
     OperationNotAttempted,
     #[error("coordinator not available: {0}")]
     CoordinatorNotAvailable(String),
+    /// A split, merge or shard-count change that the stream's layout does not allow.
+    #[error("{0}")]
+    InvalidReshard(String),
 }
 
 impl From<LogError> for BrokerError {

@@ -48,6 +48,13 @@ pub enum MetadataEvent {
         name: String,
         settings: crate::streams::StreamSettings,
     },
+    /// Shards closed and child partitions added, in one event so that a crash never
+    /// leaves half a reshard.
+    StreamResharded {
+        name: String,
+        partitions: u32,
+        settings: crate::streams::StreamSettings,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +105,12 @@ impl MetadataState {
             }
             MetadataEvent::StreamSettingsChanged { name, settings } => {
                 if let Some(t) = self.topics.get_mut(name) {
+                    t.stream = Some(settings.clone());
+                }
+            }
+            MetadataEvent::StreamResharded { name, partitions, settings } => {
+                if let Some(t) = self.topics.get_mut(name) {
+                    t.partitions = *partitions;
                     t.stream = Some(settings.clone());
                 }
             }

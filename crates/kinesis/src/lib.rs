@@ -1,9 +1,12 @@
 //! The Kinesis Data Streams front-end: HTTP on its own listener, `X-Amz-Target`
-//! dispatch, AWS JSON 1.1 bodies, and a mapping of streams and shards onto the broker's
+//! dispatch, AWS JSON 1.1 and CBOR bodies, and a mapping of streams and shards onto the broker's
 //! topics and partitions. Thin on purpose: every operation ends in one broker call.
 
+mod cbor;
 mod error;
+mod eventstream;
 mod iterator;
+mod limits;
 mod ops;
 mod sequence;
 mod server;

@@ -1,12 +1,13 @@
 //! The HTTP side: `POST /` with `X-Amz-Target: Kinesis_20131202.<Operation>` and an AWS
-//! JSON 1.1 body, answered in kind. HTTP/1.1 and HTTP/2 (cleartext) on one listener.
+//! JSON 1.1 or CBOR 1.1 body, answered in the request's encoding. HTTP/1.1 and HTTP/2
+//! (cleartext) on one listener. SubscribeToShard answers with an event stream.
 //!
 //! SigV4 `Authorization` headers are read for the region (used in ARNs) and otherwise
 //! accepted as they are: signature verification comes with the security work.
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,24 +17,41 @@ use tidelog_broker::Broker;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::cbor;
 use crate::error::KinesisError;
-use crate::ops;
+use crate::limits::Limits;
+use crate::ops::{self, Subscriptions};
 
 const TARGET_PREFIX: &str = "Kinesis_20131202.";
 const JSON: &str = "application/x-amz-json-1.1";
+const CBOR: &str = "application/x-amz-cbor-1.1";
+const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 /// PutRecords carries up to 5 MiB of data, base64-encoded in JSON: room for that.
 const MAX_BODY_BYTES: usize = 8 << 20;
 const DEFAULT_REGION: &str = "us-east-1";
 
-/// What every operation sees: the broker and the caller's region.
+/// What every operation sees: the broker, the front-end's shared state and the caller's
+/// region.
+#[derive(Clone)]
 pub struct Call {
     pub broker: Arc<Broker>,
+    pub limits: Arc<Limits>,
+    pub subscriptions: Arc<Subscriptions>,
     pub region: String,
+}
+
+#[derive(Clone)]
+struct Service {
+    broker: Arc<Broker>,
+    limits: Arc<Limits>,
+    subscriptions: Arc<Subscriptions>,
 }
 
 /// Serves Kinesis clients until `stop` turns true; requests in flight are answered.
 pub async fn serve(listener: TcpListener, broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
-    let app = Router::new().route("/", post(handle)).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(broker);
+    let limits = Arc::new(Limits::new(broker.config().bool("kinesis.enforce.limits")));
+    let service = Service { broker, limits, subscriptions: Default::default() };
+    let app = Router::new().route("/", post(handle)).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(service);
     let stopped = async move {
         while !*stop.borrow_and_update() {
             if stop.changed().await.is_err() {
@@ -58,49 +76,91 @@ fn region(headers: &HeaderMap) -> String {
         .to_string()
 }
 
-async fn handle(State(broker): State<Arc<Broker>>, headers: HeaderMap, body: Bytes) -> Response {
+/// The body encoding of a request, which its answer uses too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Json,
+    Cbor,
+}
+
+impl Encoding {
+    fn of(headers: &HeaderMap) -> Encoding {
+        let kind = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or(JSON);
+        if kind.starts_with("application/x-amz-cbor") {
+            Encoding::Cbor
+        } else {
+            Encoding::Json
+        }
+    }
+
+    fn parse(self, body: &[u8]) -> Result<serde_json::Value, KinesisError> {
+        match self {
+            Encoding::Cbor => cbor::decode(body),
+            Encoding::Json => parse_json(body),
+        }
+    }
+
+    fn respond(self, status: StatusCode, body: &serde_json::Value, request_id: &str) -> Response {
+        let (content_type, bytes) = match self {
+            Encoding::Json => (JSON, body.to_string().into_bytes()),
+            Encoding::Cbor => (CBOR, cbor::encode(body)),
+        };
+        let mut response = (status, bytes).into_response();
+        let h = response.headers_mut();
+        h.insert("content-type", HeaderValue::from_static(content_type));
+        if let Ok(id) = HeaderValue::from_str(request_id) {
+            h.insert("x-amzn-requestid", id);
+        }
+        response
+    }
+}
+
+async fn handle(State(service): State<Service>, headers: HeaderMap, body: Bytes) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
+    let encoding = Encoding::of(&headers);
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let call = Call {
+        broker: service.broker,
+        limits: service.limits,
+        subscriptions: service.subscriptions,
+        region: region(&headers),
+    };
     let outcome = match target.strip_prefix(TARGET_PREFIX) {
         None => Err(KinesisError::new("UnknownOperationException", format!("Unknown target '{target}'"))),
-        Some(operation) => match content_kind(&headers) {
+        Some("SubscribeToShard") => match encoding.parse(&body).and_then(|input| ops::subscription(&call, input)) {
+            Ok(events) => return event_stream(events, &request_id),
             Err(e) => Err(e),
-            Ok(()) => {
-                let call = Call { broker, region: region(&headers) };
-                match parse_body(&body) {
-                    Ok(input) => ops::dispatch(&call, operation, input).await,
-                    Err(e) => Err(e),
-                }
-            }
+        },
+        Some(operation) => match encoding.parse(&body) {
+            Ok(input) => ops::dispatch(&call, operation, input).await,
+            Err(e) => Err(e),
         },
     };
-    let (status, body) = match outcome {
-        Ok(output) => (StatusCode::OK, output),
+    match outcome {
+        Ok(output) => encoding.respond(StatusCode::OK, &output, &request_id),
         Err(e) => {
             tracing::debug!(target, error = %e, "kinesis request refused");
-            (StatusCode::BAD_REQUEST, serde_json::json!({ "__type": e.kind, "message": e.message }))
+            let body = serde_json::json!({ "__type": e.kind, "message": e.message });
+            encoding.respond(StatusCode::BAD_REQUEST, &body, &request_id)
         }
-    };
-    let mut response = (status, body.to_string()).into_response();
+    }
+}
+
+/// A streaming answer: each received message is written as it comes.
+fn event_stream(events: tokio::sync::mpsc::Receiver<Bytes>, request_id: &str) -> Response {
+    let stream = futures::stream::unfold(events, |mut rx| async move {
+        rx.recv().await.map(|bytes| (Ok::<_, std::convert::Infallible>(bytes), rx))
+    });
+    let mut response = Response::new(Body::from_stream(stream));
     let h = response.headers_mut();
-    h.insert("content-type", HeaderValue::from_static(JSON));
-    if let Ok(id) = HeaderValue::from_str(&request_id) {
+    h.insert("content-type", HeaderValue::from_static(EVENT_STREAM));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
         h.insert("x-amzn-requestid", id);
     }
     response
 }
 
-/// AWS JSON 1.1 (or plain JSON). CBOR, which the Java SDKs prefer, is not decoded yet:
-/// those clients can set `aws.cborEnabled=false` meanwhile.
-fn content_kind(headers: &HeaderMap) -> Result<(), KinesisError> {
-    let kind = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or(JSON);
-    if kind.starts_with("application/x-amz-cbor") {
-        return Err(KinesisError::serialization("CBOR request bodies are not supported yet; send AWS JSON 1.1"));
-    }
-    Ok(())
-}
-
-fn parse_body(body: &[u8]) -> Result<serde_json::Value, KinesisError> {
+fn parse_json(body: &[u8]) -> Result<serde_json::Value, KinesisError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(serde_json::Value::Object(Default::default()));
     }

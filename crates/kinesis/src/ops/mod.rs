@@ -1,9 +1,13 @@
 //! One function per Kinesis operation, grouped by concern. Each parses its typed input,
 //! makes its broker call and returns the JSON output.
 
+mod consumers;
 mod records;
+mod reshard;
 mod streams;
 mod tags;
+
+pub(crate) use consumers::{subscription, Subscriptions};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -49,6 +53,13 @@ pub async fn dispatch(call: &Call, operation: &str, body: Value) -> Output {
         "PutRecords" => records::put_records(call, input(body)?).await,
         "GetShardIterator" => records::get_shard_iterator(call, input(body)?),
         "GetRecords" => records::get_records(call, input(body)?),
+        "SplitShard" => reshard::split(call, input(body)?),
+        "MergeShards" => reshard::merge(call, input(body)?),
+        "UpdateShardCount" => reshard::update_count(call, input(body)?),
+        "RegisterStreamConsumer" => consumers::register(call, input(body)?),
+        "DeregisterStreamConsumer" => consumers::deregister(call, input(body)?),
+        "DescribeStreamConsumer" => consumers::describe(call, input(body)?),
+        "ListStreamConsumers" => consumers::list(call, input(body)?),
         other => Err(KinesisError::new("UnknownOperationException", format!("Operation {other} is not supported"))),
     }
 }

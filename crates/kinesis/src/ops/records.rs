@@ -9,16 +9,16 @@ use bytes::Bytes;
 use md5::{Digest, Md5};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tidelog_broker::streams::shard_for_hash_key;
+use tidelog_broker::streams::{Shard, ShardAppend, StoredRecord};
 use tidelog_broker::{now_ms, OffsetQuery};
 
-use super::streams::existing;
+use super::streams::{existing, shard, shard_json, shards, writable};
 use super::{seconds, Output};
 use crate::error::KinesisError;
 use crate::iterator::ShardIterator;
 use crate::sequence;
 use crate::server::Call;
-use crate::stream_ref::{shard_id, shard_index, StreamRef};
+use crate::stream_ref::{shard_id, StreamRef};
 
 const MAX_RECORD_BYTES: usize = 1 << 20;
 const MAX_PUT_RECORDS: usize = 500;
@@ -35,14 +35,10 @@ pub struct Entry {
     explicit_hash_key: Option<String>,
 }
 
-/// A checked entry: its shard and payload.
-struct Routed {
-    shard: usize,
-    key: Bytes,
-    data: Bytes,
-}
+/// A checked entry: its hash key, partition key and data.
+type Routed = (u128, Bytes, Bytes);
 
-fn route(entry: Entry, shards: usize, field: &str) -> Result<Routed, KinesisError> {
+fn route(entry: Entry, field: &str) -> Result<Routed, KinesisError> {
     let key_len = entry.partition_key.chars().count();
     if !(1..=256).contains(&key_len) {
         return Err(KinesisError::validation(
@@ -69,11 +65,7 @@ fn route(entry: Entry, shards: usize, field: &str) -> Result<Routed, KinesisErro
         })?,
         None => u128::from_be_bytes(Md5::digest(entry.partition_key.as_bytes()).into()),
     };
-    Ok(Routed {
-        shard: shard_for_hash_key(hash, shards),
-        key: Bytes::from(entry.partition_key),
-        data: Bytes::from(data),
-    })
+    Ok((hash, Bytes::from(entry.partition_key), Bytes::from(data)))
 }
 
 #[derive(Deserialize)]
@@ -88,18 +80,35 @@ pub struct PutRecordInput {
 }
 
 pub async fn put_record(call: &Call, input: PutRecordInput) -> Output {
-    let (name, shards) = existing(call, &input.stream)?;
-    let routed = route(input.entry, shards, "")?;
-    let produced = call
-        .broker
-        .append_records(&name, routed.shard as i32, &[(Some(routed.key), Some(routed.data))])
-        .map_err(|e| KinesisError::from_broker(e, &name))?;
+    let name = writable(call, &input.stream)?;
+    let routed = route(input.entry, "")?;
+    call.limits.admit_write(&name, &[(route_partition(call, &name, routed.0)?, routed.2.len())])?;
+    let appended = append(call, &name, &[routed])?;
+    let ShardAppend { partition, produced, .. } = appended
+        .into_iter()
+        .next()
+        .ok_or_else(|| KinesisError::new("InternalFailure", "the record was not appended to any shard"))?;
+    let produced = produced.map_err(|e| KinesisError::from_broker(e, &name))?;
     produced.wait_durable().await.map_err(|e| KinesisError::from_broker(e, &name))?;
+    super::reshard::scale_on_demand(call, &name, &[partition]);
     Ok(json!({
-        "ShardId": shard_id(routed.shard as i32),
-        "SequenceNumber": sequence::encode(routed.shard as i32, produced.base_offset),
+        "ShardId": shard_id(partition),
+        "SequenceNumber": sequence::encode(partition, produced.base_offset),
         "EncryptionType": "NONE",
     }))
+}
+
+fn append(call: &Call, name: &str, records: &[Routed]) -> Result<Vec<ShardAppend>, KinesisError> {
+    call.broker.append_by_hash(name, records).map_err(|e| KinesisError::from_broker(e, name))
+}
+
+/// The open shard a hash key routes to now (for throughput accounting).
+fn route_partition(call: &Call, name: &str, hash: u128) -> Result<i32, KinesisError> {
+    shards(call, name)?
+        .iter()
+        .find(|s| s.is_open() && s.holds(hash))
+        .map(|s| s.partition)
+        .ok_or_else(|| KinesisError::new("InternalFailure", format!("no open shard of {name} holds {hash}")))
 }
 
 #[derive(Deserialize)]
@@ -111,7 +120,7 @@ pub struct PutRecordsInput {
 }
 
 pub async fn put_records(call: &Call, input: PutRecordsInput) -> Output {
-    let (name, shards) = existing(call, &input.stream)?;
+    let name = writable(call, &input.stream)?;
     let count = input.records.len();
     if !(1..=MAX_PUT_RECORDS).contains(&count) {
         return Err(KinesisError::validation(
@@ -124,42 +133,47 @@ pub async fn put_records(call: &Call, input: PutRecordsInput) -> Output {
         .records
         .into_iter()
         .enumerate()
-        .map(|(i, e)| route(e, shards, &format!("records.{}.member.", i + 1)))
+        .map(|(i, e)| route(e, &format!("records.{}.member.", i + 1)))
         .collect::<Result<_, _>>()?;
-    let total: usize = routed.iter().map(|r| r.data.len() + r.key.len()).sum();
+    let total: usize = routed.iter().map(|r| r.1.len() + r.2.len()).sum();
     if total > MAX_PUT_BYTES {
         return Err(KinesisError::invalid_argument(format!(
             "Records size exceeds 5 MB limit: {total} bytes of data and partition keys"
         )));
     }
-    // One batch per shard, in request order; each record's answer is its own offset.
+    // Records over a shard's throughput limit fail alone, as on AWS; the rest are
+    // appended, one batch per shard in request order, each answered with its own offset.
     let mut answers: Vec<Value> = vec![Value::Null; count];
-    let mut by_shard: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
-    for (i, r) in routed.iter().enumerate() {
-        by_shard.entry(r.shard).or_default().push(i);
-    }
-    let mut pending = Vec::new();
-    for (shard, indexes) in by_shard {
-        let records: Vec<_> =
-            indexes.iter().map(|&i| (Some(routed[i].key.clone()), Some(routed[i].data.clone()))).collect();
-        match call.broker.append_records(&name, shard as i32, &records) {
-            Ok(produced) => pending.push((shard, indexes, produced)),
-            Err(e) => fail(&mut answers, &indexes, &KinesisError::from_broker(e, &name)),
+    let mut accepted = Vec::new();
+    for (i, r) in routed.into_iter().enumerate() {
+        let partition = route_partition(call, &name, r.0)?;
+        match call.limits.admit_write(&name, &[(partition, r.2.len())]) {
+            Ok(()) => accepted.push((i, r)),
+            Err(e) => answers[i] = json!({ "ErrorCode": e.kind, "ErrorMessage": e.message }),
         }
     }
-    for (shard, indexes, produced) in pending {
-        match produced.wait_durable().await {
-            Ok(()) => {
+    let records: Vec<Routed> = accepted.iter().map(|(_, r)| r.clone()).collect();
+    let mut touched = Vec::new();
+    for ShardAppend { partition, indexes, produced } in append(call, &name, &records)? {
+        touched.push(partition);
+        let indexes: Vec<usize> = indexes.iter().map(|&i| accepted[i].0).collect();
+        let result = match produced {
+            Ok(produced) => produced.wait_durable().await.map(|()| produced.base_offset),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(base) => {
                 for (n, &i) in indexes.iter().enumerate() {
                     answers[i] = json!({
-                        "ShardId": shard_id(shard as i32),
-                        "SequenceNumber": sequence::encode(shard as i32, produced.base_offset + n as u64),
+                        "ShardId": shard_id(partition),
+                        "SequenceNumber": sequence::encode(partition, base + n as u64),
                     });
                 }
             }
             Err(e) => fail(&mut answers, &indexes, &KinesisError::from_broker(e, &name)),
         }
     }
+    super::reshard::scale_on_demand(call, &name, &touched);
     let failed = answers.iter().filter(|a| a.get("ErrorCode").is_some()).count();
     Ok(json!({ "FailedRecordCount": failed, "Records": answers, "EncryptionType": "NONE" }))
 }
@@ -184,16 +198,12 @@ pub struct IteratorInput {
 }
 
 pub fn get_shard_iterator(call: &Call, input: IteratorInput) -> Output {
-    let (name, shards) = existing(call, &input.stream)?;
-    let shard = shard_index(&input.shard_id)?;
-    if shard as usize >= shards {
-        return Err(KinesisError::from_broker(
-            tidelog_broker::BrokerError::UnknownTopicOrPartition { topic: name.clone(), partition: Some(shard) },
-            &name,
-        ));
-    }
+    let name = writable(call, &input.stream)?;
+    let found = shard(call, &name, &input.shard_id)?;
+    let shard = found.partition;
     let partition = call.broker.partition(&name, shard).map_err(|e| KinesisError::from_broker(e, &name))?;
-    let (start, end) = (partition.offsets().log_start_offset, partition.last_stable_offset());
+    let start = partition.offsets().log_start_offset;
+    let end = shard_end(&found, partition.last_stable_offset());
     let sequence = || {
         input.starting_sequence_number.as_deref().ok_or_else(|| {
             KinesisError::invalid_argument(format!(
@@ -251,6 +261,8 @@ pub fn get_records(call: &Call, input: GetRecordsInput) -> Output {
     let name = iterator.stream.clone();
     let stream = StreamRef { stream_name: Some(name.clone()), stream_arn: None };
     existing(call, &stream)?;
+    let found = shard(call, &name, &shard_id(iterator.shard))?;
+    call.limits.admit_read(&name, iterator.shard)?;
     let read = call
         .broker
         .read_records(&name, iterator.shard, iterator.offset, limit, MAX_GET_BYTES)
@@ -264,22 +276,53 @@ pub fn get_records(call: &Call, input: GetRecordsInput) -> Output {
             other => Err(other),
         })
         .map_err(|e| KinesisError::from_broker(e, &name))?;
-    let records: Vec<Value> = read
-        .records
-        .iter()
-        .map(|r| {
-            json!({
-                "SequenceNumber": sequence::encode(iterator.shard, r.offset),
-                "ApproximateArrivalTimestamp": seconds(r.timestamp),
-                "Data": STANDARD.encode(r.value.as_deref().unwrap_or_default()),
-                "PartitionKey": String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()),
-            })
-        })
-        .collect();
-    let behind = match read.records.last() {
-        Some(last) if read.next_offset < read.high_watermark => (now - last.timestamp).max(0),
+    // A closed shard ends where it closed, whatever Kafka producers appended after.
+    let ending = found.ending_offset;
+    let kept: Vec<_> = read.records.iter().filter(|r| ending.is_none_or(|e| r.offset < e)).collect();
+    call.limits.record_read(&name, iterator.shard, kept.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len())).sum());
+    let records: Vec<Value> = kept.iter().map(|r| record_json(iterator.shard, r)).collect();
+    let next_offset = ending.map_or(read.next_offset, |e| read.next_offset.min(e));
+    if ending.is_some_and(|e| next_offset >= e) {
+        // The end of a closed shard: no next iterator, and the children to read next.
+        return Ok(
+            json!({ "Records": records, "MillisBehindLatest": 0, "ChildShards": child_shards(call, &name, &found)? }),
+        );
+    }
+    let behind = match kept.last() {
+        Some(last) if next_offset < read.high_watermark => (now - last.timestamp).max(0),
         _ => 0,
     };
-    let next = ShardIterator { offset: read.next_offset, created_ms: now, ..iterator };
+    let next = ShardIterator { offset: next_offset, created_ms: now, ..iterator };
     Ok(json!({ "Records": records, "NextShardIterator": next.encode(), "MillisBehindLatest": behind }))
+}
+
+/// Where the Kinesis view of a shard ends: its closing offset, or the last stable offset.
+pub(crate) fn shard_end(shard: &Shard, last_stable_offset: u64) -> u64 {
+    shard.ending_offset.map_or(last_stable_offset, |e| e.min(last_stable_offset))
+}
+
+/// The shards that continue a closed one, as GetRecords and SubscribeToShard report them.
+pub(crate) fn child_shards(call: &Call, name: &str, parent: &Shard) -> Result<Vec<Value>, KinesisError> {
+    Ok(shards(call, name)?
+        .iter()
+        .filter(|s| s.parent == Some(parent.partition) || s.adjacent_parent == Some(parent.partition))
+        .map(|s| {
+            let parents: Vec<String> = s.parent.into_iter().chain(s.adjacent_parent).map(shard_id).collect();
+            json!({
+                "ShardId": shard_id(s.partition),
+                "ParentShards": parents,
+                "HashKeyRange": shard_json(s)["HashKeyRange"].clone(),
+            })
+        })
+        .collect())
+}
+
+/// One record as GetRecords and SubscribeToShard carry it.
+pub(crate) fn record_json(shard: i32, r: &StoredRecord) -> Value {
+    json!({
+        "SequenceNumber": sequence::encode(shard, r.offset),
+        "ApproximateArrivalTimestamp": seconds(r.timestamp),
+        "Data": STANDARD.encode(r.value.as_deref().unwrap_or_default()),
+        "PartitionKey": String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()),
+    })
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tidelog_broker::streams::{shard_ranges, StreamSettings};
-use tidelog_broker::ConfigChange;
+use tidelog_broker::streams::{Shard, StreamSettings};
+use tidelog_broker::{now_ms, ConfigChange};
 
 use super::{seconds, Output};
 use crate::error::KinesisError;
@@ -14,8 +14,6 @@ use crate::sequence;
 use crate::server::Call;
 use crate::stream_ref::{arn, shard_id, shard_index, validate_name, StreamRef};
 
-/// Open shards an account may have (AWS's default in its larger regions).
-pub const SHARD_LIMIT: i64 = 500;
 const ON_DEMAND_STREAM_LIMIT: i64 = 50;
 /// Shards an on-demand stream starts with, as on AWS.
 const ON_DEMAND_SHARDS: i64 = 4;
@@ -50,12 +48,50 @@ fn on_demand(details: &Option<StreamModeDetails>) -> Result<bool, KinesisError> 
 }
 
 /// A stream's name, checked to exist (internal topics are not streams).
-pub(crate) fn existing(call: &Call, stream: &StreamRef) -> Result<(String, usize), KinesisError> {
+pub(crate) fn existing(call: &Call, stream: &StreamRef) -> Result<String, KinesisError> {
     let name = stream.name()?;
     match call.broker.topic(&name) {
-        Some(t) if !name.starts_with("__") => Ok((name, t.partitions.len())),
+        Some(_) if !name.starts_with("__") => Ok(name),
         _ => Err(KinesisError::stream_not_found(&name)),
     }
+}
+
+/// An existing stream that takes records: still CREATING counts as not found, as on AWS.
+pub(crate) fn writable(call: &Call, stream: &StreamRef) -> Result<String, KinesisError> {
+    let name = existing(call, stream)?;
+    if settings(call, &name)?.status(now_ms()) == "CREATING" {
+        return Err(KinesisError::stream_not_found(&name));
+    }
+    Ok(name)
+}
+
+/// An existing stream whose shards may change now: not CREATING or UPDATING.
+pub(crate) fn idle(call: &Call, stream: &StreamRef) -> Result<String, KinesisError> {
+    let name = existing(call, stream)?;
+    let status = settings(call, &name)?.status(now_ms()).to_string();
+    if status != "ACTIVE" {
+        return Err(KinesisError::resource_in_use(format!(
+            "Stream {name} under account {} not ACTIVE, instead in state {status}",
+            crate::error::ACCOUNT
+        )));
+    }
+    Ok(name)
+}
+
+/// Every shard of a stream, open and closed.
+pub(crate) fn shards(call: &Call, name: &str) -> Result<Vec<Shard>, KinesisError> {
+    call.broker.stream_shards(name).map_err(|e| KinesisError::from_broker(e, name))
+}
+
+/// One shard of a stream by its id.
+pub(crate) fn shard(call: &Call, name: &str, id: &str) -> Result<Shard, KinesisError> {
+    let index = shard_index(id)?;
+    shards(call, name)?.into_iter().find(|s| s.partition == index).ok_or_else(|| {
+        KinesisError::new(
+            "ResourceNotFoundException",
+            format!("Shard {id} in stream {name} under account {} does not exist", crate::error::ACCOUNT),
+        )
+    })
 }
 
 fn settings(call: &Call, name: &str) -> Result<StreamSettings, KinesisError> {
@@ -81,8 +117,33 @@ fn retention_hours(call: &Call, name: &str) -> i64 {
     }
 }
 
-fn total_open_shards(call: &Call) -> i64 {
-    call.broker.all_topics().iter().filter(|t| !t.meta.name.starts_with("__")).map(|t| t.partitions.len() as i64).sum()
+pub(crate) fn total_open_shards(call: &Call) -> i64 {
+    call.broker
+        .all_topics()
+        .iter()
+        .filter(|t| !t.meta.name.starts_with("__"))
+        .map(|t| open_shard_count(call, &t.meta.name) as i64)
+        .sum()
+}
+
+fn open_shard_count(call: &Call, name: &str) -> usize {
+    call.broker.stream_shards(name).map_or(0, |s| s.iter().filter(|s| s.is_open()).count())
+}
+
+pub(crate) fn shard_limit(call: &Call) -> i64 {
+    call.broker.config().long("kinesis.shard.limit")
+}
+
+/// LimitExceededException when `additional` more open shards would pass the account limit.
+pub(crate) fn check_shard_limit(call: &Call, additional: i64) -> Result<(), KinesisError> {
+    let (open, limit) = (total_open_shards(call), shard_limit(call));
+    if open + additional > limit {
+        return Err(KinesisError::new(
+            "LimitExceededException",
+            format!("This request would exceed the shard limit for the account {} in {}. Current shard count for the account: {open}. Limit: {limit}. Number of additional shards that would have resulted from this request: {additional}.", crate::error::ACCOUNT, call.region),
+        ));
+    }
+    Ok(())
 }
 
 fn mode(settings: &StreamSettings) -> Value {
@@ -101,12 +162,26 @@ fn encryption_fields(settings: &StreamSettings, out: &mut serde_json::Map<String
     }
 }
 
-fn shard_json(index: usize, range: (u128, u128)) -> Value {
-    json!({
-        "ShardId": shard_id(index as i32),
-        "HashKeyRange": { "StartingHashKey": range.0.to_string(), "EndingHashKey": range.1.to_string() },
-        "SequenceNumberRange": { "StartingSequenceNumber": sequence::encode(index as i32, 0) },
-    })
+pub(crate) fn shard_json(shard: &Shard) -> Value {
+    let mut range = json!({ "StartingSequenceNumber": sequence::encode(shard.partition, 0) });
+    if let Some(end) = shard.ending_offset {
+        range["EndingSequenceNumber"] = json!(sequence::encode(shard.partition, end.saturating_sub(1)));
+    }
+    let mut out = json!({
+        "ShardId": shard_id(shard.partition),
+        "HashKeyRange": {
+            "StartingHashKey": shard.starting_hash_key.to_string(),
+            "EndingHashKey": shard.ending_hash_key.to_string(),
+        },
+        "SequenceNumberRange": range,
+    });
+    if let Some(p) = shard.parent {
+        out["ParentShardId"] = json!(shard_id(p));
+    }
+    if let Some(p) = shard.adjacent_parent {
+        out["AdjacentParentShardId"] = json!(shard_id(p));
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -132,13 +207,7 @@ pub fn create(call: &Call, input: CreateInput) -> Output {
             return Err(KinesisError::invalid_argument("ShardCount is required for a stream in PROVISIONED mode"))
         }
     };
-    let open = total_open_shards(call);
-    if open + shards > SHARD_LIMIT {
-        return Err(KinesisError::new(
-            "LimitExceededException",
-            format!("This request would exceed the shard limit for the account {} in {}. Current shard count for the account: {open}. Limit: {SHARD_LIMIT}. Number of additional shards that would have resulted from this request: {shards}.", crate::error::ACCOUNT, call.region),
-        ));
-    }
+    check_shard_limit(call, shards)?;
     call.broker
         .create_stream(&input.stream_name, shards as i32, on_demand, input.tags)
         .map_err(|e| KinesisError::from_broker(e, &input.stream_name))?;
@@ -151,12 +220,12 @@ pub struct DeleteInput {
     #[serde(flatten)]
     stream: StreamRef,
     #[serde(default)]
-    #[allow(dead_code)] // no stream consumers yet: deletion never has to be enforced
     enforce_consumer_deletion: bool,
 }
 
 pub fn delete(call: &Call, input: DeleteInput) -> Output {
-    let (name, _) = existing(call, &input.stream)?;
+    let name = existing(call, &input.stream)?;
+    super::consumers::block_deletion(call, &name, input.enforce_consumer_deletion)?;
     call.broker.delete_topic(&name).map_err(|e| KinesisError::from_broker(e, &name))?;
     Ok(json!({}))
 }
@@ -167,7 +236,7 @@ fn description_base(call: &Call, name: &str) -> Result<serde_json::Map<String, V
     let mut out = serde_json::Map::new();
     out.insert("StreamName".into(), json!(name));
     out.insert("StreamARN".into(), json!(arn(&call.region, name)));
-    out.insert("StreamStatus".into(), json!("ACTIVE"));
+    out.insert("StreamStatus".into(), json!(settings.status(now_ms())));
     out.insert("StreamModeDetails".into(), mode(&settings));
     out.insert("RetentionPeriodHours".into(), json!(retention_hours(call, name)));
     out.insert("StreamCreationTimestamp".into(), seconds(settings.created_ms));
@@ -187,7 +256,8 @@ pub struct DescribeInput {
 }
 
 pub fn describe(call: &Call, input: DescribeInput) -> Output {
-    let (name, count) = existing(call, &input.stream)?;
+    let name = existing(call, &input.stream)?;
+    let all = shards(call, &name)?;
     let limit = match input.limit {
         Some(l) if !(1..=10_000).contains(&l) => {
             return Err(KinesisError::validation("limit", l, "Member must have value between 1 and 10000"))
@@ -195,16 +265,15 @@ pub fn describe(call: &Call, input: DescribeInput) -> Output {
         Some(l) => l as usize,
         None => 100,
     };
-    let first = match &input.exclusive_start_shard_id {
-        Some(id) => shard_index(id)? as usize + 1,
-        None => 0,
+    let after = match &input.exclusive_start_shard_id {
+        Some(id) => shard_index(id)?,
+        None => -1,
     };
-    let ranges = shard_ranges(count);
-    let shards: Vec<Value> =
-        ranges.iter().enumerate().skip(first).take(limit).map(|(i, r)| shard_json(i, *r)).collect();
+    let rest: Vec<&Shard> = all.iter().filter(|s| s.partition > after).collect();
+    let page: Vec<Value> = rest.iter().take(limit).map(|s| shard_json(s)).collect();
     let mut out = description_base(call, &name)?;
-    out.insert("HasMoreShards".into(), json!(first + shards.len() < count));
-    out.insert("Shards".into(), json!(shards));
+    out.insert("HasMoreShards".into(), json!(rest.len() > page.len()));
+    out.insert("Shards".into(), json!(page));
     Ok(json!({ "StreamDescription": out }))
 }
 
@@ -216,10 +285,10 @@ pub struct SummaryInput {
 }
 
 pub fn describe_summary(call: &Call, input: SummaryInput) -> Output {
-    let (name, count) = existing(call, &input.stream)?;
+    let name = existing(call, &input.stream)?;
     let mut out = description_base(call, &name)?;
-    out.insert("OpenShardCount".into(), json!(count));
-    out.insert("ConsumerCount".into(), json!(0));
+    out.insert("OpenShardCount".into(), json!(open_shard_count(call, &name)));
+    out.insert("ConsumerCount".into(), json!(settings(call, &name)?.consumers.len()));
     Ok(json!({ "StreamDescriptionSummary": out }))
 }
 
@@ -257,7 +326,7 @@ pub fn list(call: &Call, input: ListInput) -> Output {
             json!({
                 "StreamName": name,
                 "StreamARN": arn(&call.region, name),
-                "StreamStatus": "ACTIVE",
+                "StreamStatus": settings.status(now_ms()),
                 "StreamModeDetails": mode(&settings),
                 "StreamCreationTimestamp": seconds(settings.created_ms),
             })
@@ -275,6 +344,31 @@ pub fn list(call: &Call, input: ListInput) -> Output {
 pub struct ShardFilter {
     r#type: String,
     shard_id: Option<String>,
+    /// Epoch seconds.
+    timestamp: Option<f64>,
+}
+
+/// Whether `shard` passes a ListShards filter (AFTER_SHARD_ID is applied as a position).
+fn passes(filter: &ShardFilter, shard: &Shard) -> Result<bool, KinesisError> {
+    let at = || -> Result<i64, KinesisError> {
+        let ts = filter.timestamp.ok_or_else(|| {
+            KinesisError::invalid_argument(format!("Timestamp is required for ShardFilter type {}", filter.r#type))
+        })?;
+        Ok((ts * 1000.0) as i64)
+    };
+    Ok(match filter.r#type.as_str() {
+        "AFTER_SHARD_ID" | "AT_TRIM_HORIZON" | "FROM_TRIM_HORIZON" => true,
+        "AT_LATEST" => shard.is_open(),
+        "AT_TIMESTAMP" => {
+            let t = at()?;
+            shard.created_ms <= t && shard.closed_ms.is_none_or(|c| c > t)
+        }
+        "FROM_TIMESTAMP" => {
+            let t = at()?;
+            shard.closed_ms.is_none_or(|c| c > t)
+        }
+        other => return Err(KinesisError::validation("shardFilter.type", other, "Member must satisfy enum value set: [AFTER_SHARD_ID, AT_TRIM_HORIZON, FROM_TRIM_HORIZON, AT_LATEST, AT_TIMESTAMP, FROM_TIMESTAMP]")),
+    })
 }
 
 #[derive(Deserialize)]
@@ -306,7 +400,7 @@ pub fn list_shards(call: &Call, input: ListShardsInput) -> Output {
             0,
         ),
     };
-    let (name, count) = existing(call, &stream)?;
+    let name = existing(call, &stream)?;
     let after = |id: &Option<String>| -> Result<usize, KinesisError> {
         Ok(match id {
             Some(id) => shard_index(id)? as usize + 1,
@@ -314,12 +408,13 @@ pub fn list_shards(call: &Call, input: ListShardsInput) -> Output {
         })
     };
     let mut first = first.max(after(&input.exclusive_start_shard_id)?);
-    if let Some(filter) = &input.shard_filter {
-        match filter.r#type.as_str() {
-            "AFTER_SHARD_ID" => first = first.max(after(&filter.shard_id)?),
-            // Every shard is open (no resharding yet): the other filters select them all.
-            "AT_TRIM_HORIZON" | "FROM_TRIM_HORIZON" | "AT_LATEST" | "AT_TIMESTAMP" | "FROM_TIMESTAMP" => {}
-            other => return Err(KinesisError::validation("shardFilter.type", other, "Member must satisfy enum value set: [AFTER_SHARD_ID, AT_TRIM_HORIZON, FROM_TRIM_HORIZON, AT_LATEST, AT_TIMESTAMP, FROM_TIMESTAMP]")),
+    if let Some(filter) = input.shard_filter.as_ref().filter(|f| f.r#type == "AFTER_SHARD_ID") {
+        first = first.max(after(&filter.shard_id)?);
+    }
+    let mut selected = Vec::new();
+    for shard in shards(call, &name)?.into_iter().filter(|s| s.partition as usize >= first) {
+        if input.shard_filter.as_ref().map_or(Ok(true), |f| passes(f, &shard))? {
+            selected.push(shard);
         }
     }
     let max = match input.max_results {
@@ -329,11 +424,10 @@ pub fn list_shards(call: &Call, input: ListShardsInput) -> Output {
         Some(m) => m as usize,
         None => 1000,
     };
-    let shards: Vec<Value> =
-        shard_ranges(count).into_iter().enumerate().skip(first).take(max).map(|(i, r)| shard_json(i, r)).collect();
-    let next = first + shards.len();
-    let mut out = json!({ "Shards": shards });
-    if next < count {
+    let page: Vec<Value> = selected.iter().take(max).map(shard_json).collect();
+    let mut out = json!({ "Shards": page });
+    if selected.len() > max {
+        let next = selected[max].partition;
         out["NextToken"] = json!(format!("{name}/{next}"));
     }
     Ok(out)
@@ -348,7 +442,7 @@ pub struct RetentionInput {
 }
 
 pub fn change_retention(call: &Call, input: RetentionInput, increase: bool) -> Output {
-    let (name, _) = existing(call, &input.stream)?;
+    let name = existing(call, &input.stream)?;
     let hours = input.retention_period_hours;
     if !(MIN_RETENTION_HOURS..=MAX_RETENTION_HOURS).contains(&hours) {
         let constraint = format!("Member must have value between {MIN_RETENTION_HOURS} and {MAX_RETENTION_HOURS}");
@@ -374,7 +468,7 @@ pub fn describe_limits(call: &Call) -> Output {
         .filter(|t| call.broker.stream_settings(&t.meta.name).is_some_and(|s| s.on_demand))
         .count();
     Ok(json!({
-        "ShardLimit": SHARD_LIMIT,
+        "ShardLimit": shard_limit(call),
         "OpenShardCount": total_open_shards(call),
         "OnDemandStreamCount": on_demand,
         "OnDemandStreamCountLimit": ON_DEMAND_STREAM_LIMIT,
@@ -392,7 +486,7 @@ pub struct EncryptionInput {
 
 /// Recorded and reported; data at rest is not encrypted by tidelog itself.
 pub fn encryption(call: &Call, input: EncryptionInput, start: bool) -> Output {
-    let (name, _) = existing(call, &input.stream)?;
+    let name = existing(call, &input.stream)?;
     if input.encryption_type != "KMS" {
         return Err(KinesisError::validation(
             "encryptionType",
@@ -415,7 +509,7 @@ pub struct MonitoringInput {
 }
 
 pub fn monitoring(call: &Call, input: MonitoringInput, enable: bool) -> Output {
-    let (name, _) = existing(call, &input.stream)?;
+    let name = existing(call, &input.stream)?;
     let mut wanted = Vec::new();
     for m in &input.shard_level_metrics {
         match m.as_str() {
@@ -453,7 +547,7 @@ pub struct UpdateModeInput {
 
 pub fn update_mode(call: &Call, input: UpdateModeInput) -> Output {
     let stream = StreamRef { stream_name: None, stream_arn: Some(input.stream_arn) };
-    let (name, _) = existing(call, &stream)?;
+    let name = existing(call, &stream)?;
     let mut settings = settings(call, &name)?;
     settings.on_demand = on_demand(&Some(input.stream_mode_details))?;
     save_settings(call, &name, settings)?;

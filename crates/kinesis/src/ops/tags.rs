@@ -15,7 +15,7 @@ use crate::stream_ref::StreamRef;
 const MAX_TAGS: usize = 50;
 
 fn change_tags(call: &Call, stream: &StreamRef, f: impl FnOnce(&mut BTreeMap<String, String>)) -> Output {
-    let (name, _) = existing(call, stream)?;
+    let name = existing(call, stream)?;
     let mut settings = call.broker.stream_settings(&name).ok_or_else(|| KinesisError::stream_not_found(&name))?;
     f(&mut settings.tags);
     if settings.tags.len() > MAX_TAGS {
@@ -65,7 +65,7 @@ pub struct ListInput {
 }
 
 pub fn list(call: &Call, input: ListInput) -> Output {
-    let (name, _) = existing(call, &input.stream)?;
+    let name = existing(call, &input.stream)?;
     let tags = call.broker.stream_settings(&name).unwrap_or_default().tags;
     let after: Vec<(String, String)> = tags
         .into_iter()
@@ -112,7 +112,7 @@ pub struct ListForResourceInput {
 }
 
 pub fn list_for_resource(call: &Call, input: ListForResourceInput) -> Output {
-    let (name, _) = existing(call, &by_arn(input.resource_arn))?;
+    let name = existing(call, &by_arn(input.resource_arn))?;
     let tags = call.broker.stream_settings(&name).unwrap_or_default().tags;
     Ok(json!({ "Tags": tag_list(tags.into_iter()) }))
 }

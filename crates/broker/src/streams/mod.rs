@@ -3,6 +3,10 @@
 //! enhanced metrics) live in the metadata log beside the topic; records are read and
 //! written as (key, value, timestamp) so the Kinesis front-end never sees a batch.
 
+mod shards;
+
+pub use shards::{even_layout, plan_merge, plan_split, plan_uniform, ChildPlan, Shard, ShardAppend};
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
@@ -26,6 +30,41 @@ pub struct StreamSettings {
     /// KMS key id when server-side encryption is on (recorded and reported only).
     pub encryption_key: Option<String>,
     pub enhanced_metrics: BTreeSet<String>,
+    /// Enhanced fan-out consumers registered on the stream.
+    #[serde(default)]
+    pub consumers: Vec<StreamConsumer>,
+    /// Empty until the first reshard: then every shard, open and closed.
+    #[serde(default)]
+    pub shards: Vec<Shard>,
+    /// CREATING or UPDATING until the given time (`kinesis.stream.transition.ms`).
+    #[serde(default)]
+    pub transition: Option<Transition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamConsumer {
+    pub name: String,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    pub status: String,
+    pub until_ms: i64,
+}
+
+impl StreamSettings {
+    /// CREATING, UPDATING or ACTIVE at `now_ms`.
+    pub fn status(&self, now_ms: i64) -> &str {
+        match &self.transition {
+            Some(t) if now_ms < t.until_ms => &t.status,
+            _ => "ACTIVE",
+        }
+    }
+
+    fn transition_for(status: &str, ms: i64, now_ms: i64) -> Option<Transition> {
+        (ms > 0).then(|| Transition { status: status.into(), until_ms: now_ms + ms })
+    }
 }
 
 /// The first hash key of shard `index` of `count`: `floor(2^128 * index / count)`.
@@ -47,21 +86,6 @@ pub fn shard_ranges(count: usize) -> Vec<(u128, u128)> {
             (shard_start(i, count), end)
         })
         .collect()
-}
-
-/// The shard whose range holds `hash_key`.
-pub fn shard_for_hash_key(hash_key: u128, count: usize) -> usize {
-    // The largest i with start(i) <= hash_key.
-    let (mut lo, mut hi) = (0usize, count.max(1));
-    while hi - lo > 1 {
-        let mid = (lo + hi) / 2;
-        if shard_start(mid, count) <= hash_key {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
 }
 
 /// One stored record as the Kinesis view reads it.
@@ -99,8 +123,12 @@ impl Broker {
             NewTopic { name: name.into(), partitions: Some(shards), replication_factor: None, configs },
             false,
         )?;
-        let settings = StreamSettings { on_demand, created_ms: now_ms(), tags, ..Default::default() };
-        self.set_stream_settings(name, settings)
+        let now = now_ms();
+        let transition =
+            StreamSettings::transition_for("CREATING", self.config.long("kinesis.stream.transition.ms"), now);
+        let settings = StreamSettings { on_demand, created_ms: now, tags, transition, ..Default::default() };
+        let _guard = self.admin_lock.lock();
+        self.commit_event(MetadataEvent::StreamSettingsChanged { name: name.into(), settings })
     }
 
     /// The stream attributes of a topic (defaults for a topic never touched as a stream).
@@ -108,11 +136,19 @@ impl Broker {
         self.metadata.read().topics.get(name).map(|t| t.stream.clone().unwrap_or_default())
     }
 
-    pub fn set_stream_settings(&self, name: &str, settings: StreamSettings) -> Result<()> {
+    /// Replaces the user-set attributes; the shard layout and status transitions are the
+    /// broker's own and kept as they are.
+    pub fn set_stream_settings(&self, name: &str, mut settings: StreamSettings) -> Result<()> {
         let _guard = self.admin_lock.lock();
-        if !self.metadata.read().topics.contains_key(name) {
-            return Err(BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None });
-        }
+        let current = self
+            .metadata
+            .read()
+            .topics
+            .get(name)
+            .map(|t| t.stream.clone().unwrap_or_default())
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
+        settings.shards = current.shards;
+        settings.transition = current.transition;
         self.commit_event(MetadataEvent::StreamSettingsChanged { name: name.into(), settings })
     }
 
@@ -196,10 +232,7 @@ mod tests {
             for w in ranges.windows(2) {
                 assert_eq!(w[0].1 + 1, w[1].0);
             }
-            for (i, (start, end)) in ranges.iter().enumerate() {
-                assert_eq!(shard_for_hash_key(*start, count), i);
-                assert_eq!(shard_for_hash_key(*end, count), i);
-            }
+            assert!(ranges.iter().all(|(start, end)| start <= end));
         }
     }
 

@@ -1,0 +1,296 @@
+//! The shard layout of a stream: which partitions are shards, the hash-key range each
+//! owns, its parents, and where a closed shard ends. A stream never resharded has the
+//! even layout over all its partitions and stores nothing; the first reshard stores the
+//! layout, and every reshard closes shards and adds their children as new partitions in
+//! one metadata event.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::shard_ranges;
+use crate::broker::{now_ms, Broker, Produced};
+use crate::error::{BrokerError, Result};
+use crate::metadata::{MetadataEvent, TopicMeta};
+
+/// One shard: a partition and the slice of the 128-bit hash-key space it owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub partition: i32,
+    #[serde(with = "decimal")]
+    pub starting_hash_key: u128,
+    /// Inclusive.
+    #[serde(with = "decimal")]
+    pub ending_hash_key: u128,
+    pub parent: Option<i32>,
+    pub adjacent_parent: Option<i32>,
+    /// 0 for the shards a stream was created with.
+    pub created_ms: i64,
+    /// Set when resharding closed the shard: the offset after its last record, where the
+    /// Kinesis view of the partition ends, and when it closed.
+    pub ending_offset: Option<u64>,
+    pub closed_ms: Option<i64>,
+}
+
+impl Shard {
+    pub fn is_open(&self) -> bool {
+        self.ending_offset.is_none()
+    }
+
+    pub fn holds(&self, hash_key: u128) -> bool {
+        self.starting_hash_key <= hash_key && hash_key <= self.ending_hash_key
+    }
+}
+
+/// Hash keys go to the metadata log as decimal strings: JSON numbers lose 128-bit values.
+mod decimal {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The layout of a stream never resharded: `count` open shards splitting 2^128 evenly.
+pub fn even_layout(count: usize) -> Vec<Shard> {
+    shard_ranges(count)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (start, end))| Shard {
+            partition: i as i32,
+            starting_hash_key: start,
+            ending_hash_key: end,
+            parent: None,
+            adjacent_parent: None,
+            created_ms: 0,
+            ending_offset: None,
+            closed_ms: None,
+        })
+        .collect()
+}
+
+/// A new shard a reshard plans: its range and parents (its partition comes later).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildPlan {
+    pub range: (u128, u128),
+    pub parent: i32,
+    pub adjacent_parent: Option<i32>,
+}
+
+/// Records appended to one shard by [`Broker::append_by_hash`].
+#[derive(Debug)]
+pub struct ShardAppend {
+    pub partition: i32,
+    /// Positions of the records in the caller's list, in append order.
+    pub indexes: Vec<usize>,
+    pub produced: Result<Produced>,
+}
+
+fn reshard_error(message: String) -> BrokerError {
+    BrokerError::InvalidReshard(message)
+}
+
+fn open_shard(shards: &[Shard], stream: &str, partition: i32) -> Result<Shard> {
+    let shard = shards
+        .iter()
+        .find(|s| s.partition == partition)
+        .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: stream.into(), partition: Some(partition) })?;
+    if !shard.is_open() {
+        return Err(reshard_error(format!(
+            "Shard shardId-{partition:012} in stream {stream} under account 000000000000 has already been merged or split, and thus is not eligible for merging or splitting."
+        )));
+    }
+    Ok(shard.clone())
+}
+
+/// Splits `parent` at `new_start`: children `[start, new_start-1]` and `[new_start, end]`.
+pub fn plan_split(shards: &[Shard], stream: &str, parent: i32, new_start: u128) -> Result<(Vec<i32>, Vec<ChildPlan>)> {
+    let shard = open_shard(shards, stream, parent)?;
+    if new_start <= shard.starting_hash_key || new_start > shard.ending_hash_key {
+        return Err(reshard_error(format!(
+            "NewStartingHashKey {new_start} used in SplitShard() on shard shardId-{parent:012} in stream {stream} under account 000000000000 is not both greater than one plus the shard's StartingHashKey {} and less than the shard's EndingHashKey {}.",
+            shard.starting_hash_key, shard.ending_hash_key
+        )));
+    }
+    let children = vec![
+        ChildPlan { range: (shard.starting_hash_key, new_start - 1), parent, adjacent_parent: None },
+        ChildPlan { range: (new_start, shard.ending_hash_key), parent, adjacent_parent: None },
+    ];
+    Ok((vec![parent], children))
+}
+
+/// Merges two open shards whose ranges touch into one child.
+pub fn plan_merge(shards: &[Shard], stream: &str, shard: i32, adjacent: i32) -> Result<(Vec<i32>, Vec<ChildPlan>)> {
+    let a = open_shard(shards, stream, shard)?;
+    let b = open_shard(shards, stream, adjacent)?;
+    let touching = a.ending_hash_key.checked_add(1) == Some(b.starting_hash_key)
+        || b.ending_hash_key.checked_add(1) == Some(a.starting_hash_key);
+    if !touching {
+        return Err(reshard_error(format!(
+            "Shards shardId-{shard:012} and shardId-{adjacent:012} in stream {stream} under account 000000000000 are not an adjacent pair of shards eligible for merging"
+        )));
+    }
+    let range = (a.starting_hash_key.min(b.starting_hash_key), a.ending_hash_key.max(b.ending_hash_key));
+    Ok((vec![shard, adjacent], vec![ChildPlan { range, parent: shard, adjacent_parent: Some(adjacent) }]))
+}
+
+/// Replaces every open shard by `target` shards splitting 2^128 evenly. Each child names
+/// the open shard holding its first hash key as parent and, when its range reaches into
+/// another one, that shard as adjacent parent.
+pub fn plan_uniform(shards: &[Shard], target: usize) -> (Vec<i32>, Vec<ChildPlan>) {
+    let open: Vec<&Shard> = shards.iter().filter(|s| s.is_open()).collect();
+    let children = shard_ranges(target)
+        .into_iter()
+        .map(|range| {
+            let overlapping: Vec<i32> = open
+                .iter()
+                .filter(|s| s.starting_hash_key <= range.1 && range.0 <= s.ending_hash_key)
+                .map(|s| s.partition)
+                .collect();
+            let parent = open.iter().find(|s| s.holds(range.0)).map_or(overlapping[0], |s| s.partition);
+            let adjacent_parent = overlapping.iter().copied().find(|p| *p != parent);
+            ChildPlan { range, parent, adjacent_parent }
+        })
+        .collect();
+    (open.iter().map(|s| s.partition).collect(), children)
+}
+
+impl Broker {
+    /// Every shard of a stream, open and closed, in partition order.
+    pub fn stream_shards(&self, name: &str) -> Result<Vec<Shard>> {
+        let metadata = self.metadata.read();
+        let topic = metadata
+            .topics
+            .get(name)
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
+        Ok(match &topic.stream {
+            Some(settings) if !settings.shards.is_empty() => settings.shards.clone(),
+            _ => even_layout(topic.partitions as usize),
+        })
+    }
+
+    /// Appends `(hash key, partition key, data)` records, each to the open shard whose
+    /// range holds its hash key: one batch per shard, in the caller's order.
+    pub fn append_by_hash(&self, name: &str, records: &[(u128, Bytes, Bytes)]) -> Result<Vec<ShardAppend>> {
+        let _layout = self.reshard_lock.read();
+        let open: Vec<Shard> = self.stream_shards(name)?.into_iter().filter(Shard::is_open).collect();
+        let mut by_shard: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+        for (i, (hash, _, _)) in records.iter().enumerate() {
+            let shard = open
+                .iter()
+                .find(|s| s.holds(*hash))
+                .ok_or_else(|| BrokerError::Storage(format!("stream {name} has no open shard for hash key {hash}")))?;
+            by_shard.entry(shard.partition).or_default().push(i);
+        }
+        Ok(by_shard
+            .into_iter()
+            .map(|(partition, indexes)| {
+                let batch: Vec<_> =
+                    indexes.iter().map(|&i| (Some(records[i].1.clone()), Some(records[i].2.clone()))).collect();
+                let produced = self.append_records(name, partition, &batch);
+                ShardAppend { partition, indexes, produced }
+            })
+            .collect())
+    }
+
+    /// Closes `closing` at their current log end and adds `children` as new partitions.
+    /// Returns the new shards.
+    pub fn reshard(&self, name: &str, closing: &[i32], children: &[ChildPlan]) -> Result<Vec<Shard>> {
+        let _admin = self.admin_lock.lock();
+        let _writes = self.reshard_lock.write();
+        let handle = self
+            .topic(name)
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
+        let mut shards = self.stream_shards(name)?;
+        let now = now_ms();
+        for shard in shards.iter_mut().filter(|s| closing.contains(&s.partition)) {
+            let partition = self.partition(name, shard.partition)?;
+            shard.ending_offset = Some(partition.offsets().log_end_offset);
+            shard.closed_ms = Some(now);
+        }
+        let first = handle.meta.partitions as i32;
+        let added: Vec<Shard> = children
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Shard {
+                partition: first + i as i32,
+                starting_hash_key: c.range.0,
+                ending_hash_key: c.range.1,
+                parent: Some(c.parent),
+                adjacent_parent: c.adjacent_parent,
+                created_ms: now,
+                ending_offset: None,
+                closed_ms: None,
+            })
+            .collect();
+        shards.extend(added.iter().cloned());
+        let mut settings = self.stream_settings(name).unwrap_or_default();
+        settings.shards = shards;
+        let transition_ms = self.config.long("kinesis.stream.transition.ms");
+        settings.transition = super::StreamSettings::transition_for("UPDATING", transition_ms, now);
+        let partitions = (first as usize + added.len()) as u32;
+        self.commit_event(MetadataEvent::StreamResharded { name: name.into(), partitions, settings })?;
+        let meta = TopicMeta { partitions, ..handle.meta.clone() };
+        let grown = self.open_topic_with(meta, &handle.partitions)?;
+        self.topics.write().insert(name.into(), grown);
+        tracing::info!(stream = %name, closed = ?closing, added = added.len(), "resharded stream");
+        Ok(added)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BrokerConfig;
+
+    fn hash_of(b: &Broker, name: &str, partition: i32) -> u128 {
+        b.stream_shards(name).unwrap().iter().find(|s| s.partition == partition).unwrap().starting_hash_key
+    }
+
+    #[test]
+    fn split_closes_the_parent_and_routes_to_the_children() {
+        let b = Broker::in_memory(BrokerConfig::default());
+        b.create_stream("s", 1, false, Default::default()).unwrap();
+        let rec = |h: u128| (h, Bytes::from_static(b"k"), Bytes::from_static(b"v"));
+        b.append_by_hash("s", &[rec(5)]).unwrap();
+        let (closing, children) = plan_split(&b.stream_shards("s").unwrap(), "s", 0, 1 << 127).unwrap();
+        let added = b.reshard("s", &closing, &children).unwrap();
+        assert_eq!(added.iter().map(|s| s.partition).collect::<Vec<_>>(), vec![1, 2]);
+        let shards = b.stream_shards("s").unwrap();
+        assert_eq!(shards[0].ending_offset, Some(1));
+        assert_eq!((shards[1].ending_hash_key, shards[2].starting_hash_key), ((1 << 127) - 1, 1 << 127));
+        assert_eq!(b.topic("s").unwrap().partitions.len(), 3);
+        let appended = b.append_by_hash("s", &[rec(5), rec(u128::MAX)]).unwrap();
+        assert_eq!(appended.iter().map(|a| a.partition).collect::<Vec<_>>(), vec![1, 2]);
+        // A closed shard cannot split again; a split key outside the range is refused.
+        assert!(matches!(plan_split(&shards, "s", 0, 7), Err(BrokerError::InvalidReshard(_))));
+        assert!(matches!(plan_split(&shards, "s", 1, 0), Err(BrokerError::InvalidReshard(_))));
+        // Merging the two children gives one child with both as parents.
+        let (closing, children) = plan_merge(&shards, "s", 1, 2).unwrap();
+        assert_eq!(children[0].range, (0, u128::MAX));
+        b.reshard("s", &closing, &children).unwrap();
+        assert_eq!(hash_of(&b, "s", 3), 0);
+        assert!(matches!(plan_merge(&b.stream_shards("s").unwrap(), "s", 1, 2), Err(BrokerError::InvalidReshard(_))));
+    }
+
+    #[test]
+    fn uniform_resharding_names_overlapping_parents() {
+        let shards = even_layout(2);
+        let (closing, children) = plan_uniform(&shards, 4);
+        assert_eq!(closing, vec![0, 1]);
+        assert_eq!(
+            children.iter().map(|c| (c.parent, c.adjacent_parent)).collect::<Vec<_>>(),
+            vec![(0, None), (0, None), (1, None), (1, None)]
+        );
+        let (_, children) = plan_uniform(&even_layout(4), 2);
+        assert_eq!(
+            children.iter().map(|c| (c.parent, c.adjacent_parent)).collect::<Vec<_>>(),
+            vec![(0, Some(1)), (2, Some(3))]
+        );
+    }
+}
