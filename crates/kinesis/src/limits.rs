@@ -51,7 +51,16 @@ impl Meter {
 
 pub struct Limits {
     enforce: bool,
-    meters: Mutex<HashMap<(String, i32), Meter>>,
+    /// Per stream, per shard.
+    meters: Mutex<HashMap<String, HashMap<i32, Meter>>>,
+}
+
+/// The meter of one shard, created on first use; the stream's name is copied only then.
+fn meter<'a>(meters: &'a mut HashMap<String, HashMap<i32, Meter>>, stream: &str, shard: i32) -> &'a mut Meter {
+    if !meters.contains_key(stream) {
+        meters.insert(stream.to_string(), HashMap::new());
+    }
+    meters.get_mut(stream).map(|m| m.entry(shard).or_default()).expect("inserted above")
 }
 
 fn exceeded(message: String) -> KinesisError {
@@ -63,28 +72,32 @@ impl Limits {
         Limits { enforce, meters: Mutex::new(HashMap::new()) }
     }
 
-    /// Counts records of `bytes` for their shards, or refuses one over the limit.
-    pub fn admit_write(&self, stream: &str, writes: &[(i32, usize)]) -> Result<(), KinesisError> {
-        self.admit_write_at(now_ms(), stream, writes)
+    /// Counts each record of `(shard, bytes)`, or refuses it when its shard is over the
+    /// limit; one answer per record, as PutRecords reports them.
+    pub fn admit_writes(&self, stream: &str, writes: &[(i32, usize)]) -> Vec<Result<(), KinesisError>> {
+        self.admit_writes_at(now_ms(), stream, writes)
     }
 
-    fn admit_write_at(&self, now: i64, stream: &str, writes: &[(i32, usize)]) -> Result<(), KinesisError> {
+    fn admit_writes_at(&self, now: i64, stream: &str, writes: &[(i32, usize)]) -> Vec<Result<(), KinesisError>> {
         let mut meters = self.meters.lock();
-        for &(shard, bytes) in writes {
-            let meter = meters.entry((stream.to_string(), shard)).or_default();
-            meter.roll(now);
-            let over =
-                meter.write_records + 1 > WRITE_RECORDS_PER_S || meter.write_bytes + bytes as u64 > WRITE_BYTES_PER_S;
-            if self.enforce && over {
-                return Err(exceeded(format!(
-                    "Rate exceeded for shard shardId-{shard:012} in stream {stream} under account {}.",
-                    crate::error::ACCOUNT
-                )));
-            }
-            meter.write_records += 1;
-            meter.write_bytes += bytes as u64;
-        }
-        Ok(())
+        writes
+            .iter()
+            .map(|&(shard, bytes)| {
+                let meter = meter(&mut meters, stream, shard);
+                meter.roll(now);
+                let over = meter.write_records + 1 > WRITE_RECORDS_PER_S
+                    || meter.write_bytes + bytes as u64 > WRITE_BYTES_PER_S;
+                if self.enforce && over {
+                    return Err(exceeded(format!(
+                        "Rate exceeded for shard shardId-{shard:012} in stream {stream} under account {}.",
+                        crate::error::ACCOUNT
+                    )));
+                }
+                meter.write_records += 1;
+                meter.write_bytes += bytes as u64;
+                Ok(())
+            })
+            .collect()
     }
 
     /// Counts one GetRecords call, or refuses it when the shard's read limits are spent.
@@ -94,7 +107,7 @@ impl Limits {
 
     fn admit_read_at(&self, now: i64, stream: &str, shard: i32) -> Result<(), KinesisError> {
         let mut meters = self.meters.lock();
-        let meter = meters.entry((stream.to_string(), shard)).or_default();
+        let meter = meter(&mut meters, stream, shard);
         meter.roll(now);
         if self.enforce && (meter.read_calls >= READ_CALLS_PER_S || meter.read_allowance <= 0) {
             return Err(exceeded(format!(
@@ -108,7 +121,7 @@ impl Limits {
 
     /// Charges the bytes a GetRecords call returned against the shard's read allowance.
     pub fn record_read(&self, stream: &str, shard: i32, bytes: usize) {
-        if let Some(meter) = self.meters.lock().get_mut(&(stream.to_string(), shard)) {
+        if let Some(meter) = self.meters.lock().get_mut(stream).and_then(|m| m.get_mut(&shard)) {
             meter.read_allowance -= bytes as i64;
         }
     }
@@ -121,7 +134,7 @@ impl Limits {
 
     fn overloaded_at(&self, now: i64, stream: &str, shard: i32) -> bool {
         let mut meters = self.meters.lock();
-        let Some(meter) = meters.get_mut(&(stream.to_string(), shard)) else { return false };
+        let Some(meter) = meters.get_mut(stream).and_then(|m| m.get_mut(&shard)) else { return false };
         meter.roll(now);
         let current = meter.write_bytes > WRITE_BYTES_PER_S || meter.write_records > WRITE_RECORDS_PER_S;
         current || meter.last_write_bytes > WRITE_BYTES_PER_S || meter.last_write_records > WRITE_RECORDS_PER_S
@@ -138,12 +151,13 @@ mod tests {
     fn enforced_write_limits_refuse_until_the_next_second() {
         let on = Limits::new(true);
         for _ in 0..WRITE_RECORDS_PER_S {
-            on.admit_write_at(T, "s", &[(0, 10)]).unwrap();
+            on.admit_writes_at(T, "s", &[(0, 10)])[0].clone().unwrap();
         }
-        let e = on.admit_write_at(T + 999, "s", &[(0, 10)]).unwrap_err();
-        assert_eq!(e.kind, "ProvisionedThroughputExceededException");
-        on.admit_write_at(T + 1000, "s", &[(0, 10)]).unwrap();
-        assert!(on.admit_write_at(T, "s", &[(1, WRITE_BYTES_PER_S as usize + 1)]).is_err());
+        let answers = on.admit_writes_at(T + 999, "s", &[(0, 10), (1, 10)]);
+        assert_eq!(answers[0].clone().unwrap_err().kind, "ProvisionedThroughputExceededException");
+        assert!(answers[1].is_ok(), "another shard's record is not refused");
+        assert!(on.admit_writes_at(T + 1000, "s", &[(0, 10)])[0].is_ok());
+        assert!(on.admit_writes_at(T, "s", &[(2, WRITE_BYTES_PER_S as usize + 1)])[0].is_err());
     }
 
     #[test]
@@ -164,7 +178,7 @@ mod tests {
     fn open_limits_only_count_and_report_overload() {
         let off = Limits::new(false);
         for _ in 0..2000 {
-            off.admit_write_at(T, "s", &[(0, 1)]).unwrap();
+            assert!(off.admit_writes_at(T, "s", &[(0, 1)])[0].is_ok());
         }
         assert!(off.overloaded_at(T + 1500, "s", 0));
         assert!(!off.overloaded_at(T + 5000, "s", 0));

@@ -82,7 +82,8 @@ pub struct PutRecordInput {
 pub async fn put_record(call: &Call, input: PutRecordInput) -> Output {
     let name = writable(call, &input.stream)?;
     let routed = route(input.entry, "")?;
-    call.limits.admit_write(&name, &[(route_partition(call, &name, routed.0)?, routed.2.len())])?;
+    let partition = route_partitions(call, &name, &[routed.0])?[0];
+    call.limits.admit_writes(&name, &[(partition, routed.2.len())]).remove(0)?;
     let appended = append(call, &name, &[routed])?;
     let ShardAppend { partition, produced, .. } = appended
         .into_iter()
@@ -102,13 +103,18 @@ fn append(call: &Call, name: &str, records: &[Routed]) -> Result<Vec<ShardAppend
     call.broker.append_by_hash(name, records).map_err(|e| KinesisError::from_broker(e, name))
 }
 
-/// The open shard a hash key routes to now (for throughput accounting).
-fn route_partition(call: &Call, name: &str, hash: u128) -> Result<i32, KinesisError> {
-    shards(call, name)?
+/// The open shard each hash key routes to now (for throughput accounting).
+fn route_partitions(call: &Call, name: &str, hashes: &[u128]) -> Result<Vec<i32>, KinesisError> {
+    let open: Vec<Shard> = shards(call, name)?.into_iter().filter(Shard::is_open).collect();
+    hashes
         .iter()
-        .find(|s| s.is_open() && s.holds(hash))
-        .map(|s| s.partition)
-        .ok_or_else(|| KinesisError::new("InternalFailure", format!("no open shard of {name} holds {hash}")))
+        .map(|&hash| {
+            open.iter()
+                .find(|s| s.holds(hash))
+                .map(|s| s.partition)
+                .ok_or_else(|| KinesisError::new("InternalFailure", format!("no open shard of {name} holds {hash}")))
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -144,10 +150,11 @@ pub async fn put_records(call: &Call, input: PutRecordsInput) -> Output {
     // Records over a shard's throughput limit fail alone, as on AWS; the rest are
     // appended, one batch per shard in request order, each answered with its own offset.
     let mut answers: Vec<Value> = vec![Value::Null; count];
+    let partitions = route_partitions(call, &name, &routed.iter().map(|r| r.0).collect::<Vec<_>>())?;
+    let writes: Vec<(i32, usize)> = partitions.iter().zip(&routed).map(|(&p, r)| (p, r.2.len())).collect();
     let mut accepted = Vec::new();
-    for (i, r) in routed.into_iter().enumerate() {
-        let partition = route_partition(call, &name, r.0)?;
-        match call.limits.admit_write(&name, &[(partition, r.2.len())]) {
+    for (i, (r, admitted)) in routed.into_iter().zip(call.limits.admit_writes(&name, &writes)).enumerate() {
+        match admitted {
             Ok(()) => accepted.push((i, r)),
             Err(e) => answers[i] = json!({ "ErrorCode": e.kind, "ErrorMessage": e.message }),
         }
