@@ -7,11 +7,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tidelog_broker::now_ms;
 use tidelog_broker::streams::StreamConsumer;
-use tidelog_broker::{now_ms, OffsetQuery};
 use tokio::sync::mpsc;
 
-use super::records::{child_shards, record_json, shard_end};
+use super::records::{child_shards, record_json, starting_offset, Position};
 use super::streams::{existing, save_settings, shard, writable};
 use super::{seconds, Output};
 use crate::error::{KinesisError, ACCOUNT};
@@ -228,41 +228,13 @@ pub fn subscription(call: &Call, body: Value) -> Result<mpsc::Receiver<Bytes>, K
     let (stream, consumer) = find(call, &target)?;
     writable(call, &StreamRef { stream_name: Some(stream.clone()), stream_arn: None })?;
     let found = shard(call, &stream, &input.shard_id)?;
-    let partition =
-        call.broker.partition(&stream, found.partition).map_err(|e| KinesisError::from_broker(e, &stream))?;
-    let (start, end) = (partition.offsets().log_start_offset, shard_end(&found, partition.last_stable_offset()));
-    let position = &input.starting_position;
-    let sequence = || {
-        position.sequence_number.as_deref().ok_or_else(|| {
-            KinesisError::invalid_argument(format!(
-                "SequenceNumber is required for StartingPosition {}",
-                position.r#type
-            ))
-        })
+    let position = Position {
+        kind: &input.starting_position.r#type,
+        sequence_number: input.starting_position.sequence_number.as_deref(),
+        timestamp: input.starting_position.timestamp,
+        field: "startingPosition.type",
     };
-    let offset = match position.r#type.as_str() {
-        "TRIM_HORIZON" => start,
-        "LATEST" => end,
-        "AT_SEQUENCE_NUMBER" => sequence::decode(sequence()?, found.partition)?,
-        "AFTER_SEQUENCE_NUMBER" => sequence::decode(sequence()?, found.partition)? + 1,
-        "AT_TIMESTAMP" => {
-            let ts = position
-                .timestamp
-                .ok_or_else(|| KinesisError::invalid_argument("Timestamp is required for StartingPosition AT_TIMESTAMP"))?;
-            let query = OffsetQuery::Timestamp((ts * 1000.0) as i64);
-            match call.broker.list_offset(&stream, found.partition, query).map_err(|e| KinesisError::from_broker(e, &stream))? {
-                (-1, _) => end,
-                (o, _) => o as u64,
-            }
-        }
-        other => {
-            return Err(KinesisError::validation(
-                "startingPosition.type",
-                other,
-                "Member must satisfy enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]",
-            ))
-        }
-    };
+    let offset = starting_offset(call, &stream, &found, &position)?;
     let key = format!("{}/{}", consumer_arn(&call.region, &stream, &consumer), found.partition);
     call.subscriptions.claim(&key, now_ms(), RESUBSCRIBE_MS).map_err(|since| {
         KinesisError::resource_in_use(format!(
@@ -274,7 +246,6 @@ pub fn subscription(call: &Call, body: Value) -> Result<mpsc::Receiver<Bytes>, K
     let (tx, rx) = mpsc::channel(4);
     let _ = tx.try_send(eventstream::event("initial-response", b"{}"));
     let call = call.clone();
-    let offset = offset.clamp(start, end.max(start));
     tokio::spawn(async move { push(call, stream, found.partition, offset, tx).await });
     Ok(rx)
 }

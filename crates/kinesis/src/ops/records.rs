@@ -207,45 +207,63 @@ pub struct IteratorInput {
 pub fn get_shard_iterator(call: &Call, input: IteratorInput) -> Output {
     let name = writable(call, &input.stream)?;
     let found = shard(call, &name, &input.shard_id)?;
-    let shard = found.partition;
-    let partition = call.broker.partition(&name, shard).map_err(|e| KinesisError::from_broker(e, &name))?;
+    let position = Position {
+        kind: &input.shard_iterator_type,
+        sequence_number: input.starting_sequence_number.as_deref(),
+        timestamp: input.timestamp,
+        field: "shardIteratorType",
+    };
+    let offset = starting_offset(call, &name, &found, &position)?;
+    let iterator = ShardIterator { stream: name, shard: found.partition, offset, created_ms: now_ms() };
+    Ok(json!({ "ShardIterator": iterator.encode() }))
+}
+
+/// Where a reader starts: a shard iterator type or a SubscribeToShard starting position.
+pub(crate) struct Position<'a> {
+    pub kind: &'a str,
+    pub sequence_number: Option<&'a str>,
+    /// Epoch seconds.
+    pub timestamp: Option<f64>,
+    /// The member named in validation errors.
+    pub field: &'a str,
+}
+
+/// The offset a position names in `shard`, within what the shard still holds.
+pub(crate) fn starting_offset(call: &Call, name: &str, shard: &Shard, at: &Position<'_>) -> Result<u64, KinesisError> {
+    let index = shard.partition;
+    let partition = call.broker.partition(name, index).map_err(|e| KinesisError::from_broker(e, name))?;
     let start = partition.offsets().log_start_offset;
-    let end = shard_end(&found, partition.last_stable_offset());
+    let end = shard_end(shard, partition.last_stable_offset());
     let sequence = || {
-        input.starting_sequence_number.as_deref().ok_or_else(|| {
-            KinesisError::invalid_argument(format!(
-                "StartingSequenceNumber is required for ShardIteratorType {}",
-                input.shard_iterator_type
-            ))
+        at.sequence_number.ok_or_else(|| {
+            KinesisError::invalid_argument(format!("StartingSequenceNumber is required for {}", at.kind))
         })
     };
-    let offset = match input.shard_iterator_type.as_str() {
+    let offset = match at.kind {
         "TRIM_HORIZON" => start,
         "LATEST" => end,
-        "AT_SEQUENCE_NUMBER" => sequence::decode(sequence()?, shard)?,
-        "AFTER_SEQUENCE_NUMBER" => sequence::decode(sequence()?, shard)? + 1,
+        "AT_SEQUENCE_NUMBER" => sequence::decode(sequence()?, index)?,
+        "AFTER_SEQUENCE_NUMBER" => sequence::decode(sequence()?, index)? + 1,
         "AT_TIMESTAMP" => {
-            let ts = input.timestamp.ok_or_else(|| {
-                KinesisError::invalid_argument("Timestamp is required for ShardIteratorType AT_TIMESTAMP")
-            })?;
+            let ts = at
+                .timestamp
+                .ok_or_else(|| KinesisError::invalid_argument("Timestamp is required for AT_TIMESTAMP"))?;
             let query = OffsetQuery::Timestamp((ts * 1000.0) as i64);
-            match call.broker.list_offset(&name, shard, query).map_err(|e| KinesisError::from_broker(e, &name))? {
+            match call.broker.list_offset(name, index, query).map_err(|e| KinesisError::from_broker(e, name))? {
                 (-1, _) => end,
                 (offset, _) => offset as u64,
             }
         }
         other => {
             return Err(KinesisError::validation(
-                "shardIteratorType",
+                at.field,
                 other,
                 "Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, AT_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST]",
             ))
         }
     };
     // Trimmed positions start at the oldest record still kept.
-    let offset = offset.clamp(start, end.max(start));
-    let iterator = ShardIterator { stream: name, shard, offset, created_ms: now_ms() };
-    Ok(json!({ "ShardIterator": iterator.encode() }))
+    Ok(offset.clamp(start, end.max(start)))
 }
 
 #[derive(Deserialize)]
