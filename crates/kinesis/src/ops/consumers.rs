@@ -11,9 +11,9 @@ use tidelog_broker::now_ms;
 use tidelog_broker::streams::StreamConsumer;
 use tokio::sync::mpsc;
 
-use super::records::{child_shards, record_json, starting_offset, Position};
+use super::records::{read_shard, starting_offset, Position};
 use super::streams::{existing, save_settings, shard, writable};
-use super::{seconds, Output};
+use super::{page_size, seconds, Output};
 use crate::error::{KinesisError, ACCOUNT};
 use crate::eventstream;
 use crate::sequence;
@@ -170,13 +170,7 @@ pub struct ListInput {
 
 pub fn list(call: &Call, input: ListInput) -> Output {
     let stream = existing(call, &StreamRef { stream_name: None, stream_arn: Some(input.stream_arn) })?;
-    let max = match input.max_results {
-        Some(m) if !(1..=10_000).contains(&m) => {
-            return Err(KinesisError::validation("maxResults", m, "Member must have value between 1 and 10000"))
-        }
-        Some(m) => m as usize,
-        None => 100,
-    };
+    let max = page_size("maxResults", input.max_results, 100)?;
     // The token is the position of the next consumer in registration order.
     let first = match &input.next_token {
         Some(t) => t.parse::<usize>().map_err(|_| KinesisError::invalid_argument(format!("Invalid NextToken {t}")))?,
@@ -305,28 +299,14 @@ async fn push(call: Call, stream: String, index: i32, mut offset: u64, tx: mpsc:
 /// and fully read).
 fn next_event(call: &Call, stream: &str, index: i32, offset: u64) -> Result<(Value, Option<u64>), KinesisError> {
     let found = shard(call, stream, &shard_id(index))?;
-    let read = call
-        .broker
-        .read_records(stream, index, offset, EVENT_MAX_RECORDS, EVENT_MAX_BYTES)
-        .map_err(|e| KinesisError::from_broker(e, stream))?;
-    let ending = found.ending_offset;
-    let kept: Vec<_> = read.records.iter().filter(|r| ending.is_none_or(|e| r.offset < e)).collect();
-    let records: Vec<Value> = kept.iter().map(|r| record_json(index, r)).collect();
-    let next = ending.map_or(read.next_offset, |e| read.next_offset.min(e));
-    let now = now_ms();
-    if ending.is_some_and(|e| next >= e) {
-        let event =
-            json!({ "Records": records, "MillisBehindLatest": 0, "ChildShards": child_shards(call, stream, &found)? });
-        return Ok((event, None));
-    }
-    let behind = match kept.last() {
-        Some(last) if next < read.high_watermark => (now - last.timestamp).max(0),
-        _ => 0,
+    let read = read_shard(call, stream, &found, offset, EVENT_MAX_RECORDS, EVENT_MAX_BYTES)?;
+    let event = match read.next {
+        None => json!({ "Records": read.records, "MillisBehindLatest": 0, "ChildShards": read.child_shards }),
+        Some(next) => json!({
+            "Records": read.records,
+            "ContinuationSequenceNumber": sequence::encode(index, next.saturating_sub(1)),
+            "MillisBehindLatest": read.millis_behind,
+        }),
     };
-    let event = json!({
-        "Records": records,
-        "ContinuationSequenceNumber": sequence::encode(index, next.saturating_sub(1)),
-        "MillisBehindLatest": behind,
-    });
-    Ok((event, Some(next)))
+    Ok((event, read.next))
 }

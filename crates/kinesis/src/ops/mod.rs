@@ -22,6 +22,17 @@ pub(crate) fn input<T: DeserializeOwned>(value: Value) -> Result<T, KinesisError
     serde_json::from_value(value).map_err(|e| KinesisError::serialization(e.to_string()))
 }
 
+/// A Limit or MaxResults member: 1 to 10,000, `default` when absent.
+pub(crate) fn page_size(field: &str, value: Option<i64>, default: usize) -> Result<usize, KinesisError> {
+    match value {
+        Some(v) if !(1..=10_000).contains(&v) => {
+            Err(KinesisError::validation(field, v, "Member must have value between 1 and 10000"))
+        }
+        Some(v) => Ok(v as usize),
+        None => Ok(default),
+    }
+}
+
 /// Epoch seconds with millisecond precision: how AWS JSON carries timestamps.
 pub(crate) fn seconds(ms: i64) -> Value {
     serde_json::json!(ms as f64 / 1000.0)

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tidelog_broker::streams::{Shard, ShardAppend, StoredRecord};
 use tidelog_broker::{now_ms, OffsetQuery};
 
-use super::streams::{existing, shard, shard_json, shards, writable};
+use super::streams::{existing, hash_key_range, shard, shards, writable};
 use super::{seconds, Output};
 use crate::error::KinesisError;
 use crate::iterator::ShardIterator;
@@ -288,46 +288,79 @@ pub fn get_records(call: &Call, input: GetRecordsInput) -> Output {
     existing(call, &stream)?;
     let found = shard(call, &name, &shard_id(iterator.shard))?;
     call.limits.admit_read(&name, iterator.shard)?;
+    let read = read_shard(call, &name, &found, iterator.offset, limit, MAX_GET_BYTES)?;
+    call.limits.record_read(&name, iterator.shard, read.bytes);
+    match read.next {
+        // The end of a closed shard: no next iterator, and the children to read next.
+        None => Ok(json!({ "Records": read.records, "MillisBehindLatest": 0, "ChildShards": read.child_shards })),
+        Some(offset) => {
+            let next = ShardIterator { offset, created_ms: now, ..iterator };
+            Ok(json!({
+                "Records": read.records,
+                "NextShardIterator": next.encode(),
+                "MillisBehindLatest": read.millis_behind,
+            }))
+        }
+    }
+}
+
+/// One read of a shard's Kinesis view, as GetRecords and SubscribeToShard answer it.
+pub(crate) struct ShardRead {
+    pub records: Vec<Value>,
+    /// Data bytes in `records` (what read limits charge).
+    pub bytes: usize,
+    /// Where the next read starts; `None` at the end of a closed shard.
+    pub next: Option<u64>,
+    pub millis_behind: i64,
+    /// At the end of a closed shard, the shards to read next; empty otherwise.
+    pub child_shards: Vec<Value>,
+}
+
+/// Reads committed records of `shard` from `offset`. A position retention has passed
+/// continues at the oldest record kept; a closed shard ends where it closed, whatever
+/// Kafka producers appended after.
+pub(crate) fn read_shard(
+    call: &Call,
+    name: &str,
+    shard: &Shard,
+    offset: u64,
+    limit: usize,
+    max_bytes: usize,
+) -> Result<ShardRead, KinesisError> {
+    let index = shard.partition;
     let read = call
         .broker
-        .read_records(&name, iterator.shard, iterator.offset, limit, MAX_GET_BYTES)
+        .read_records(name, index, offset, limit, max_bytes)
         .or_else(|e| match e {
-            // Retention moved past the iterator: continue from the oldest kept record.
-            tidelog_broker::BrokerError::OffsetOutOfRange { log_start_offset, .. }
-                if iterator.offset < log_start_offset =>
-            {
-                call.broker.read_records(&name, iterator.shard, log_start_offset, limit, MAX_GET_BYTES)
+            tidelog_broker::BrokerError::OffsetOutOfRange { log_start_offset, .. } if offset < log_start_offset => {
+                call.broker.read_records(name, index, log_start_offset, limit, max_bytes)
             }
             other => Err(other),
         })
-        .map_err(|e| KinesisError::from_broker(e, &name))?;
-    // A closed shard ends where it closed, whatever Kafka producers appended after.
-    let ending = found.ending_offset;
+        .map_err(|e| KinesisError::from_broker(e, name))?;
+    let ending = shard.ending_offset;
     let kept: Vec<_> = read.records.iter().filter(|r| ending.is_none_or(|e| r.offset < e)).collect();
-    call.limits.record_read(&name, iterator.shard, kept.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len())).sum());
-    let records: Vec<Value> = kept.iter().map(|r| record_json(iterator.shard, r)).collect();
-    let next_offset = ending.map_or(read.next_offset, |e| read.next_offset.min(e));
-    if ending.is_some_and(|e| next_offset >= e) {
-        // The end of a closed shard: no next iterator, and the children to read next.
-        return Ok(
-            json!({ "Records": records, "MillisBehindLatest": 0, "ChildShards": child_shards(call, &name, &found)? }),
-        );
+    let bytes = kept.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len())).sum();
+    let records = kept.iter().map(|r| record_json(index, r)).collect();
+    let next = ending.map_or(read.next_offset, |e| read.next_offset.min(e));
+    if ending.is_some_and(|e| next >= e) {
+        let child_shards = child_shards(call, name, shard)?;
+        return Ok(ShardRead { records, bytes, next: None, millis_behind: 0, child_shards });
     }
-    let behind = match kept.last() {
-        Some(last) if next_offset < read.high_watermark => (now - last.timestamp).max(0),
+    let millis_behind = match kept.last() {
+        Some(last) if next < read.high_watermark => (now_ms() - last.timestamp).max(0),
         _ => 0,
     };
-    let next = ShardIterator { offset: next_offset, created_ms: now, ..iterator };
-    Ok(json!({ "Records": records, "NextShardIterator": next.encode(), "MillisBehindLatest": behind }))
+    Ok(ShardRead { records, bytes, next: Some(next), millis_behind, child_shards: Vec::new() })
 }
 
 /// Where the Kinesis view of a shard ends: its closing offset, or the last stable offset.
-pub(crate) fn shard_end(shard: &Shard, last_stable_offset: u64) -> u64 {
+fn shard_end(shard: &Shard, last_stable_offset: u64) -> u64 {
     shard.ending_offset.map_or(last_stable_offset, |e| e.min(last_stable_offset))
 }
 
 /// The shards that continue a closed one, as GetRecords and SubscribeToShard report them.
-pub(crate) fn child_shards(call: &Call, name: &str, parent: &Shard) -> Result<Vec<Value>, KinesisError> {
+fn child_shards(call: &Call, name: &str, parent: &Shard) -> Result<Vec<Value>, KinesisError> {
     Ok(shards(call, name)?
         .iter()
         .filter(|s| s.parent == Some(parent.partition) || s.adjacent_parent == Some(parent.partition))
@@ -336,14 +369,14 @@ pub(crate) fn child_shards(call: &Call, name: &str, parent: &Shard) -> Result<Ve
             json!({
                 "ShardId": shard_id(s.partition),
                 "ParentShards": parents,
-                "HashKeyRange": shard_json(s)["HashKeyRange"].clone(),
+                "HashKeyRange": hash_key_range(s),
             })
         })
         .collect())
 }
 
 /// One record as GetRecords and SubscribeToShard carry it.
-pub(crate) fn record_json(shard: i32, r: &StoredRecord) -> Value {
+fn record_json(shard: i32, r: &StoredRecord) -> Value {
     json!({
         "SequenceNumber": sequence::encode(shard, r.offset),
         "ApproximateArrivalTimestamp": seconds(r.timestamp),

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tidelog_broker::streams::{Shard, StreamSettings};
 use tidelog_broker::{now_ms, ConfigChange};
 
-use super::{seconds, Output};
+use super::{page_size, seconds, Output};
 use crate::error::KinesisError;
 use crate::sequence;
 use crate::server::Call;
@@ -117,7 +117,7 @@ fn retention_hours(call: &Call, name: &str) -> i64 {
     }
 }
 
-pub(crate) fn total_open_shards(call: &Call) -> i64 {
+fn total_open_shards(call: &Call) -> i64 {
     call.broker
         .all_topics()
         .iter()
@@ -162,17 +162,21 @@ fn encryption_fields(settings: &StreamSettings, out: &mut serde_json::Map<String
     }
 }
 
-pub(crate) fn shard_json(shard: &Shard) -> Value {
+pub(crate) fn hash_key_range(shard: &Shard) -> Value {
+    json!({
+        "StartingHashKey": shard.starting_hash_key.to_string(),
+        "EndingHashKey": shard.ending_hash_key.to_string(),
+    })
+}
+
+fn shard_json(shard: &Shard) -> Value {
     let mut range = json!({ "StartingSequenceNumber": sequence::encode(shard.partition, 0) });
     if let Some(end) = shard.ending_offset {
         range["EndingSequenceNumber"] = json!(sequence::encode(shard.partition, end.saturating_sub(1)));
     }
     let mut out = json!({
         "ShardId": shard_id(shard.partition),
-        "HashKeyRange": {
-            "StartingHashKey": shard.starting_hash_key.to_string(),
-            "EndingHashKey": shard.ending_hash_key.to_string(),
-        },
+        "HashKeyRange": hash_key_range(shard),
         "SequenceNumberRange": range,
     });
     if let Some(p) = shard.parent {
@@ -258,13 +262,7 @@ pub struct DescribeInput {
 pub fn describe(call: &Call, input: DescribeInput) -> Output {
     let name = existing(call, &input.stream)?;
     let all = shards(call, &name)?;
-    let limit = match input.limit {
-        Some(l) if !(1..=10_000).contains(&l) => {
-            return Err(KinesisError::validation("limit", l, "Member must have value between 1 and 10000"))
-        }
-        Some(l) => l as usize,
-        None => 100,
-    };
+    let limit = page_size("limit", input.limit, 100)?;
     let after = match &input.exclusive_start_shard_id {
         Some(id) => shard_index(id)?,
         None => -1,
@@ -301,13 +299,7 @@ pub struct ListInput {
 }
 
 pub fn list(call: &Call, input: ListInput) -> Output {
-    let limit = match input.limit {
-        Some(l) if !(1..=10_000).contains(&l) => {
-            return Err(KinesisError::validation("limit", l, "Member must have value between 1 and 10000"))
-        }
-        Some(l) => l as usize,
-        None => 100,
-    };
+    let limit = page_size("limit", input.limit, 100)?;
     // The token is the last name of the previous page, like ExclusiveStartStreamName.
     let after = input.next_token.or(input.exclusive_start_stream_name);
     let names: Vec<String> = call
@@ -417,13 +409,7 @@ pub fn list_shards(call: &Call, input: ListShardsInput) -> Output {
             selected.push(shard);
         }
     }
-    let max = match input.max_results {
-        Some(m) if !(1..=10_000).contains(&m) => {
-            return Err(KinesisError::validation("maxResults", m, "Member must have value between 1 and 10000"))
-        }
-        Some(m) => m as usize,
-        None => 1000,
-    };
+    let max = page_size("maxResults", input.max_results, 1000)?;
     let page: Vec<Value> = selected.iter().take(max).map(shard_json).collect();
     let mut out = json!({ "Shards": page });
     if selected.len() > max {
