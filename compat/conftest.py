@@ -28,6 +28,7 @@ class Broker:
         self.settings = list(settings)
         self.port = free_port()
         self.kinesis_port = free_port()
+        self.admin_port = free_port()
         self.proc = None
         self.log_path = data_dir.parent / f"tidelog-{self.port}.log"
 
@@ -36,12 +37,16 @@ class Broker:
         return f"127.0.0.1:{self.port}"
 
     @property
+    def admin_url(self):
+        return f"http://127.0.0.1:{self.admin_port}"
+
+    @property
     def kinesis_url(self):
         return f"http://127.0.0.1:{self.kinesis_port}"
 
     def start(self):
         args = [str(BIN), "serve", "--data-dir", str(self.data_dir), "--kafka-addr", self.bootstrap,
-                "--kinesis-addr", f"127.0.0.1:{self.kinesis_port}"]
+                "--kinesis-addr", f"127.0.0.1:{self.kinesis_port}", "--admin-addr", f"127.0.0.1:{self.admin_port}"]
         for s in self.settings:
             args += ["--set", s]
         log = open(self.log_path, "a")

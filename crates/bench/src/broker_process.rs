@@ -40,6 +40,8 @@ impl BrokerProcess {
             &bootstrap,
             "--kinesis-addr",
             "127.0.0.1:0",
+            "--admin-addr",
+            "127.0.0.1:0",
         ]);
         for s in settings {
             cmd.args(["--set", s]);

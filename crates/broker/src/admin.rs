@@ -154,6 +154,7 @@ impl Broker {
         for p in &handle.partitions {
             p.delete()?;
         }
+        crate::metrics::forget_topic(name);
         info!(topic = %name, "deleted topic");
         Ok(handle.meta.topic_id)
     }

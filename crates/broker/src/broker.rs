@@ -376,7 +376,10 @@ impl Broker {
                     if retention && (topic.retention.ms.is_some() || topic.retention.bytes.is_some()) {
                         match p.with_log(|log| log.apply_retention(now, topic.retention.ms, topic.retention.bytes)) {
                             Ok(0) => {}
-                            Ok(n) => tracing::info!(partition = ?p, segments = n, "retention deleted segments"),
+                            Ok(n) => {
+                                crate::metrics::retention_deleted(n);
+                                tracing::info!(partition = ?p, segments = n, "retention deleted segments")
+                            }
                             Err(e) => warn!(partition = ?p, error = %e, "retention failed"),
                         }
                     }
@@ -404,6 +407,7 @@ impl Broker {
         let part = p.clone();
         match tokio::task::spawn_blocking(move || crate::compaction::compact(&part, policy, now)).await {
             Ok(Ok(removed)) => {
+                crate::metrics::compacted(removed);
                 p.set_compacted_through(closed_end);
                 if removed > 0 {
                     tracing::info!(partition = ?p, removed, "compaction removed superseded records");

@@ -135,6 +135,7 @@ fn read_once(
             match part.read_isolated(req.fetch_offset as u64, budget.max(1), limits.read_committed) {
                 Ok(read) => {
                     if !read.records.is_empty() {
+                        part.meters().read_batches(&read.records);
                         any_data = true;
                         remaining = remaining.saturating_sub(read.records.len());
                     }

@@ -11,6 +11,7 @@ mod fetch;
 pub mod group;
 mod internal_topics;
 pub mod metadata;
+pub mod metrics;
 mod offsets;
 mod partition;
 mod producer_ids;

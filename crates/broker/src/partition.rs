@@ -16,6 +16,7 @@ use tracing::warn;
 use uuid::Uuid;
 
 use crate::error::{BrokerError, Result};
+use crate::metrics::{self, TopicMeters};
 use crate::producer_state::{AbortedTxn, ProducerStates, ProducerSummary, SequenceCheck, SNAPSHOT_NAME};
 use crate::records::decode_marker;
 
@@ -39,6 +40,7 @@ pub struct Partition {
     compacted_through: AtomicU64,
     /// Wall-clock time of the last completed fsync (for `flush.ms`).
     last_flush_ms: AtomicI64,
+    meters: TopicMeters,
 }
 
 impl std::fmt::Debug for Partition {
@@ -107,6 +109,7 @@ impl Partition {
         let offsets = log.offsets();
         let producers = recover_producers(log.as_ref())?;
         Ok(Partition {
+            meters: TopicMeters::new(&topic),
             topic,
             topic_id,
             index,
@@ -141,6 +144,7 @@ impl Partition {
             }
         }
         let info = inner.log.append(batch, self.leader_epoch, now_ms)?;
+        self.meters.appended(batch.len(), header.records_count.max(0) as u32);
         match marker {
             Some(marker) => inner.producers.record_marker(header, info.base_offset, marker),
             None => inner.producers.record(header, info.base_offset),
@@ -191,6 +195,11 @@ impl Partition {
         self.inner.lock().log.offsets()
     }
 
+    /// The topic's traffic counters (consumer reads are counted by the read paths).
+    pub(crate) fn meters(&self) -> &TopicMeters {
+        &self.meters
+    }
+
     /// The first offset that an open transaction may still abort (or the high watermark).
     pub fn last_stable_offset(&self) -> u64 {
         let inner = self.inner.lock();
@@ -222,10 +231,15 @@ impl Partition {
         }
         let job = self.inner.lock().log.prepare_sync()?;
         let up_to = job.up_to;
-        tokio::task::spawn_blocking(move || job.run())
-            .await
-            .map_err(|e| BrokerError::Storage(format!("fsync task failed: {e}")))?
-            .map_err(|e| BrokerError::Storage(format!("fsync of {}-{} failed: {e}", self.topic, self.index)))?;
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let synced = job.run();
+            metrics::fsync_took(started.elapsed().as_secs_f64());
+            synced
+        })
+        .await
+        .map_err(|e| BrokerError::Storage(format!("fsync task failed: {e}")))?
+        .map_err(|e| BrokerError::Storage(format!("fsync of {}-{} failed: {e}", self.topic, self.index)))?;
         self.durable_offset.fetch_max(up_to, Ordering::AcqRel);
         self.last_flush_ms.store(crate::broker::now_ms(), Ordering::Release);
         Ok(())

@@ -20,6 +20,7 @@ use crate::server::Context;
 const MAX_IN_FLIGHT: usize = 32;
 
 pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+    let _open = crate::metrics::ConnectionGuard::open();
     let (read_half, write_half) = stream.into_split();
     let codec = || {
         LengthDelimitedCodec::builder().length_field_type::<u32>().max_frame_length(ctx.max_request_bytes).new_codec()
@@ -38,11 +39,13 @@ pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, 
                     Ok(reply) => in_flight.push_back(reply),
                     Err(e) => {
                         warn!(%peer, reason = %e, "closing kafka connection");
+                        crate::metrics::connection_error();
                         reading = false;
                     }
                 },
                 Some(Err(e)) => {
                     warn!(%peer, reason = %e, "closing kafka connection: bad frame");
+                    crate::metrics::connection_error();
                     reading = false;
                 }
                 None => reading = false,
@@ -57,6 +60,7 @@ pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, 
                 Ok(None) => {}
                 Err(e) => {
                     warn!(%peer, reason = %e, "closing kafka connection");
+                    crate::metrics::connection_error();
                     return;
                 }
             },

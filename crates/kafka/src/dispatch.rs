@@ -115,7 +115,7 @@ pub(crate) fn dispatch(ctx: &Arc<Context>, peer: std::net::SocketAddr, frame: By
         }};
     }
 
-    Ok(match key {
+    let reply = match key {
         ApiKey::ApiVersions => {
             // Decoded for validation only; the answer does not depend on the client.
             let _: ApiVersionsRequest = decode(&mut body, version, key)?;
@@ -179,5 +179,6 @@ pub(crate) fn dispatch(ctx: &Arc<Context>, peer: std::net::SocketAddr, frame: By
         ApiKey::ConsumerGroupDescribe => answer!(ConsumerGroupDescribeRequest, handlers::consumer_groups::describe),
         ApiKey::OffsetDelete => answer_async!(OffsetDeleteRequest, handlers::offsets::delete),
         other => return Err(ConnectionError::UnknownApiKey(other as i16)),
-    })
+    };
+    Ok(crate::metrics::timed(key, reply))
 }

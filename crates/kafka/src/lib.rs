@@ -9,6 +9,7 @@ mod connection;
 mod dispatch;
 mod errors;
 mod handlers;
+pub mod metrics;
 mod server;
 
 pub use server::{serve, KafkaListener};

@@ -7,6 +7,7 @@ mod error;
 mod eventstream;
 mod iterator;
 mod limits;
+pub mod metrics;
 mod ops;
 mod sequence;
 mod server;

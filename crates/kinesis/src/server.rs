@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use crate::cbor;
 use crate::error::KinesisError;
 use crate::limits::Limits;
+use crate::metrics;
 use crate::ops::{self, Subscriptions};
 
 const TARGET_PREFIX: &str = "Kinesis_20131202.";
@@ -117,6 +118,7 @@ impl Encoding {
 
 async fn handle(State(service): State<Service>, headers: HeaderMap, body: Bytes) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
+    let started = std::time::Instant::now();
     let encoding = Encoding::of(&headers);
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let call = Call {
@@ -128,7 +130,10 @@ async fn handle(State(service): State<Service>, headers: HeaderMap, body: Bytes)
     let outcome = match target.strip_prefix(TARGET_PREFIX) {
         None => Err(KinesisError::new("UnknownOperationException", format!("Unknown target '{target}'"))),
         Some("SubscribeToShard") => match encoding.parse(&body).and_then(|input| ops::subscription(&call, input)) {
-            Ok(events) => return event_stream(events, &request_id),
+            Ok(events) => {
+                metrics::answered("SubscribeToShard", None, started);
+                return event_stream(events, &request_id);
+            }
             Err(e) => Err(e),
         },
         Some(operation) => match encoding.parse(&body) {
@@ -136,6 +141,8 @@ async fn handle(State(service): State<Service>, headers: HeaderMap, body: Bytes)
             Err(e) => Err(e),
         },
     };
+    let operation = target.strip_prefix(TARGET_PREFIX).unwrap_or_default();
+    metrics::answered(operation, outcome.as_ref().err().map(|e| e.kind), started);
     match outcome {
         Ok(output) => encoding.respond(StatusCode::OK, &output, &request_id),
         Err(e) => {

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use tidelog_admin::Admin;
 use tidelog_broker::Broker;
 use tidelog_kafka::KafkaListener;
 use tokio::net::TcpListener;
@@ -20,32 +21,59 @@ pub use settings::{Overrides, Settings};
 /// which is what crash tests want.
 pub struct Running {
     broker: Arc<Broker>,
+    admin: Arc<Admin>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     kafka_addr: SocketAddr,
     kinesis_addr: Option<SocketAddr>,
+    admin_addr: Option<SocketAddr>,
 }
 
-/// Opens the broker and starts serving Kafka clients on `kafka` and, if given, Kinesis
-/// clients on `kinesis`.
-pub async fn start(settings: &Settings, kafka: TcpListener, kinesis: Option<TcpListener>) -> anyhow::Result<Running> {
+/// The bound listeners a server serves: Kafka always, Kinesis and admin HTTP if given.
+pub struct Listeners {
+    pub kafka: TcpListener,
+    pub kinesis: Option<TcpListener>,
+    pub admin: Option<TcpListener>,
+}
+
+/// Serves the admin listener at once (health says "starting"), opens the broker, then
+/// serves Kafka and Kinesis clients and turns ready.
+pub async fn start(settings: &Settings, listeners: Listeners) -> anyhow::Result<Running> {
+    let Listeners { kafka, kinesis, admin: admin_listener } = listeners;
     let kafka_addr = kafka.local_addr()?;
     let kinesis_addr = kinesis.as_ref().map(|l| l.local_addr()).transpose()?;
+    let admin_addr = admin_listener.as_ref().map(|l| l.local_addr()).transpose()?;
     let advertised = advertised_listener(settings.advertised_kafka_addr.as_deref(), kafka_addr)?;
-    let (config, dir) = (settings.broker.clone(), settings.data_dir.clone());
-    let broker = tokio::task::spawn_blocking(move || Broker::open(config, &dir))
-        .await?
-        .with_context(|| format!("cannot open data directory {}", settings.data_dir.display()))?;
+    let shown = tidelog_admin::Listeners {
+        kafka: format!("{}:{}", advertised.advertised_host, advertised.advertised_port),
+        kinesis: kinesis_addr.map(|a| format!("http://{a}")),
+        admin: admin_addr.map(|a| format!("http://{a}")),
+    };
     let (stop, stopped) = watch::channel(false);
-    let mut tasks = vec![
-        tokio::spawn(tidelog_kafka::serve(kafka, broker.clone(), advertised, stopped.clone())),
-        tokio::spawn(broker.clone().run_maintenance()),
-        tokio::spawn(broker.clone().run_group_timers()),
-    ];
+    let admin = Admin::new();
+    let mut tasks = Vec::new();
+    if let Some(listener) = admin_listener {
+        tasks.push(tokio::spawn(tidelog_admin::serve(listener, admin.clone(), stopped.clone())));
+    }
+    let (config, dir) = (settings.broker.clone(), settings.data_dir.clone());
+    let opened = tokio::task::spawn_blocking(move || Broker::open(config, &dir))
+        .await?
+        .with_context(|| format!("cannot open data directory {}", settings.data_dir.display()));
+    let broker = match opened {
+        Ok(broker) => broker,
+        Err(e) => {
+            stop.send_replace(true);
+            return Err(e);
+        }
+    };
+    tasks.push(tokio::spawn(tidelog_kafka::serve(kafka, broker.clone(), advertised, stopped.clone())));
+    tasks.push(tokio::spawn(broker.clone().run_maintenance()));
+    tasks.push(tokio::spawn(broker.clone().run_group_timers()));
     if let Some(listener) = kinesis {
         tasks.push(tokio::spawn(tidelog_kinesis::serve(listener, broker.clone(), stopped)));
     }
-    Ok(Running { broker, stop, tasks, kafka_addr, kinesis_addr })
+    admin.ready(broker.clone(), shown);
+    Ok(Running { broker, admin, stop, tasks, kafka_addr, kinesis_addr, admin_addr })
 }
 
 fn advertised_listener(configured: Option<&str>, bound: SocketAddr) -> anyhow::Result<KafkaListener> {
@@ -73,6 +101,10 @@ impl Running {
         self.kinesis_addr
     }
 
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
     pub fn broker(&self) -> &Arc<Broker> {
         &self.broker
     }
@@ -80,6 +112,7 @@ impl Running {
     /// Stops accepting, answers what connections already sent, flushes and fsyncs
     /// every partition and writes the clean-shutdown marker.
     pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.admin.stopping();
         self.broker.begin_shutdown();
         self.stop.send_replace(true);
         for task in self.tasks {

@@ -1,10 +1,11 @@
-//! `tidelog`: the single binary. `tidelog` alone is `tidelog serve` with defaults.
+//! `tidelog`: the single binary. `tidelog` alone is `tidelog serve` with defaults; the
+//! other subcommands are the command-line tools (`tidelog-cli`).
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use tidelog_server::{Overrides, Settings};
+use tidelog_server::{Listeners, Overrides, Settings};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -15,15 +16,28 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     serve: ServeArgs,
+    #[command(flatten)]
+    client: tidelog_cli::ClientArgs,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run a single-node broker (the default).
     Serve(ServeArgs),
+    #[command(flatten)]
+    Tool(tidelog_cli::Command),
 }
 
-#[derive(Args, Clone, Default)]
+#[derive(clap::ValueEnum, Clone, Copy, Default, PartialEq, Eq)]
+enum LogFormat {
+    /// One human-readable line per event
+    #[default]
+    Human,
+    /// One JSON object per event (for log shippers)
+    Json,
+}
+
+#[derive(Args, Clone)]
 struct ServeArgs {
     /// Where partition logs and metadata live [default: ./tidelog-data]
     #[arg(long, env = "TIDELOG_DATA_DIR")]
@@ -37,6 +51,12 @@ struct ServeArgs {
     /// Kinesis Data Streams (HTTP) listener address [default: 127.0.0.1:4567]
     #[arg(long, env = "TIDELOG_KINESIS_ADDR")]
     kinesis_addr: Option<String>,
+    /// Admin HTTP listener: /metrics, /health, /v1 ("off" disables) [default: 127.0.0.1:9644]
+    #[arg(long, env = "TIDELOG_ADMIN_ADDR")]
+    admin_addr: Option<String>,
+    /// Log line format; the level filter is RUST_LOG (default: info)
+    #[arg(long, env = "TIDELOG_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
     /// TOML file with server and broker settings
     #[arg(long, env = "TIDELOG_CONFIG")]
     config: Option<PathBuf>,
@@ -45,25 +65,45 @@ struct ServeArgs {
     set: Vec<String>,
 }
 
-fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Tool(tool)) => tidelog_cli::run(tool, &cli.client),
+        Some(Command::Serve(args)) => run_broker(args),
+        None => run_broker(cli.serve),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear line, as scripts and people both want.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logs(format: LogFormat) {
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         // A log that cannot be written (a full disk) must not stop the broker: the
         // default reports the failure on stderr, which fails again and ends the process.
-        .log_internal_errors(false)
-        .init();
-    let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Serve(args)) => args,
-        None => cli.serve,
-    };
+        .log_internal_errors(false);
+    match format {
+        LogFormat::Human => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+}
+
+fn run_broker(args: ServeArgs) -> anyhow::Result<()> {
+    init_logs(args.log_format);
     let overrides = Overrides {
         config_file: args.config,
         data_dir: args.data_dir,
         kafka_addr: args.kafka_addr,
         advertised_kafka_addr: args.advertised_kafka_addr,
         kinesis_addr: args.kinesis_addr,
+        admin_addr: args.admin_addr,
         set: args.set,
     };
     let settings = Settings::load(&overrides)?;
@@ -77,12 +117,18 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let kinesis = TcpListener::bind(&settings.kinesis_addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.kinesis_addr))?;
-    let running = tidelog_server::start(&settings, kafka, Some(kinesis)).await?;
+    let admin = match &settings.admin_addr {
+        Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?),
+        None => None,
+    };
+    let listeners = Listeners { kafka, kinesis: Some(kinesis), admin };
+    let running = tidelog_server::start(&settings, listeners).await?;
     // The one line scripts wait for.
     // Written, not println!: an unwritable stdout must not stop the broker.
     let kinesis_addr = running.kinesis_addr().map(|a| a.to_string()).unwrap_or_default();
+    let admin_addr = running.admin_addr().map_or("off".to_string(), |a| format!("http://{a}"));
     let ready = format!(
-        "tidelog ready: kafka={} kinesis=http://{kinesis_addr} data-dir={}\n",
+        "tidelog ready: kafka={} kinesis=http://{kinesis_addr} admin={admin_addr} data-dir={}\n",
         running.kafka_addr(),
         settings.data_dir.display()
     );

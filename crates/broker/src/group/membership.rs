@@ -305,6 +305,7 @@ impl Group {
         self.initial_delay_until =
             (self.state == GroupState::Empty && !initial_delay.is_zero()).then(|| now + initial_delay.min(timeout));
         self.state = GroupState::PreparingRebalance;
+        crate::metrics::rebalance_started(&self.id);
     }
 
     fn maybe_complete_join(&mut self, now: Instant) {

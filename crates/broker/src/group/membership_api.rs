@@ -79,3 +79,32 @@ pub struct MemberSummary {
     pub metadata: Bytes,
     pub assignment: Bytes,
 }
+
+impl MemberSummary {
+    /// The partitions this member's consumer-protocol assignment gives it.
+    pub fn assigned_partitions(&self) -> Vec<(String, i32)> {
+        decode_consumer_assignment(&self.assignment)
+    }
+}
+
+/// The (topic, partition)s of a consumer-protocol assignment (the bytes SyncGroup
+/// carries), sorted; empty when the bytes are not one.
+pub fn decode_consumer_assignment(bytes: &[u8]) -> Vec<(String, i32)> {
+    use kafka_protocol::messages::ConsumerProtocolAssignment;
+    use kafka_protocol::protocol::Decodable;
+    if bytes.len() < 2 {
+        return Vec::new();
+    }
+    let version = i16::from_be_bytes([bytes[0], bytes[1]]);
+    let mut body = Bytes::copy_from_slice(&bytes[2..]);
+    let Ok(assignment) = ConsumerProtocolAssignment::decode(&mut body, version.clamp(0, 3)) else {
+        return Vec::new();
+    };
+    let mut partitions: Vec<(String, i32)> = assignment
+        .assigned_partitions
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(|p| (t.topic.to_string(), *p)))
+        .collect();
+    partitions.sort();
+    partitions
+}

@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 
 pub use consumer_group::{ConsumerHeartbeat, ConsumerMemberSummary, HeartbeatOutcome};
 pub use membership::{GroupState, JoinOutcome, JoinParams, JoinedMember, MemberSummary, SyncOutcome};
+pub use membership_api::decode_consumer_assignment;
 pub use offsets::{OffsetCommit, PartitionLag, TopicOffsets};
 pub use offsets_format::CommittedOffset;
 

@@ -211,6 +211,8 @@ impl Broker {
                 });
             }
         }
+        let bytes: usize = out.records.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len())).sum();
+        part.meters().read_records(bytes as u64, out.records.len() as u64);
         Ok(out)
     }
 }

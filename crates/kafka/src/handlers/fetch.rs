@@ -67,6 +67,7 @@ fn fill_partition(out: &mut PartitionData, fetched: Option<tidelog_broker::Fetch
     out.preferred_read_replica = (-1).into();
     let Some(fetched) = fetched else {
         out.error_code = ResponseError::UnknownTopicId.code();
+        crate::metrics::partition_error(kafka_protocol::messages::ApiKey::Fetch, out.error_code);
         out.high_watermark = -1;
         out.last_stable_offset = -1;
         out.log_start_offset = -1;
@@ -74,6 +75,7 @@ fn fill_partition(out: &mut PartitionData, fetched: Option<tidelog_broker::Fetch
     };
     let known = !matches!(fetched.error, Some(BrokerError::UnknownTopicOrPartition { .. }));
     out.error_code = fetched.error.as_ref().map_or(NONE, error_code);
+    crate::metrics::partition_error(kafka_protocol::messages::ApiKey::Fetch, out.error_code);
     let mark = |v: u64| if known { v as i64 } else { -1 };
     out.high_watermark = mark(fetched.offsets.high_watermark);
     out.last_stable_offset = mark(fetched.last_stable_offset);

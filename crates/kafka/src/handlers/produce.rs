@@ -57,6 +57,9 @@ pub(crate) fn handle(ctx: &Arc<Context>, request: ProduceRequest, version: i16, 
         }
         topics.push(TopicProduceResponse::default().with_name(topic.name).with_partition_responses(partitions));
     }
+    for partition in topics.iter().flat_map(|t| &t.partition_responses) {
+        crate::metrics::partition_error(ApiKey::Produce, partition.error_code);
+    }
     if acks == 0 {
         if !waits.is_empty() {
             // No answer is owed, but flush.messages still asks for the fsync.
@@ -80,6 +83,7 @@ pub(crate) fn handle(ctx: &Arc<Context>, request: ProduceRequest, version: i16, 
             if let Err(e) = result {
                 let partition = &mut response.responses[*ti].partition_responses[*pi];
                 partition.error_code = error_code(&e);
+                crate::metrics::partition_error(ApiKey::Produce, partition.error_code);
                 partition.base_offset = -1;
                 if version >= 8 {
                     partition.error_message = Some(str_bytes(e.to_string()));

@@ -351,6 +351,7 @@ pub(crate) fn read_shard(
         Some(last) if next < read.high_watermark => (now_ms() - last.timestamp).max(0),
         _ => 0,
     };
+    crate::metrics::iterator_age(name, &shard_id(index), millis_behind);
     Ok(ShardRead { records, bytes, next: Some(next), millis_behind, child_shards: Vec::new() })
 }
 

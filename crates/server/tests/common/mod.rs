@@ -8,7 +8,7 @@ use futures::StreamExt;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::FutureProducer;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
-use tidelog_server::{Overrides, Running, Settings};
+use tidelog_server::{Listeners, Overrides, Running, Settings};
 use tokio::net::TcpListener;
 
 pub async fn start(dir: &Path, settings: &[&str]) -> Running {
@@ -25,7 +25,9 @@ pub async fn start(dir: &Path, settings: &[&str]) -> Running {
     let settings = Settings::load(&overrides).expect("valid test settings");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let kinesis = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-    tidelog_server::start(&settings, listener, Some(kinesis)).await.expect("server starts")
+    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let listeners = Listeners { kafka: listener, kinesis: Some(kinesis), admin: Some(admin) };
+    tidelog_server::start(&settings, listeners).await.expect("server starts")
 }
 
 pub fn client_config(server: &Running, extra: &[(&str, &str)]) -> ClientConfig {
