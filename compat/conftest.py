@@ -23,9 +23,10 @@ def free_port():
 
 
 class Broker:
-    def __init__(self, data_dir, settings=()):
+    def __init__(self, data_dir, settings=(), args=()):
         self.data_dir = data_dir
         self.settings = list(settings)
+        self.extra_args = list(args)
         self.port = free_port()
         self.kinesis_port = free_port()
         self.admin_port = free_port()
@@ -49,6 +50,7 @@ class Broker:
                 "--kinesis-addr", f"127.0.0.1:{self.kinesis_port}", "--admin-addr", f"127.0.0.1:{self.admin_port}"]
         for s in self.settings:
             args += ["--set", s]
+        args += self.extra_args
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True)
         line = self.proc.stdout.readline()
@@ -78,8 +80,8 @@ class Broker:
 def make_broker(tmp_path):
     brokers = []
 
-    def make(settings=()):
-        b = Broker(tmp_path / f"data-{len(brokers)}", settings).start()
+    def make(settings=(), args=()):
+        b = Broker(tmp_path / f"data-{len(brokers)}", settings, args).start()
         brokers.append(b)
         return b
 

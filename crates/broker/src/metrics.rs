@@ -51,7 +51,8 @@ static REBALANCES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     counter_vec("tidelog_group_rebalances_total", "Consumer group rebalances started, per group", &["group"])
 });
 
-/// Makes every metric of this crate visible before it first moves.
+/// Makes every unlabelled metric of this crate visible before it first moves (a
+/// labelled one appears with its first label values).
 pub fn register() {
     for m in [&BYTES_IN, &RECORDS_IN, &BYTES_OUT, &RECORDS_OUT, &REBALANCES] {
         LazyLock::force(m);

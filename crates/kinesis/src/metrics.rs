@@ -42,7 +42,8 @@ static ITERATOR_AGE: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     .expect("metric names are unique")
 });
 
-/// Makes every metric of this crate visible before it first moves.
+/// Makes every unlabelled metric of this crate visible before it first moves (a
+/// labelled one appears with its first label values).
 pub fn register() {
     LazyLock::force(&REQUESTS);
     LazyLock::force(&LATENCY);

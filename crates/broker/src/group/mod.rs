@@ -250,7 +250,12 @@ impl Broker {
             Some(e) => GroupDescription {
                 group_id: group_id.into(),
                 state: Some(e.membership.state()),
-                protocol_type: e.membership.protocol_type().unwrap_or_default().into(),
+                // As ListGroups: a group emptied of members keeps the type its offsets imply.
+                protocol_type: e
+                    .membership
+                    .protocol_type()
+                    .unwrap_or(if e.offsets.is_empty() { "" } else { "consumer" })
+                    .into(),
                 protocol: e.membership.protocol().unwrap_or_default().into(),
                 members: e.membership.members(),
             },
