@@ -111,7 +111,7 @@ pub(crate) async fn topic(State(admin): State<Arc<Admin>>, Path(name): Path<Stri
         .iter()
         .map(|p| {
             let offsets = p.offsets();
-            let (size, segments) = p.with_log(|log| (log.size_bytes(), log.closed_segments().len() + 1));
+            let (size, segments) = p.storage();
             json!({
                 "partition": p.index,
                 "leader": broker.node_id(),

@@ -77,7 +77,7 @@ fn broker_state(broker: &Broker) -> Vec<MetricFamily> {
             high_watermark.with_label_values(&at).set(offsets.high_watermark as i64);
             last_stable.with_label_values(&at).set(p.last_stable_offset() as i64);
             log_end.with_label_values(&at).set(offsets.log_end_offset as i64);
-            let (bytes, count) = p.with_log(|log| (log.size_bytes(), log.closed_segments().len() + 1));
+            let (bytes, count) = p.storage();
             size.with_label_values(&at).set(bytes as i64);
             segments.with_label_values(&at).set(count as i64);
         }

@@ -195,6 +195,11 @@ impl Partition {
         self.inner.lock().log.offsets()
     }
 
+    /// Bytes stored and number of segments (the active one included).
+    pub fn storage(&self) -> (u64, usize) {
+        self.with_log(|log| (log.size_bytes(), log.closed_segments().len() + 1))
+    }
+
     /// The topic's traffic counters (consumer reads are counted by the read paths).
     pub(crate) fn meters(&self) -> &TopicMeters {
         &self.meters

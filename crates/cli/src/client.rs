@@ -23,6 +23,11 @@ impl Client {
         Client { brokers: args.brokers.clone(), output: args.output, timeout: Duration::from_millis(args.timeout_ms) }
     }
 
+    /// The context of any failed call to the broker.
+    pub fn unreachable(&self) -> String {
+        format!("cannot reach the broker at {}", self.brokers)
+    }
+
     pub fn json(&self) -> bool {
         self.output == Output::Json
     }
@@ -59,9 +64,7 @@ impl Client {
 
     /// The partition ids of `topic`, or a clear error if it does not exist.
     pub fn partitions(&self, consumer: &BaseConsumer, topic: &str) -> anyhow::Result<Vec<i32>> {
-        let metadata = consumer
-            .fetch_metadata(Some(topic), self.timeout)
-            .with_context(|| format!("cannot reach the broker at {}", self.brokers))?;
+        let metadata = consumer.fetch_metadata(Some(topic), self.timeout).with_context(|| self.unreachable())?;
         let Some(t) = metadata.topics().iter().find(|t| t.name() == topic) else {
             bail!("topic '{topic}' does not exist");
         };

@@ -23,9 +23,7 @@ pub fn run(command: ClusterCommand, client: &Client) -> anyhow::Result<()> {
 
 fn info(client: &Client) -> anyhow::Result<()> {
     let consumer = client.consumer(None, &[])?;
-    let metadata = consumer
-        .fetch_metadata(None, client.timeout)
-        .with_context(|| format!("cannot reach the broker at {}", client.brokers))?;
+    let metadata = consumer.fetch_metadata(None, client.timeout).with_context(|| client.unreachable())?;
     let cluster_id = consumer.client().fetch_cluster_id(client.timeout).unwrap_or_default();
     let brokers: Vec<_> = metadata.brokers().iter().map(|b| (b.id(), b.host().to_string(), b.port())).collect();
     let topics = metadata.topics().iter().filter(|t| !t.name().starts_with("__")).count();

@@ -63,9 +63,7 @@ pub fn run(command: GroupCommand, client: &Client) -> anyhow::Result<()> {
 }
 
 fn group_info(client: &Client, consumer: &BaseConsumer, group: Option<&str>) -> anyhow::Result<Vec<GroupInfoOwned>> {
-    let list = consumer
-        .fetch_group_list(group, client.timeout)
-        .with_context(|| format!("cannot reach the broker at {}", client.brokers))?;
+    let list = consumer.fetch_group_list(group, client.timeout).with_context(|| client.unreachable())?;
     Ok(list.groups().iter().map(GroupInfoOwned::from).collect())
 }
 
@@ -132,9 +130,7 @@ fn committed(
     topics: Option<&[String]>,
 ) -> anyhow::Result<BTreeMap<(String, i32), Option<i64>>> {
     let consumer = client.consumer(Some(group), &[])?;
-    let metadata = consumer
-        .fetch_metadata(None, client.timeout)
-        .with_context(|| format!("cannot reach the broker at {}", client.brokers))?;
+    let metadata = consumer.fetch_metadata(None, client.timeout).with_context(|| client.unreachable())?;
     let mut tpl = TopicPartitionList::new();
     for t in metadata.topics() {
         let wanted = topics.map_or(!t.name().starts_with("__"), |list| list.iter().any(|n| n == t.name()));
@@ -235,8 +231,8 @@ fn describe(client: &Client, group: &str) -> anyhow::Result<()> {
 
 fn delete(client: &Client, groups: &[String]) -> anyhow::Result<()> {
     let names: Vec<&str> = groups.iter().map(String::as_str).collect();
-    let results = wait(client.admin()?.delete_groups(&names, &client.admin_options()))
-        .with_context(|| format!("cannot reach the broker at {}", client.brokers))?;
+    let results =
+        wait(client.admin()?.delete_groups(&names, &client.admin_options())).with_context(|| client.unreachable())?;
     let mut failed = Vec::new();
     for r in results {
         match r {

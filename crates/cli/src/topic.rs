@@ -108,23 +108,21 @@ fn create(client: &Client, name: &str, partitions: Option<i32>, rf: i32, configs
     for (k, v) in pairs {
         topic = topic.set(k, v);
     }
-    let results = wait(client.admin()?.create_topics([&topic], &client.admin_options()))
-        .with_context(|| format!("cannot reach the broker at {}", client.brokers))?;
+    let results =
+        wait(client.admin()?.create_topics([&topic], &client.admin_options())).with_context(|| client.unreachable())?;
     report(client, "Created", results)
 }
 
 fn delete(client: &Client, names: &[String]) -> anyhow::Result<()> {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let results = wait(client.admin()?.delete_topics(&names, &client.admin_options()))
-        .with_context(|| format!("cannot reach the broker at {}", client.brokers))?;
+    let results =
+        wait(client.admin()?.delete_topics(&names, &client.admin_options())).with_context(|| client.unreachable())?;
     report(client, "Deleted", results)
 }
 
 fn list(client: &Client, internal: bool) -> anyhow::Result<()> {
     let consumer: BaseConsumer = client.consumer(None, &[])?;
-    let metadata = consumer
-        .fetch_metadata(None, client.timeout)
-        .with_context(|| format!("cannot reach the broker at {}", client.brokers))?;
+    let metadata = consumer.fetch_metadata(None, client.timeout).with_context(|| client.unreachable())?;
     let mut topics: Vec<(String, usize)> = metadata
         .topics()
         .iter()
@@ -149,7 +147,7 @@ fn list(client: &Client, internal: bool) -> anyhow::Result<()> {
 fn overrides(client: &Client, name: &str) -> anyhow::Result<BTreeMap<String, (String, bool)>> {
     let spec = ResourceSpecifier::Topic(name);
     let results = wait(client.admin()?.describe_configs([&spec], &client.admin_options()))
-        .with_context(|| format!("cannot reach the broker at {}", client.brokers))?;
+        .with_context(|| client.unreachable())?;
     let resource = match results.into_iter().next() {
         Some(Ok(resource)) => resource,
         Some(Err(code)) => bail!("cannot describe the settings of '{name}': {code}"),
@@ -170,9 +168,7 @@ fn describe(client: &Client, names: &[String]) -> anyhow::Result<()> {
     let committed = client.consumer(None, &[("isolation.level", "read_committed")])?;
     let mut described = Vec::new();
     for name in names {
-        let metadata = consumer
-            .fetch_metadata(Some(name), client.timeout)
-            .with_context(|| format!("cannot reach the broker at {}", client.brokers))?;
+        let metadata = consumer.fetch_metadata(Some(name), client.timeout).with_context(|| client.unreachable())?;
         let Some(topic) = metadata.topics().iter().find(|t| t.name() == name && t.error().is_none()) else {
             bail!("topic '{name}' does not exist");
         };
@@ -259,7 +255,7 @@ fn alter_config(client: &Client, name: &str, set: &[String], delete: &[String]) 
         change = change.set(k, v);
     }
     let results = wait(client.admin()?.alter_configs([&change], &client.admin_options()))
-        .with_context(|| format!("cannot reach the broker at {}", client.brokers))?;
+        .with_context(|| client.unreachable())?;
     if let Some(Err((_, code))) = results.into_iter().next() {
         bail!("cannot change the settings of '{name}': {code}");
     }
@@ -274,7 +270,7 @@ fn alter_config(client: &Client, name: &str, set: &[String], delete: &[String]) 
 fn add_partitions(client: &Client, name: &str, total: usize) -> anyhow::Result<()> {
     let change = NewPartitions::new(name, total);
     let results = wait(client.admin()?.create_partitions([&change], &client.admin_options()))
-        .with_context(|| format!("cannot reach the broker at {}", client.brokers))?;
+        .with_context(|| client.unreachable())?;
     if let Some(Err((_, code))) = results.into_iter().next() {
         bail!("cannot add partitions to '{name}': {code}");
     }

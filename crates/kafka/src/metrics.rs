@@ -8,8 +8,8 @@ use futures::FutureExt;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::ApiKey;
 use prometheus::{
-    register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge, HistogramVec,
-    IntCounter, IntCounterVec, IntGauge,
+    register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge, Histogram,
+    HistogramVec, IntCounter, IntCounterVec, IntGauge,
 };
 
 use crate::dispatch::Reply;
@@ -54,8 +54,7 @@ static CONNECTIONS_CLOSED_ON_ERROR: LazyLock<IntCounter> = LazyLock::new(|| {
 /// Makes every unlabelled metric of this crate visible before it first moves (a
 /// labelled one appears with its first label values).
 pub fn register() {
-    LazyLock::force(&REQUESTS);
-    LazyLock::force(&LATENCY);
+    LazyLock::force(&PER_API);
     LazyLock::force(&PARTITION_ERRORS);
     LazyLock::force(&CONNECTIONS_ACTIVE);
     for c in [&CONNECTIONS, &CONNECTIONS_CLOSED_ON_ERROR] {
@@ -67,14 +66,28 @@ fn api_name(key: ApiKey) -> String {
     format!("{key:?}")
 }
 
+/// Each implemented API's request counter and latency histogram, resolved once and
+/// indexed by API key: counting a request takes no label lookup and no allocation.
+static PER_API: LazyLock<Vec<Option<(IntCounter, Histogram)>>> = LazyLock::new(|| {
+    let mut table = vec![None; 128];
+    for (key, _, _) in crate::api_versions::supported_apis() {
+        let api = api_name(*key);
+        if let Some(slot) = table.get_mut(*key as usize) {
+            *slot = Some((REQUESTS.with_label_values(&[api.as_str()]), LATENCY.with_label_values(&[api.as_str()])));
+        }
+    }
+    table
+});
+
 /// Counts the request and times it until its response is ready.
 pub(crate) fn timed(key: ApiKey, reply: Reply) -> Reply {
     let started = Instant::now();
     async move {
         let answered = reply.await;
-        let api = api_name(key);
-        REQUESTS.with_label_values(&[api.as_str()]).inc();
-        LATENCY.with_label_values(&[api.as_str()]).observe(started.elapsed().as_secs_f64());
+        if let Some(Some((requests, latency))) = PER_API.get(key as usize) {
+            requests.inc();
+            latency.observe(started.elapsed().as_secs_f64());
+        }
         answered
     }
     .boxed()
