@@ -113,6 +113,17 @@ impl BrokerProcess {
     }
 }
 
+/// A run that fails part-way must not leave a broker running: it would hold the data
+/// directory and skew every later measurement on the machine.
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// CPU time (user + system) of the process whose `/proc/<pid>/stat` is `stat_path`, in
 /// seconds; 0 when it cannot be read.
 pub fn process_cpu_seconds(stat_path: &str) -> f64 {

@@ -4,14 +4,14 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::{bail, ensure, Context};
 use parking_lot::Mutex;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
-use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, ClientContext, Message, Offset, TopicPartitionList};
 
 /// What one load run measured.
 #[derive(Debug, Clone)]
@@ -194,4 +194,89 @@ pub fn consume(bootstrap: &str, topic: &str, partitions: i32, expected: u64) -> 
         }
     }
     Ok(LoadResult { records, payload_bytes: bytes, elapsed: started.elapsed(), latencies_ms: Vec::new() })
+}
+
+/// Fixed-rate produce (acks=1) with a consumer reading the same topic at once: the
+/// produce latency (send → delivery report) and the end-to-end latency (send → the
+/// consumer has the record), the latter from a send time written into each payload.
+pub struct LatencyResult {
+    pub produce: LoadResult,
+    pub end_to_end: LoadResult,
+}
+
+pub fn latency_at_rate(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    records_per_s: u64,
+    records: u64,
+    record_bytes: usize,
+) -> anyhow::Result<LatencyResult> {
+    let epoch = Instant::now();
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "tidelog-bench-unused")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "100")
+        .create()?;
+    let mut assignment = TopicPartitionList::new();
+    for p in 0..partitions {
+        assignment.add_partition_offset(topic, p, Offset::End)?;
+    }
+    consumer.assign(&assignment)?;
+    // The consumer's first fetches settle its position at the end before records flow.
+    for _ in 0..10 {
+        consumer.poll(Duration::from_millis(100));
+    }
+    let reader = std::thread::spawn(move || -> anyhow::Result<Vec<f64>> {
+        let mut latencies = Vec::with_capacity(records as usize);
+        let deadline = Instant::now() + Duration::from_secs(120) + Duration::from_secs(records / records_per_s.max(1));
+        while (latencies.len() as u64) < records {
+            ensure!(Instant::now() < deadline, "received only {} of {records} records", latencies.len());
+            if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+                let message = message?;
+                let payload = message.payload().unwrap_or_default();
+                let sent_ns = u64::from_be_bytes(payload.get(..8).context("short payload")?.try_into()?);
+                latencies.push((epoch.elapsed().as_nanos() as u64).saturating_sub(sent_ns) as f64 / 1e6);
+            }
+        }
+        Ok(latencies)
+    });
+
+    let context = LatencyContext { latencies_ms: Mutex::new(Vec::new()), failures: AtomicU64::new(0) };
+    let producer: BaseProducer<LatencyContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("acks", "1")
+        .set("linger.ms", "1")
+        .create_with_context(context)?;
+    let mut payload = vec![b'x'; record_bytes.max(8)];
+    let started = Instant::now();
+    for i in 0..records {
+        // Paced: record i leaves at i / rate, not in bursts.
+        let due = started + Duration::from_nanos(i * 1_000_000_000 / records_per_s);
+        while Instant::now() < due {
+            producer.poll(Duration::ZERO);
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        let now = Instant::now();
+        payload[..8].copy_from_slice(&(now.duration_since(epoch).as_nanos() as u64).to_be_bytes());
+        let record = BaseRecord::<(), [u8], _>::with_opaque_to(topic, Box::new(now))
+            .payload(&payload)
+            .partition((i % partitions as u64) as i32);
+        producer.send(record).map_err(|(e, _)| e)?;
+    }
+    producer.flush(Duration::from_secs(60)).context("flush")?;
+    let elapsed = started.elapsed();
+    let end_to_end = reader.join().map_err(|_| anyhow::anyhow!("the consumer thread panicked"))??;
+    let context = producer.context();
+    let failures = context.failures.load(Ordering::Relaxed);
+    if failures > 0 {
+        bail!("{failures} records failed to deliver");
+    }
+    let produce_latencies = std::mem::take(&mut *context.latencies_ms.lock());
+    let bytes = records * record_bytes as u64;
+    Ok(LatencyResult {
+        produce: LoadResult { records, payload_bytes: bytes, elapsed, latencies_ms: produce_latencies },
+        end_to_end: LoadResult { records, payload_bytes: bytes, elapsed, latencies_ms: end_to_end },
+    })
 }

@@ -3,10 +3,12 @@
 //! `bench/results/`. Not a test: nothing here passes or fails on timing.
 
 mod broker_process;
+mod connections;
 mod group_load;
 mod kafka_load;
 mod kinesis_load;
 mod limits;
+mod raw_load;
 mod report;
 mod scale;
 
@@ -16,6 +18,7 @@ use clap::{Parser, ValueEnum};
 
 use broker_process::BrokerProcess;
 use kafka_load::{Delivery, LoadResult, ProduceSpec};
+use limits::MachineLimits;
 use report::{CpuUsed, Report, Row};
 
 #[derive(Parser)]
@@ -30,9 +33,12 @@ struct Cli {
     /// Where the broker's data directory and the disk-limit files go.
     #[arg(long)]
     work_dir: Option<PathBuf>,
-    /// Partitions of the scale rows.
-    #[arg(long, default_value_t = 10_000)]
-    scale_partitions: i32,
+    /// Partition counts of the scale rows, one broker each.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    scale_partitions: Vec<i32>,
+    /// Client connections of the connection row.
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
     /// GiB produced before the unclean-restart row.
     #[arg(long, default_value_t = 2.0)]
     restart_gib: f64,
@@ -49,6 +55,18 @@ enum Suite {
     Guarantees,
     /// The Kinesis rows only: PutRecords and GetRecords from one client.
     Kinesis,
+    /// The broker-alone rows only: pre-encoded produce and fetch requests over plain TCP.
+    Broker,
+    /// The latency rows only: produce and end-to-end latency at a fixed moderate rate.
+    Latency,
+    /// The scale rows only: many connections, many partitions.
+    Scale,
+}
+
+impl Cli {
+    fn runs(&self, suite: Suite) -> bool {
+        self.suite == Suite::All || self.suite == suite
+    }
 }
 
 const PARTITIONS: i32 = 8;
@@ -145,6 +163,139 @@ where
     Ok((result, cpu))
 }
 
+/// The librdkafka produce rows, consume from the page cache, and produce under churn.
+async fn produce_rows(broker: &BrokerProcess, machine: &MachineLimits, cli: &Cli) -> anyhow::Result<Vec<Row>> {
+    let bootstrap = broker.bootstrap.as_str();
+    let mut rows = Vec::new();
+    let scenarios: [(&str, &str, &str, usize, u64); 3] = [
+        ("produce 1 KiB, 8 partitions, acks=1, linger 5 ms", "p-acks1", "1", 1024, cli.records),
+        ("produce 1 KiB, 8 partitions, acks=all (fsync, group commit)", "p-acksall", "all", 1024, cli.records),
+        ("produce 100 B, 8 partitions, acks=1 (per-record overhead)", "p-small", "1", 100, cli.records * 4),
+    ];
+    for (name, topic, acks, size, records) in scenarios {
+        eprintln!("running: {name}");
+        kafka_load::create_topic(bootstrap, topic, PARTITIONS).await?;
+        let spec = ProduceSpec {
+            topic,
+            partitions: PARTITIONS,
+            records,
+            record_bytes: size,
+            acks,
+            linger_ms: 5,
+            delivery: Delivery::Plain,
+            max_in_flight: None,
+        };
+        let bs = bootstrap.to_string();
+        let (result, cpu) = run_load(broker, move || kafka_load::produce(&bs, &spec)).await?;
+        let limit = match acks {
+            "all" => Some(("fdatasync-every-1-MiB", machine.fdatasync_1mib_mb_s)),
+            _ if size >= 1024 => Some(("buffered disk write", machine.buffered_write_mb_s)),
+            _ => None,
+        };
+        rows.push(Row::new(name, &result, broker.rss_mib(), limit).with_cpu(cpu, result.payload_bytes));
+    }
+    if cli.suite != Suite::All {
+        return Ok(rows);
+    }
+
+    let name = "consume 1 KiB from page cache, 8 partitions";
+    eprintln!("running: {name}");
+    let (bs, records) = (bootstrap.to_string(), cli.records);
+    let (result, cpu) = run_load(broker, move || kafka_load::consume(&bs, "p-acks1", PARTITIONS, records)).await?;
+    let limit = Some(("loopback TCP", machine.loopback_tcp_mb_s));
+    rows.push(Row::new(name, &result, broker.rss_mib(), limit).with_cpu(cpu, result.payload_bytes));
+
+    let name = "produce 1 KiB, acks=1, while compaction and retention run";
+    eprintln!("running: {name}");
+    kafka_load::create_topic_with(
+        bootstrap,
+        "p-churn",
+        PARTITIONS,
+        &[("cleanup.policy", "compact,delete"), ("segment.bytes", "1048576"), ("retention.bytes", "33554432")],
+    )
+    .await?;
+    let spec = ProduceSpec {
+        topic: "p-churn",
+        partitions: PARTITIONS,
+        records: cli.records,
+        record_bytes: 1024,
+        acks: "1",
+        linger_ms: 5,
+        delivery: Delivery::Plain,
+        max_in_flight: None,
+    };
+    let bs = bootstrap.to_string();
+    let (result, cpu) = run_load(broker, move || kafka_load::produce(&bs, &spec)).await?;
+    let quiet = rows.first().map(|r| r.mb_per_s).unwrap_or(1.0);
+    let mut row = Row::new(name, &result, broker.rss_mib(), None).with_cpu(cpu, result.payload_bytes);
+    row.limit = Some("the quiet acks=1 row".into());
+    row.ratio_to_limit = Some(row.mb_per_s / quiet);
+    rows.push(row);
+    Ok(rows)
+}
+
+/// The same produce and consume with pre-encoded requests: what the broker sustains
+/// when the client costs next to nothing.
+async fn broker_alone_rows(broker: &BrokerProcess, machine: &MachineLimits, records: u64) -> anyhow::Result<Vec<Row>> {
+    let bootstrap = broker.bootstrap.as_str();
+    let mut rows = Vec::new();
+    let scenarios = [
+        ("broker alone: produce 1 KiB, 8 partitions, acks=1, pre-encoded requests", "r-acks1", 1i16),
+        ("broker alone: produce 1 KiB, 8 partitions, acks=all, pre-encoded requests", "r-acksall", -1),
+    ];
+    for (name, topic, acks) in scenarios {
+        eprintln!("running: {name}");
+        kafka_load::create_topic(bootstrap, topic, PARTITIONS).await?;
+        let spec = raw_load::RawProduce {
+            topic,
+            partitions: PARTITIONS,
+            records,
+            record_bytes: 1024,
+            batch_records: 64,
+            acks,
+            connections: 2,
+            in_flight: 4,
+        };
+        let bs = bootstrap.to_string();
+        let (result, cpu) = run_load(broker, move || raw_load::produce(&bs, &spec)).await?;
+        let limit = match acks {
+            -1 => ("fdatasync-every-1-MiB", machine.fdatasync_1mib_mb_s),
+            _ => ("buffered disk write", machine.buffered_write_mb_s),
+        };
+        rows.push(Row::new(name, &result, broker.rss_mib(), Some(limit)).with_cpu(cpu, result.payload_bytes));
+    }
+    let name = "broker alone: fetch 1 KiB records from page cache, 8 partitions, one Fetch in flight";
+    eprintln!("running: {name}");
+    let bs = bootstrap.to_string();
+    let (result, cpu) = run_load(broker, move || raw_load::fetch(&bs, "r-acks1", PARTITIONS, records, 1024)).await?;
+    let limit = Some(("loopback TCP", machine.loopback_tcp_mb_s));
+    rows.push(Row::new(name, &result, broker.rss_mib(), limit).with_cpu(cpu, result.payload_bytes));
+    Ok(rows)
+}
+
+/// Produce and end-to-end latency at a fixed moderate rate (20 MB/s of 1 KiB records).
+async fn latency_rows(broker: &BrokerProcess) -> anyhow::Result<Vec<Row>> {
+    const RATE: u64 = 20_000;
+    const SECONDS: u64 = 15;
+    eprintln!("running: latency at 20 MB/s");
+    kafka_load::create_topic(&broker.bootstrap, "l-latency", PARTITIONS).await?;
+    let bs = broker.bootstrap.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        kafka_load::latency_at_rate(&bs, "l-latency", PARTITIONS, RATE, RATE * SECONDS, 1024)
+    })
+    .await??;
+    let rss = broker.rss_mib();
+    Ok(vec![
+        Row::new("latency at 20 MB/s, 1 KiB, acks=1, linger 1 ms: produce (send → ack)", &result.produce, rss, None),
+        Row::new(
+            "latency at 20 MB/s, 1 KiB, acks=1, linger 1 ms: end to end (send → consumer)",
+            &result.end_to_end,
+            rss,
+            None,
+        ),
+    ])
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -160,79 +311,27 @@ async fn main() -> anyhow::Result<()> {
     let bootstrap = broker.bootstrap.clone();
     let mut rows = Vec::new();
 
-    let scenarios: [(&str, &str, &str, usize, u64); 3] = [
-        ("produce 1 KiB, 8 partitions, acks=1, linger 5 ms", "p-acks1", "1", 1024, cli.records),
-        ("produce 1 KiB, 8 partitions, acks=all (fsync, group commit)", "p-acksall", "all", 1024, cli.records),
-        ("produce 100 B, 8 partitions, acks=1 (per-record overhead)", "p-small", "1", 100, cli.records * 4),
-    ];
-    for (name, topic, acks, size, records) in scenarios {
-        if matches!(cli.suite, Suite::Guarantees | Suite::Kinesis) {
-            break;
-        }
-        eprintln!("running: {name}");
-        kafka_load::create_topic(&bootstrap, topic, PARTITIONS).await?;
-        let spec = ProduceSpec {
-            topic,
-            partitions: PARTITIONS,
-            records,
-            record_bytes: size,
-            acks,
-            linger_ms: 5,
-            delivery: Delivery::Plain,
-            max_in_flight: None,
-        };
-        let bs = bootstrap.clone();
-        let (result, cpu) = run_load(&broker, move || kafka_load::produce(&bs, &spec)).await?;
-        let limit = match acks {
-            "all" => Some(("fdatasync-every-1-MiB", machine.fdatasync_1mib_mb_s)),
-            _ if size >= 1024 => Some(("buffered disk write", machine.buffered_write_mb_s)),
-            _ => None,
-        };
-        rows.push(Row::new(name, &result, broker.rss_mib(), limit).with_cpu(cpu, result.payload_bytes));
+    if cli.runs(Suite::Produce) {
+        rows.extend(produce_rows(&broker, &machine, &cli).await?);
     }
-
-    if cli.suite == Suite::All {
-        let name = "consume 1 KiB from page cache, 8 partitions";
-        eprintln!("running: {name}");
-        let (bs, records) = (bootstrap.clone(), cli.records);
-        let (result, cpu) = run_load(&broker, move || kafka_load::consume(&bs, "p-acks1", PARTITIONS, records)).await?;
-        let limit = Some(("loopback TCP", machine.loopback_tcp_mb_s));
-        rows.push(Row::new(name, &result, broker.rss_mib(), limit).with_cpu(cpu, result.payload_bytes));
+    if cli.runs(Suite::Broker) {
+        rows.extend(broker_alone_rows(&broker, &machine, cli.records).await?);
     }
-    if cli.suite == Suite::All {
-        let name = "produce 1 KiB, acks=1, while compaction and retention run";
-        eprintln!("running: {name}");
-        kafka_load::create_topic_with(
-            &bootstrap,
-            "p-churn",
-            PARTITIONS,
-            &[("cleanup.policy", "compact,delete"), ("segment.bytes", "1048576"), ("retention.bytes", "33554432")],
-        )
-        .await?;
-        let spec = ProduceSpec {
-            topic: "p-churn",
-            partitions: PARTITIONS,
-            records: cli.records,
-            record_bytes: 1024,
-            acks: "1",
-            linger_ms: 5,
-            delivery: Delivery::Plain,
-            max_in_flight: None,
-        };
-        let bs = bootstrap.clone();
-        let (result, cpu) = run_load(&broker, move || kafka_load::produce(&bs, &spec)).await?;
-        let quiet = rows.first().map(|r| r.mb_per_s).unwrap_or(1.0);
-        let mut row = Row::new(name, &result, broker.rss_mib(), None).with_cpu(cpu, result.payload_bytes);
-        row.limit = Some("the quiet acks=1 row".into());
-        row.ratio_to_limit = Some(row.mb_per_s / quiet);
-        rows.push(row);
+    if cli.runs(Suite::Latency) {
+        rows.extend(latency_rows(&broker).await?);
     }
-
-    if matches!(cli.suite, Suite::All | Suite::Guarantees) {
+    if cli.runs(Suite::Guarantees) {
         rows.extend(guarantee_rows(&broker, cli.records).await?);
     }
-    if matches!(cli.suite, Suite::All | Suite::Kinesis) {
+    if cli.runs(Suite::Kinesis) {
         rows.extend(kinesis_rows(&broker, cli.records).await?);
+    }
+    if cli.runs(Suite::Scale) {
+        eprintln!("running: {} connections", cli.connections);
+        kafka_load::create_topic(&bootstrap, "c-connections", PARTITIONS).await?;
+        let count = cli.connections;
+        let load = move |broker: &BrokerProcess| connections::rows(broker, "c-connections", PARTITIONS, count);
+        rows.extend(tokio::task::block_in_place(|| load(&broker))?);
     }
 
     if cli.suite == Suite::All {
@@ -272,9 +371,12 @@ async fn main() -> anyhow::Result<()> {
     };
     broker.stop()?;
 
-    if cli.suite == Suite::All {
-        eprintln!("running: {} partitions", cli.scale_partitions);
-        rows.extend(scale::partitions_rows(&bin, &work.path().join("scale"), cli.scale_partitions).await?);
+    if cli.runs(Suite::Scale) {
+        for &partitions in &cli.scale_partitions {
+            eprintln!("running: {partitions} partitions");
+            let dir = work.path().join(format!("scale-{partitions}"));
+            rows.extend(scale::partitions_rows(&bin, &dir, partitions).await?);
+        }
     }
 
     let report = Report { started_at: format!("{:?}", std::time::SystemTime::now()), machine, rows };

@@ -33,4 +33,4 @@ pub use offsets::{OffsetAnswer, OffsetQuery};
 pub use partition::{Partition, PartitionRead};
 pub use producer_state::{AbortedTxn, ProducerSummary};
 pub use tidelog_log::LogOffsets;
-pub use validate::BatchLimits;
+pub use validate::{validate_batch, BatchLimits};
