@@ -7,10 +7,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use futures::stream::FuturesOrdered;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
+use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
 use tracing::{debug, warn};
 
 use crate::dispatch::dispatch;
@@ -26,10 +27,7 @@ pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, 
         LengthDelimitedCodec::builder().length_field_type::<u32>().max_frame_length(ctx.max_request_bytes).new_codec()
     };
     let mut frames = FramedRead::with_capacity(read_half, codec(), 64 * 1024);
-    let mut out = FramedWrite::new(
-        write_half,
-        LengthDelimitedCodec::builder().length_field_type::<u32>().max_frame_length(usize::MAX >> 1).new_codec(),
-    );
+    let mut out = write_half;
     let mut in_flight = FuturesOrdered::new();
     let mut reading = true;
     loop {
@@ -52,7 +50,8 @@ pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, 
             },
             Some(reply) = in_flight.next(), if !in_flight.is_empty() => match reply {
                 Ok(Some(bytes)) => {
-                    if let Err(e) = out.send(bytes.freeze()).await {
+                    // `bytes` is a whole frame (see `dispatch::encode`).
+                    if let Err(e) = out.write_all(&bytes).await {
                         debug!(%peer, error = %e, "client went away");
                         return;
                     }

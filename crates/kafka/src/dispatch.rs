@@ -42,7 +42,11 @@ pub(crate) fn encode<R: Encodable + HeaderVersion>(
     let header = ResponseHeader::default().with_correlation_id(correlation_id);
     let header_version = R::header_version(version);
     let size = header.compute_size(header_version).map_err(fail)? + response.compute_size(version).map_err(fail)?;
-    let mut buf = BytesMut::with_capacity(size);
+    let prefix = u32::try_from(size).map_err(|_| fail(anyhow::anyhow!("{size} bytes do not fit a frame")))?;
+    // The whole frame, size prefix included, in one buffer: the connection writes it
+    // as is, without copying a (possibly many-megabyte) fetch response once more.
+    let mut buf = BytesMut::with_capacity(4 + size);
+    buf.extend_from_slice(&prefix.to_be_bytes());
     header.encode(&mut buf, header_version).map_err(fail)?;
     response.encode(&mut buf, version).map_err(fail)?;
     Ok(buf)
