@@ -122,6 +122,36 @@ async fn guarantee_rows(broker: &BrokerProcess, records: u64) -> anyhow::Result<
         }
         rows.push(row);
     }
+    // The same comparison without librdkafka: one connection, 5 requests in flight, the
+    // idempotent one stamping producer id and sequences as a client would.
+    let mut plain = None;
+    for (name, topic, idempotent) in [
+        ("broker alone: produce 1 KiB, acks=all, plain, 1 connection, 5 in flight", "g-raw-plain", false),
+        ("broker alone: produce 1 KiB, acks=all, idempotent, 1 connection, 5 in flight", "g-raw-idempotent", true),
+    ] {
+        eprintln!("running: {name}");
+        kafka_load::create_topic(bootstrap, topic, PARTITIONS).await?;
+        let spec = raw_load::RawProduce {
+            topic,
+            partitions: PARTITIONS,
+            records,
+            record_bytes: 1024,
+            batch_records: 64,
+            acks: -1,
+            connections: 1,
+            in_flight: 5,
+            idempotent,
+        };
+        let bs = bootstrap.to_string();
+        let (result, cpu) = run_load(broker, move || raw_load::produce(&bs, &spec)).await?;
+        let mut row = Row::new(name, &result, broker.rss_mib(), None).with_cpu(cpu, result.payload_bytes);
+        if let Some(plain) = plain {
+            row.limit = Some("the broker-alone plain row".into());
+            row.ratio_to_limit = Some(row.mb_per_s / plain);
+        }
+        plain = Some(row.mb_per_s);
+        rows.push(row);
+    }
     Ok(rows)
 }
 
@@ -255,6 +285,7 @@ async fn broker_alone_rows(broker: &BrokerProcess, machine: &MachineLimits, reco
             acks,
             connections: 2,
             in_flight: 4,
+            idempotent: false,
         };
         let bs = bootstrap.to_string();
         let (result, cpu) = run_load(broker, move || raw_load::produce(&bs, &spec)).await?;

@@ -110,21 +110,58 @@ pub struct RawProduce<'a> {
     pub acks: i16,
     pub connections: usize,
     pub in_flight: usize,
+    /// As an idempotent producer: a producer id from InitProducerId, and every batch
+    /// with the next sequence of its partition (one connection then, as clients do).
+    pub idempotent: bool,
 }
 
 /// Sends the same encoded produce request again and again, `in_flight` requests
 /// pipelined on each connection; latency is per request, send → response.
 pub fn produce(bootstrap: &str, spec: &RawProduce<'_>) -> anyhow::Result<LoadResult> {
     let batch = record_batch(spec.batch_records, spec.record_bytes)?;
-    let request = produce_request(spec.topic, spec.partitions, spec.acks, &batch);
-    let frame = frame(ApiKey::Produce, PRODUCE_VERSION, &request)?;
     let per_request = spec.batch_records as u64 * spec.partitions as u64;
     let requests = spec.records.div_ceil(per_request);
-    let per_connection = requests.div_ceil(spec.connections as u64);
+    let connections = if spec.idempotent { 1 } else { spec.connections };
+    let per_connection = requests.div_ceil(connections as u64);
+    let producer = if spec.idempotent { Some(init_producer_id(bootstrap)?) } else { None };
     let started = Instant::now();
     let latencies = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..spec.connections)
-            .map(|_| scope.spawn(|| pipelined(bootstrap, &frame, per_connection, spec.in_flight)))
+        let workers: Vec<_> = (0..connections)
+            .map(|_| {
+                let batch = batch.clone();
+                scope.spawn(move || match producer {
+                    None => {
+                        let frame = Bytes::from(frame(
+                            ApiKey::Produce,
+                            PRODUCE_VERSION,
+                            &produce_request(spec.topic, spec.partitions, spec.acks, &batch),
+                        )?);
+                        pipelined(
+                            bootstrap,
+                            std::iter::repeat_n(frame, per_connection as usize).map(Ok),
+                            spec.in_flight,
+                        )
+                    }
+                    Some((id, epoch)) => {
+                        let mut sequences = vec![0i32; spec.partitions as usize];
+                        let frames = (0..per_connection as usize).map(move |_| {
+                            let data = sequences
+                                .iter_mut()
+                                .enumerate()
+                                .map(|(p, sequence)| {
+                                    let stamped = stamp_producer(&batch, id, epoch, *sequence);
+                                    *sequence += spec.batch_records as i32;
+                                    PartitionProduceData::default().with_index(p as i32).with_records(Some(stamped))
+                                })
+                                .collect();
+                            let mut request = produce_request(spec.topic, 0, spec.acks, &batch);
+                            request.topic_data[0].partition_data = data;
+                            frame(ApiKey::Produce, PRODUCE_VERSION, &request).map(Bytes::from)
+                        });
+                        pipelined(bootstrap, frames, spec.in_flight)
+                    }
+                })
+            })
             .collect();
         let mut all = Vec::new();
         for w in workers {
@@ -132,7 +169,7 @@ pub fn produce(bootstrap: &str, spec: &RawProduce<'_>) -> anyhow::Result<LoadRes
         }
         anyhow::Ok(all)
     })?;
-    let records = per_connection * spec.connections as u64 * per_request;
+    let records = per_connection * connections as u64 * per_request;
     Ok(LoadResult {
         records,
         payload_bytes: records * spec.record_bytes as u64,
@@ -141,9 +178,38 @@ pub fn produce(bootstrap: &str, spec: &RawProduce<'_>) -> anyhow::Result<LoadRes
     })
 }
 
+/// A producer id and epoch for an idempotent producer.
+fn init_producer_id(bootstrap: &str) -> anyhow::Result<(i64, i16)> {
+    const VERSION: i16 = 4;
+    let mut stream = TcpStream::connect(bootstrap)?;
+    let request = InitProducerIdRequest::default().with_transactional_id(None).with_transaction_timeout_ms(60_000);
+    stream.write_all(&frame(ApiKey::InitProducerId, VERSION, &request)?)?;
+    let response: InitProducerIdResponse = read_response(&mut stream, ApiKey::InitProducerId, VERSION)?;
+    ensure!(response.error_code == 0, "InitProducerId failed with error {}", response.error_code);
+    Ok((response.producer_id.0, response.producer_epoch))
+}
+
+/// `batch` with the producer id, epoch and base sequence set, and its CRC recomputed
+/// (it covers everything from the attributes on).
+fn stamp_producer(batch: &[u8], producer_id: i64, epoch: i16, base_sequence: i32) -> Bytes {
+    const CRC_START: usize = 21;
+    let mut b = batch.to_vec();
+    b[43..51].copy_from_slice(&producer_id.to_be_bytes());
+    b[51..53].copy_from_slice(&epoch.to_be_bytes());
+    b[53..57].copy_from_slice(&base_sequence.to_be_bytes());
+    let crc = crc32c::crc32c(&b[CRC_START..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    Bytes::from(b)
+}
+
 /// One connection: a writer keeps `in_flight` requests outstanding, this thread reads
 /// the responses in order (Kafka answers a connection's requests in order).
-fn pipelined(bootstrap: &str, frame: &[u8], requests: u64, in_flight: usize) -> anyhow::Result<Vec<f64>> {
+fn pipelined(
+    bootstrap: &str,
+    frames: impl ExactSizeIterator<Item = anyhow::Result<Bytes>> + Send,
+    in_flight: usize,
+) -> anyhow::Result<Vec<f64>> {
+    let requests = frames.len();
     let mut reader = TcpStream::connect(bootstrap)?;
     reader.set_nodelay(true)?;
     let mut writer = reader.try_clone()?;
@@ -155,14 +221,14 @@ fn pipelined(bootstrap: &str, frame: &[u8], requests: u64, in_flight: usize) -> 
     // Moved in, so that an early error drops the permits and the writer stops too.
     std::thread::scope(move |scope| {
         let write = scope.spawn(move || -> anyhow::Result<()> {
-            for _ in 0..requests {
+            for frame in frames {
                 permit_rx.recv().context("reader stopped")?;
                 sent_tx.send(Instant::now())?;
-                writer.write_all(frame)?;
+                writer.write_all(&frame?)?;
             }
             Ok(())
         });
-        let mut latencies = Vec::with_capacity(requests as usize);
+        let mut latencies = Vec::with_capacity(requests);
         for _ in 0..requests {
             let response: ProduceResponse = read_response(&mut reader, ApiKey::Produce, PRODUCE_VERSION)?;
             check_produced(&response)?;
