@@ -132,15 +132,11 @@ async fn guarantee_rows(broker: &BrokerProcess, records: u64) -> anyhow::Result<
         eprintln!("running: {name}");
         kafka_load::create_topic(bootstrap, topic, PARTITIONS).await?;
         let spec = raw_load::RawProduce {
-            topic,
-            partitions: PARTITIONS,
-            records,
-            record_bytes: 1024,
-            batch_records: 64,
             acks: -1,
             connections: 1,
             in_flight: 5,
             idempotent,
+            ..raw_load::RawProduce::kib_records(topic, PARTITIONS, records)
         };
         let bs = bootstrap.to_string();
         let (result, cpu) = run_load(broker, move || raw_load::produce(&bs, &spec)).await?;
@@ -276,17 +272,7 @@ async fn broker_alone_rows(broker: &BrokerProcess, machine: &MachineLimits, reco
     for (name, topic, acks) in scenarios {
         eprintln!("running: {name}");
         kafka_load::create_topic(bootstrap, topic, PARTITIONS).await?;
-        let spec = raw_load::RawProduce {
-            topic,
-            partitions: PARTITIONS,
-            records,
-            record_bytes: 1024,
-            batch_records: 64,
-            acks,
-            connections: 2,
-            in_flight: 4,
-            idempotent: false,
-        };
+        let spec = raw_load::RawProduce { acks, ..raw_load::RawProduce::kib_records(topic, PARTITIONS, records) };
         let bs = bootstrap.to_string();
         let (result, cpu) = run_load(broker, move || raw_load::produce(&bs, &spec)).await?;
         let limit = match acks {

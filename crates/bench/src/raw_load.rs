@@ -115,6 +115,24 @@ pub struct RawProduce<'a> {
     pub idempotent: bool,
 }
 
+impl<'a> RawProduce<'a> {
+    /// 1 KiB records, 64 per partition per request, acks=1, two connections with 4
+    /// requests in flight each.
+    pub fn kib_records(topic: &'a str, partitions: i32, records: u64) -> Self {
+        RawProduce {
+            topic,
+            partitions,
+            records,
+            record_bytes: 1024,
+            batch_records: 64,
+            acks: 1,
+            connections: 2,
+            in_flight: 4,
+            idempotent: false,
+        }
+    }
+}
+
 /// Sends the same encoded produce request again and again, `in_flight` requests
 /// pipelined on each connection; latency is per request, send → response.
 pub fn produce(bootstrap: &str, spec: &RawProduce<'_>) -> anyhow::Result<LoadResult> {
