@@ -88,6 +88,22 @@ pub struct ProduceSpec<'a> {
     pub max_in_flight: Option<u32>,
 }
 
+impl<'a> ProduceSpec<'a> {
+    /// Plain 1 KiB records at acks=1 with a 5 ms linger and the client's default in-flight cap.
+    pub fn kib_records(topic: &'a str, partitions: i32, records: u64) -> Self {
+        ProduceSpec {
+            topic,
+            partitions,
+            records,
+            record_bytes: 1024,
+            acks: "1",
+            linger_ms: 5,
+            delivery: Delivery::Plain,
+            max_in_flight: None,
+        }
+    }
+}
+
 pub fn produce(bootstrap: &str, spec: &ProduceSpec<'_>) -> anyhow::Result<LoadResult> {
     let context = LatencyContext {
         latencies_ms: Mutex::new(Vec::with_capacity(spec.records as usize)),

@@ -104,14 +104,10 @@ async fn guarantee_rows(broker: &BrokerProcess, records: u64) -> anyhow::Result<
         eprintln!("running: {name}");
         kafka_load::create_topic(bootstrap, topic, PARTITIONS).await?;
         let spec = ProduceSpec {
-            topic,
-            partitions: PARTITIONS,
-            records,
-            record_bytes: 1024,
             acks: "all",
-            linger_ms: 5,
             delivery,
             max_in_flight: Some(5),
+            ..ProduceSpec::kib_records(topic, PARTITIONS, records)
         };
         let bs = bootstrap.to_string();
         let (result, cpu) = run_load(broker, move || kafka_load::produce(&bs, &spec)).await?;
@@ -201,16 +197,7 @@ async fn produce_rows(broker: &BrokerProcess, machine: &MachineLimits, cli: &Cli
     for (name, topic, acks, size, records) in scenarios {
         eprintln!("running: {name}");
         kafka_load::create_topic(bootstrap, topic, PARTITIONS).await?;
-        let spec = ProduceSpec {
-            topic,
-            partitions: PARTITIONS,
-            records,
-            record_bytes: size,
-            acks,
-            linger_ms: 5,
-            delivery: Delivery::Plain,
-            max_in_flight: None,
-        };
+        let spec = ProduceSpec { record_bytes: size, acks, ..ProduceSpec::kib_records(topic, PARTITIONS, records) };
         let bs = bootstrap.to_string();
         let (result, cpu) = run_load(broker, move || kafka_load::produce(&bs, &spec)).await?;
         let limit = match acks {
@@ -240,16 +227,7 @@ async fn produce_rows(broker: &BrokerProcess, machine: &MachineLimits, cli: &Cli
         &[("cleanup.policy", "compact,delete"), ("segment.bytes", "1048576"), ("retention.bytes", "33554432")],
     )
     .await?;
-    let spec = ProduceSpec {
-        topic: "p-churn",
-        partitions: PARTITIONS,
-        records: cli.records,
-        record_bytes: 1024,
-        acks: "1",
-        linger_ms: 5,
-        delivery: Delivery::Plain,
-        max_in_flight: None,
-    };
+    let spec = ProduceSpec::kib_records("p-churn", PARTITIONS, cli.records);
     let bs = bootstrap.to_string();
     let (result, cpu) = run_load(broker, move || kafka_load::produce(&bs, &spec)).await?;
     let quiet = rows.first().map(|r| r.mb_per_s).unwrap_or(1.0);
@@ -366,16 +344,7 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("running: restart after kill -9 with {gib} GiB more data");
         kafka_load::create_topic(&bootstrap, "p-restart", PARTITIONS).await?;
         let records = (gib * 1024.0 * 1024.0) as u64;
-        let spec = ProduceSpec {
-            topic: "p-restart",
-            partitions: PARTITIONS,
-            records,
-            record_bytes: 1024,
-            acks: "1",
-            linger_ms: 5,
-            delivery: Delivery::Plain,
-            max_in_flight: None,
-        };
+        let spec = ProduceSpec::kib_records("p-restart", PARTITIONS, records);
         let bs = bootstrap.clone();
         tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
         let stored_gib = dir_bytes(&work.path().join("data")) as f64 / (1u64 << 30) as f64;
