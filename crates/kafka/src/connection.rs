@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use futures::stream::FuturesOrdered;
 use futures::StreamExt;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
@@ -49,9 +48,8 @@ pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, 
                 None => reading = false,
             },
             Some(reply) = in_flight.next(), if !in_flight.is_empty() => match reply {
-                Ok(Some(bytes)) => {
-                    // `bytes` is a whole frame (see `dispatch::encode`).
-                    if let Err(e) = out.write_all(&bytes).await {
+                Ok(Some(frame)) => {
+                    if let Err(e) = frame.write_to(&mut out).await {
                         debug!(%peer, error = %e, "client went away");
                         return;
                     }

@@ -4,18 +4,19 @@
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes};
 use futures::future::{self, BoxFuture, FutureExt};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion};
 
 use crate::api_versions::{self, version_range};
 use crate::errors::ConnectionError;
+use crate::frame::{ChunkedBuf, Frame};
 use crate::handlers;
 use crate::server::Context;
 
 /// The encoded response (header + body), `None` when the request wants no answer.
-pub(crate) type Reply = BoxFuture<'static, Result<Option<BytesMut>, ConnectionError>>;
+pub(crate) type Reply = BoxFuture<'static, Result<Option<Frame>, ConnectionError>>;
 
 pub(crate) fn decode<T: Decodable>(body: &mut Bytes, version: i16, key: ApiKey) -> Result<T, ConnectionError> {
     let request = T::decode(body, version).map_err(|e| ConnectionError::Malformed {
@@ -34,7 +35,19 @@ pub(crate) fn encode<R: Encodable + HeaderVersion>(
     version: i16,
     correlation_id: i32,
     response: &R,
-) -> Result<BytesMut, ConnectionError> {
+) -> Result<Frame, ConnectionError> {
+    encode_sharing(key, version, correlation_id, response, [])
+}
+
+/// Encodes a response whose byte strings in `shared` (record sets, in encoding order)
+/// go out as they are instead of being copied into the frame (see `frame`).
+pub(crate) fn encode_sharing<R: Encodable + HeaderVersion>(
+    key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    response: &R,
+    shared: impl IntoIterator<Item = Bytes>,
+) -> Result<Frame, ConnectionError> {
     let fail = |e: anyhow::Error| ConnectionError::Encode {
         what: format!("{key:?} v{version} response"),
         reason: e.to_string(),
@@ -43,16 +56,14 @@ pub(crate) fn encode<R: Encodable + HeaderVersion>(
     let header_version = R::header_version(version);
     let size = header.compute_size(header_version).map_err(fail)? + response.compute_size(version).map_err(fail)?;
     let prefix = u32::try_from(size).map_err(|_| fail(anyhow::anyhow!("{size} bytes do not fit a frame")))?;
-    // The whole frame, size prefix included, in one buffer: the connection writes it
-    // as is, without copying a (possibly many-megabyte) fetch response once more.
-    let mut buf = BytesMut::with_capacity(4 + size);
-    buf.extend_from_slice(&prefix.to_be_bytes());
+    let mut buf = ChunkedBuf::new(4 + size.min(64 * 1024), shared);
+    buf.put_slice(&prefix.to_be_bytes());
     header.encode(&mut buf, header_version).map_err(fail)?;
     response.encode(&mut buf, version).map_err(fail)?;
-    Ok(buf)
+    Ok(buf.finish())
 }
 
-fn ready(result: Result<BytesMut, ConnectionError>) -> Reply {
+fn ready(result: Result<Frame, ConnectionError>) -> Reply {
     future::ready(result.map(Some)).boxed()
 }
 
@@ -134,7 +145,8 @@ pub(crate) fn dispatch(ctx: &Arc<Context>, peer: std::net::SocketAddr, frame: By
             let ctx = ctx.clone();
             async move {
                 let response = handlers::fetch::handle(&ctx, request, version).await;
-                encode(key, version, cid, &response).map(Some)
+                let records = handlers::fetch::record_sets(&response);
+                encode_sharing(key, version, cid, &response, records).map(Some)
             }
             .boxed()
         }

@@ -8,6 +8,7 @@ mod api_versions;
 mod connection;
 mod dispatch;
 mod errors;
+mod frame;
 mod handlers;
 pub mod metrics;
 mod server;

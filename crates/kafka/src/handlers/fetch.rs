@@ -63,6 +63,12 @@ pub(crate) async fn handle(ctx: &Context, request: FetchRequest, version: i16) -
     FetchResponse::default().with_error_code(NONE).with_session_id(0).with_responses(responses)
 }
 
+/// The record sets of a response in the order its encoder writes them, to be sent
+/// without copying (see `frame`).
+pub(crate) fn record_sets(response: &FetchResponse) -> Vec<bytes::Bytes> {
+    response.responses.iter().flat_map(|t| &t.partitions).filter_map(|p| p.records.clone()).collect()
+}
+
 fn fill_partition(out: &mut PartitionData, fetched: Option<tidelog_broker::FetchedPartition>, read_committed: bool) {
     out.preferred_read_replica = (-1).into();
     let Some(fetched) = fetched else {
