@@ -9,8 +9,22 @@ use crate::error::KinesisError;
 const PREFIX: &str = "49";
 const LEN: usize = 56;
 
+/// Written digit by digit: GetRecords encodes one per record, and `format!` padding
+/// (one `write_char` per fill digit) was a tenth of its CPU in a broker profile.
 pub fn encode(shard: i32, offset: u64) -> String {
-    format!("{PREFIX}{shard:012}{offset:020}{:022}", 0)
+    let mut out = [b'0'; LEN];
+    out[..2].copy_from_slice(PREFIX.as_bytes());
+    put_digits(&mut out[2..14], u64::from(shard.unsigned_abs()));
+    put_digits(&mut out[14..34], offset);
+    out.iter().map(|&b| b as char).collect()
+}
+
+/// `n` right-aligned in `field`, zero-padded (`field` is wide enough for any `n` given).
+fn put_digits(field: &mut [u8], mut n: u64) {
+    for digit in field.iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
 }
 
 /// The offset a sequence number names within `shard`.
@@ -41,5 +55,6 @@ mod tests {
         assert!(decode(&a, 4).is_err());
         assert!(decode("123", 3).is_err());
         assert!(decode(&"4".repeat(56), 3).is_err());
+        assert_eq!(encode(12, u64::MAX), format!("49{:012}{:020}{:022}", 12, u64::MAX, 0));
     }
 }

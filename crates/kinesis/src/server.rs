@@ -103,7 +103,10 @@ impl Encoding {
 
     fn respond(self, status: StatusCode, body: &serde_json::Value, request_id: &str) -> Response {
         let (content_type, bytes) = match self {
-            Encoding::Json => (JSON, body.to_string().into_bytes()),
+            // Straight into a byte buffer: `to_string` goes through `fmt` one fragment at a
+            // time, which was a quarter of GetRecords' CPU in a broker profile. (A `Value`
+            // always serialises: its keys are strings.)
+            Encoding::Json => (JSON, serde_json::to_vec(body).unwrap_or_default()),
             Encoding::Cbor => (CBOR, cbor::encode(body)),
         };
         let mut response = (status, bytes).into_response();
