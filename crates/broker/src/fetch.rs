@@ -5,9 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures::future::select_all;
-use tidelog_log::LogOffsets;
+use tidelog_log::{LogOffsets, Records};
 use tokio::time::Instant;
 
 use crate::broker::Broker;
@@ -30,7 +29,8 @@ pub struct FetchedPartition {
     pub last_stable_offset: u64,
     /// read_committed: aborted transactions the records overlap, for the client to drop.
     pub aborted: Vec<AbortedTxn>,
-    pub records: Bytes,
+    /// read_uncommitted reads of a file log come as a file slice (see `Records`).
+    pub records: Records,
 }
 
 impl FetchedPartition {
@@ -40,7 +40,7 @@ impl FetchedPartition {
             offsets,
             last_stable_offset: offsets.high_watermark,
             aborted: Vec::new(),
-            records: Bytes::new(),
+            records: Records::default(),
         }
     }
 }
@@ -129,28 +129,48 @@ fn read_once(
                     offsets,
                     last_stable_offset,
                     aborted: Vec::new(),
-                    records: Bytes::new(),
+                    records: Records::default(),
                 };
             }
-            match part.read_isolated(req.fetch_offset as u64, budget.max(1), limits.read_committed) {
-                Ok(read) => {
-                    if !read.records.is_empty() {
-                        part.meters().read_batches(&read.records);
+            match read_partition(part, req.fetch_offset as u64, budget.max(1), limits.read_committed) {
+                Ok(fetched) => {
+                    if !fetched.records.is_empty() {
                         any_data = true;
-                        remaining = remaining.saturating_sub(read.records.len());
+                        remaining = remaining.saturating_sub(fetched.records.len());
                     }
-                    FetchedPartition {
-                        error: None,
-                        offsets: read.offsets,
-                        last_stable_offset: read.last_stable_offset,
-                        aborted: read.aborted,
-                        records: read.records,
-                    }
+                    fetched
                 }
                 Err(e) => FetchedPartition::failed(e, part.offsets()),
             }
         })
         .collect()
+}
+
+/// One partition's read, counted in its topic's meters. read_committed needs the bytes
+/// (to stop at the last stable offset); read_uncommitted can stay in the file.
+fn read_partition(part: &Partition, offset: u64, max_bytes: usize, read_committed: bool) -> Result<FetchedPartition> {
+    let fetched = if read_committed {
+        let read = part.read_isolated(offset, max_bytes, true)?;
+        part.meters().read_batches(&read.records);
+        FetchedPartition {
+            error: None,
+            offsets: read.offsets,
+            last_stable_offset: read.last_stable_offset,
+            aborted: read.aborted,
+            records: Records::Memory(read.records),
+        }
+    } else {
+        let (records, offsets, last_stable_offset) = part.read_for_sending(offset, max_bytes)?;
+        match &records {
+            Records::Memory(bytes) => part.meters().read_batches(bytes),
+            // Records counted by offsets spanned: the batches themselves are not read.
+            Records::File(slice) => {
+                part.meters().read_records(slice.len as u64, slice.next_offset - slice.first_offset)
+            }
+        }
+        FetchedPartition { error: None, offsets, last_stable_offset, aborted: Vec::new(), records }
+    };
+    Ok(fetched)
 }
 
 #[cfg(test)]

@@ -32,5 +32,5 @@ pub use fetch::{FetchLimits, FetchPartition, FetchedPartition};
 pub use offsets::{OffsetAnswer, OffsetQuery};
 pub use partition::{Partition, PartitionRead};
 pub use producer_state::{AbortedTxn, ProducerSummary};
-pub use tidelog_log::LogOffsets;
+pub use tidelog_log::{FileSlice, LogOffsets, Records};
 pub use validate::{validate_batch, BatchLimits};

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use tidelog_log::{BatchHeader, LogOffsets, PartitionLog};
+use tidelog_log::{BatchHeader, LogOffsets, PartitionLog, Records};
 use tokio::sync::watch;
 use tracing::warn;
 use uuid::Uuid;
@@ -164,6 +164,16 @@ impl Partition {
 
     /// Whole batches from `offset`; with `read_committed`, none at or past the last stable
     /// offset, plus the aborted transactions the returned batches overlap.
+    /// A read_uncommitted read as a file slice where the log keeps files, so that a Kafka
+    /// fetch can hand the batches to the socket without reading them (`sendfile`). Only
+    /// the batch headers needed to find the end are read, under the partition's lock.
+    pub fn read_for_sending(&self, offset: u64, max_bytes: usize) -> Result<(Records, LogOffsets, u64)> {
+        let inner = self.inner.lock();
+        let offsets = inner.log.offsets();
+        let last_stable_offset = stable_offset(&inner.producers, offsets);
+        Ok((inner.log.read_records(offset, max_bytes)?, offsets, last_stable_offset))
+    }
+
     pub fn read_isolated(&self, offset: u64, max_bytes: usize, read_committed: bool) -> Result<PartitionRead> {
         let inner = self.inner.lock();
         let offsets = inner.log.offsets();

@@ -8,6 +8,7 @@ use bytes::{BufMut, Bytes};
 use futures::future::{self, BoxFuture, FutureExt};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion};
+use tidelog_broker::Records;
 
 use crate::api_versions::{self, version_range};
 use crate::errors::ConnectionError;
@@ -36,17 +37,17 @@ pub(crate) fn encode<R: Encodable + HeaderVersion>(
     correlation_id: i32,
     response: &R,
 ) -> Result<Frame, ConnectionError> {
-    encode_sharing(key, version, correlation_id, response, [])
+    encode_keeping(key, version, correlation_id, response, std::iter::empty())
 }
 
-/// Encodes a response whose byte strings in `shared` (record sets, in encoding order)
-/// go out as they are instead of being copied into the frame (see `frame`).
-pub(crate) fn encode_sharing<R: Encodable + HeaderVersion>(
+/// Encodes a response whose record sets (`records`, in encoding order) go out as they
+/// are, never copied into the frame (see `frame`).
+pub(crate) fn encode_keeping<R: Encodable + HeaderVersion>(
     key: ApiKey,
     version: i16,
     correlation_id: i32,
     response: &R,
-    shared: impl IntoIterator<Item = Bytes>,
+    records: impl IntoIterator<Item = Records>,
 ) -> Result<Frame, ConnectionError> {
     let fail = |e: anyhow::Error| ConnectionError::Encode {
         what: format!("{key:?} v{version} response"),
@@ -56,11 +57,11 @@ pub(crate) fn encode_sharing<R: Encodable + HeaderVersion>(
     let header_version = R::header_version(version);
     let size = header.compute_size(header_version).map_err(fail)? + response.compute_size(version).map_err(fail)?;
     let prefix = u32::try_from(size).map_err(|_| fail(anyhow::anyhow!("{size} bytes do not fit a frame")))?;
-    let mut buf = ChunkedBuf::new(4 + size.min(64 * 1024), shared);
+    let mut buf = ChunkedBuf::new(4 + size.min(64 * 1024), records);
     buf.put_slice(&prefix.to_be_bytes());
     header.encode(&mut buf, header_version).map_err(fail)?;
     response.encode(&mut buf, version).map_err(fail)?;
-    Ok(buf.finish())
+    buf.finish().map_err(|e| fail(anyhow::anyhow!(e)))
 }
 
 fn ready(result: Result<Frame, ConnectionError>) -> Reply {
@@ -144,9 +145,8 @@ pub(crate) fn dispatch(ctx: &Arc<Context>, peer: std::net::SocketAddr, frame: By
             let request: FetchRequest = decode(&mut body, version, key)?;
             let ctx = ctx.clone();
             async move {
-                let response = handlers::fetch::handle(&ctx, request, version).await;
-                let records = handlers::fetch::record_sets(&response);
-                encode_sharing(key, version, cid, &response, records).map(Some)
+                let (response, records) = handlers::fetch::handle(&ctx, request, version).await;
+                encode_keeping(key, version, cid, &response, records).map(Some)
             }
             .boxed()
         }

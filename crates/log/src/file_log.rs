@@ -12,6 +12,7 @@ use tracing::debug;
 
 use crate::batch::{self, BatchHeader};
 use crate::error::LogError;
+use crate::file_slice::Records;
 use crate::partition_log::{retention_drops_oldest, AppendInfo, LogOffsets, PartitionLog, SegmentInfo, SyncJob};
 use crate::segment::Segment;
 
@@ -134,6 +135,21 @@ impl FileLog {
         Ok(())
     }
 
+    /// The segments a read at `offset` looks through: the one that holds it and those
+    /// after (a read moves on when a segment ends before `offset`).
+    fn segments_from(&self, offset: u64) -> Result<impl Iterator<Item = &Segment>, LogError> {
+        let offsets = self.offsets();
+        if offset < offsets.log_start_offset || offset > offsets.log_end_offset {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                log_start_offset: offsets.log_start_offset,
+                log_end_offset: offsets.log_end_offset,
+            });
+        }
+        let start = self.segments.range(..=offset).next_back().map_or(offsets.log_start_offset, |(b, _)| *b);
+        Ok(self.segments.range(start..).map(|(_, s)| s))
+    }
+
     pub fn segment_count(&self) -> usize {
         self.segments.len()
     }
@@ -159,17 +175,7 @@ impl PartitionLog for FileLog {
     }
 
     fn read(&self, offset: u64, max_bytes: usize) -> Result<Bytes, LogError> {
-        let offsets = self.offsets();
-        if offset < offsets.log_start_offset || offset > offsets.log_end_offset {
-            return Err(LogError::OffsetOutOfRange {
-                offset,
-                log_start_offset: offsets.log_start_offset,
-                log_end_offset: offsets.log_end_offset,
-            });
-        }
-        // Start in the segment that holds `offset`; move on if it ends before it.
-        let start = self.segments.range(..=offset).next_back().map_or(offsets.log_start_offset, |(b, _)| *b);
-        for segment in self.segments.range(start..).map(|(_, s)| s) {
+        for segment in self.segments_from(offset)? {
             if offset >= self.high_watermark {
                 break;
             }
@@ -180,6 +186,20 @@ impl PartitionLog for FileLog {
             }
         }
         Ok(Bytes::new())
+    }
+
+    fn read_records(&self, offset: u64, max_bytes: usize) -> Result<Records, LogError> {
+        for segment in self.segments_from(offset)? {
+            if offset >= self.high_watermark {
+                break;
+            }
+            if let Some(slice) = segment.slice(offset, max_bytes, self.high_watermark)? {
+                if slice.len > 0 {
+                    return Ok(Records::File(slice));
+                }
+            }
+        }
+        Ok(Records::default())
     }
 
     fn offsets(&self) -> LogOffsets {

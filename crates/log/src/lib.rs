@@ -6,6 +6,7 @@
 pub mod batch;
 mod error;
 mod file_log;
+mod file_slice;
 mod index;
 mod memory_log;
 mod partition_log;
@@ -14,10 +15,13 @@ mod segment;
 #[cfg(test)]
 mod recovery_tests;
 #[cfg(test)]
+mod slice_tests;
+#[cfg(test)]
 mod suite;
 
 pub use batch::{BatchError, BatchHeader};
 pub use error::LogError;
 pub use file_log::{FileLog, LogConfig};
+pub use file_slice::{FileSlice, Records};
 pub use memory_log::MemoryLog;
 pub use partition_log::{AppendInfo, LogOffsets, PartitionLog, SegmentInfo, SyncJob};

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use crate::batch::BatchHeader;
 use crate::error::LogError;
+use crate::file_slice::Records;
 
 /// The marks of one partition log. Invariant:
 /// `log_start_offset <= high_watermark <= log_end_offset`.
@@ -84,6 +85,12 @@ pub trait PartitionLog: Send + Sync {
     /// Whole batches from the one containing `offset`, up to `max_bytes` (at least one
     /// batch if any is available), never past the high watermark. Empty at the high watermark.
     fn read(&self, offset: u64, max_bytes: usize) -> Result<Bytes, LogError>;
+
+    /// What `read` returns, but as a file slice where the log keeps files, so that the
+    /// bytes can go to a socket without being read (`sendfile`).
+    fn read_records(&self, offset: u64, max_bytes: usize) -> Result<Records, LogError> {
+        self.read(offset, max_bytes).map(Records::Memory)
+    }
 
     fn offsets(&self) -> LogOffsets;
 

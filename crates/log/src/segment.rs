@@ -15,6 +15,7 @@ use tracing::warn;
 
 use crate::batch::{self, BatchHeader, BATCH_HEADER_LEN};
 use crate::error::LogError;
+use crate::file_slice::FileSlice;
 use crate::index::{Index, OffsetEntry, TimeEntry};
 
 pub fn segment_path(dir: &Path, base_offset: u64, ext: &str) -> PathBuf {
@@ -318,6 +319,52 @@ impl Segment {
         }
         buf.truncate(end);
         Ok(Some(Bytes::from(buf)))
+    }
+
+    /// Locates what `read` would return without reading it: the index gives the last
+    /// batch boundary within `max_bytes`, and only the batch headers after that entry
+    /// (about one index interval's worth) are read.
+    pub fn slice(&self, offset: u64, max_bytes: usize, upper_offset: u64) -> Result<Option<FileSlice>, LogError> {
+        let Some(first) = self.locate(offset)? else {
+            return Ok(None);
+        };
+        let first_offset = first.header.base_offset as u64;
+        if first_offset >= upper_offset {
+            return Ok(None);
+        }
+        let limit = first.position + max_bytes.max(first.header.total_size()) as u64;
+        // The furthest indexed batch that starts within the limit and below the upper
+        // offset: every batch before it is part of the slice.
+        let upper_rel = (upper_offset - self.base_offset).min(u32::MAX as u64 + 1);
+        let by_bytes = self.offset_index.floor_by(limit.min(u32::MAX as u64) as u32, |e| e.position);
+        let by_offset =
+            upper_rel.checked_sub(1).and_then(|r| self.offset_index.floor_by(r as u32, |e| e.relative_offset));
+        let mut end = first.position;
+        let mut next_offset = first_offset;
+        if let (Some(a), Some(b)) = (by_bytes, by_offset) {
+            let jump = a.position.min(b.position) as u64;
+            if jump > first.position {
+                end = jump;
+                next_offset = self.base_offset + a.relative_offset.min(b.relative_offset) as u64;
+            }
+        }
+        while let Some(h) = self.header_at(end)? {
+            let size = h.total_size() as u64;
+            let first_batch = end == first.position;
+            if (h.base_offset as u64) >= upper_offset || end + size > self.size || (!first_batch && end + size > limit)
+            {
+                break;
+            }
+            end += size;
+            next_offset = h.last_offset() as u64 + 1;
+        }
+        Ok(Some(FileSlice {
+            file: self.file.clone(),
+            position: first.position,
+            len: (end - first.position) as usize,
+            first_offset,
+            next_offset,
+        }))
     }
 
     /// The first batch whose max timestamp is at least `timestamp`, whole.

@@ -3,23 +3,28 @@
 //! answers every request in full and never creates a session (session id 0), which the
 //! protocol allows and clients handle by sending full requests.
 
+use std::os::unix::fs::FileExt;
 use std::time::Duration;
 
+use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_response::{AbortedTransaction, FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::ProducerId;
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
-use tidelog_broker::{BrokerError, FetchLimits, FetchPartition};
+use tidelog_broker::{BrokerError, FetchLimits, FetchPartition, Records};
 
 use crate::errors::{error_code, NONE};
+use crate::frame::{self, MAX_FILE_SLICE};
 use crate::server::Context;
 
 /// Upper bound on a long-poll, whatever the client asks: keeps shutdown prompt.
 const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
 
-pub(crate) async fn handle(ctx: &Context, request: FetchRequest, version: i16) -> FetchResponse {
+/// The response, and the record sets it carries in encoding order: those the frame
+/// sends without copying (see `frame`).
+pub(crate) async fn handle(ctx: &Context, request: FetchRequest, version: i16) -> (FetchResponse, Vec<Records>) {
     if request.session_id != 0 {
-        return FetchResponse::default().with_error_code(ResponseError::FetchSessionIdNotFound.code());
+        return (FetchResponse::default().with_error_code(ResponseError::FetchSessionIdNotFound.code()), Vec::new());
     }
     // (response topic index, partition index, topic name or None if the id is unknown)
     let mut wanted = Vec::new();
@@ -38,7 +43,8 @@ pub(crate) async fn handle(ctx: &Context, request: FetchRequest, version: i16) -
                     topic: name.clone(),
                     partition: p.partition,
                     fetch_offset: p.fetch_offset,
-                    max_bytes: p.partition_max_bytes.max(0) as usize,
+                    // A larger slice could not stand in the response (see `frame`).
+                    max_bytes: (p.partition_max_bytes.max(0) as usize).min(MAX_FILE_SLICE),
                 });
             }
         }
@@ -51,25 +57,28 @@ pub(crate) async fn handle(ctx: &Context, request: FetchRequest, version: i16) -
         read_committed: request.isolation_level == 1,
     };
     let mut results = ctx.broker.fetch(&wanted, limits).await.into_iter();
+    let mut records = Vec::with_capacity(wanted.len());
     let responses = topics
         .into_iter()
         .map(|(mut topic, known)| {
             for partition in &mut topic.partitions {
-                fill_partition(partition, if known { results.next() } else { None }, limits.read_committed);
+                let fetched = if known { results.next() } else { None };
+                if let Some(r) = fill_partition(partition, fetched, limits.read_committed) {
+                    records.push(r);
+                }
             }
             topic
         })
         .collect();
-    FetchResponse::default().with_error_code(NONE).with_session_id(0).with_responses(responses)
+    (FetchResponse::default().with_error_code(NONE).with_session_id(0).with_responses(responses), records)
 }
 
-/// The record sets of a response in the order its encoder writes them, to be sent
-/// without copying (see `frame`).
-pub(crate) fn record_sets(response: &FetchResponse) -> Vec<bytes::Bytes> {
-    response.responses.iter().flat_map(|t| &t.partitions).filter_map(|p| p.records.clone()).collect()
-}
-
-fn fill_partition(out: &mut PartitionData, fetched: Option<tidelog_broker::FetchedPartition>, read_committed: bool) {
+/// Fills one partition's answer; returns its record set.
+fn fill_partition(
+    out: &mut PartitionData,
+    fetched: Option<tidelog_broker::FetchedPartition>,
+    read_committed: bool,
+) -> Option<Records> {
     out.preferred_read_replica = (-1).into();
     let Some(fetched) = fetched else {
         out.error_code = ResponseError::UnknownTopicId.code();
@@ -77,7 +86,7 @@ fn fill_partition(out: &mut PartitionData, fetched: Option<tidelog_broker::Fetch
         out.high_watermark = -1;
         out.last_stable_offset = -1;
         out.log_start_offset = -1;
-        return;
+        return None;
     };
     let known = !matches!(fetched.error, Some(BrokerError::UnknownTopicOrPartition { .. }));
     out.error_code = fetched.error.as_ref().map_or(NONE, error_code);
@@ -98,5 +107,35 @@ fn fill_partition(out: &mut PartitionData, fetched: Option<tidelog_broker::Fetch
             })
             .collect()
     });
-    out.records = Some(fetched.records);
+    let records = match frame::encodable(&fetched.records) {
+        Some(encoded) => {
+            out.records = Some(encoded);
+            fetched.records
+        }
+        // A small slice, or one batch larger than any placeholder: read it after all.
+        None => match read_slice(&fetched.records) {
+            Ok(bytes) => {
+                out.records = Some(bytes.clone());
+                Records::Memory(bytes)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read a fetched batch");
+                out.error_code = ResponseError::KafkaStorageError.code();
+                out.records = Some(Bytes::new());
+                return None;
+            }
+        },
+    };
+    Some(records)
+}
+
+fn read_slice(records: &Records) -> std::io::Result<Bytes> {
+    match records {
+        Records::Memory(bytes) => Ok(bytes.clone()),
+        Records::File(slice) => {
+            let mut buf = vec![0u8; slice.len];
+            slice.file.read_exact_at(&mut buf, slice.position)?;
+            Ok(Bytes::from(buf))
+        }
+    }
 }
