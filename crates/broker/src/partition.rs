@@ -162,8 +162,6 @@ impl Partition {
         Ok((read.records, read.offsets))
     }
 
-    /// Whole batches from `offset`; with `read_committed`, none at or past the last stable
-    /// offset, plus the aborted transactions the returned batches overlap.
     /// A read_uncommitted read as a file slice where the log keeps files, so that a Kafka
     /// fetch can hand the batches to the socket without reading them (`sendfile`). Only
     /// the batch headers needed to find the end are read, under the partition's lock.
@@ -174,6 +172,8 @@ impl Partition {
         Ok((inner.log.read_records(offset, max_bytes)?, offsets, last_stable_offset))
     }
 
+    /// Whole batches from `offset`; with `read_committed`, none at or past the last stable
+    /// offset, plus the aborted transactions the returned batches overlap.
     pub fn read_isolated(&self, offset: u64, max_bytes: usize, read_committed: bool) -> Result<PartitionRead> {
         let inner = self.inner.lock();
         let offsets = inner.log.offsets();
