@@ -67,6 +67,10 @@ impl BrokerProcess {
         })
     }
 
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// CPU time (user + system) the broker process has used so far, in seconds.
     pub fn cpu_seconds(&self) -> f64 {
         process_cpu_seconds(&format!("/proc/{}/stat", self.child.id()))

@@ -10,6 +10,7 @@ mod kinesis_load;
 mod limits;
 mod raw_load;
 mod report;
+mod retained;
 mod scale;
 
 use std::path::PathBuf;
@@ -39,7 +40,7 @@ struct Cli {
     /// Client connections of the connection row.
     #[arg(long, default_value_t = 1000)]
     connections: usize,
-    /// GiB produced before the unclean-restart row.
+    /// GiB produced before the restart rows (clean stop and kill -9).
     #[arg(long, default_value_t = 2.0)]
     restart_gib: f64,
     /// Where the JSON result is written.
@@ -61,6 +62,9 @@ enum Suite {
     Latency,
     /// The scale rows only: many connections, many partitions.
     Scale,
+    /// The retained-data rows only: fill `--restart-gib` GiB, then restart after a clean
+    /// stop and after kill -9 (`scripts/bench-retained.sh` runs it for 100 GiB).
+    Retained,
 }
 
 impl Cli {
@@ -70,19 +74,6 @@ impl Cli {
 }
 
 const PARTITIONS: i32 = 8;
-
-/// Bytes in all files below `dir`.
-fn dir_bytes(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
-            _ => e.metadata().map_or(0, |m| m.len()),
-        })
-        .sum()
-}
 
 /// Plain, idempotent and transactional (100 ms transactions) produce at acks=all, each
 /// as a ratio to the plain row: the cost of each delivery guarantee.
@@ -339,18 +330,9 @@ async fn main() -> anyhow::Result<()> {
                 .await??;
         rows.push(Row::timing(name, seconds, broker.rss_mib()));
     }
-    let broker = if cli.suite == Suite::All {
-        let gib = cli.restart_gib;
-        eprintln!("running: restart after kill -9 with {gib} GiB more data");
-        kafka_load::create_topic(&bootstrap, "p-restart", PARTITIONS).await?;
-        let records = (gib * 1024.0 * 1024.0) as u64;
-        let spec = ProduceSpec::kib_records("p-restart", PARTITIONS, records);
-        let bs = bootstrap.clone();
-        tokio::task::spawn_blocking(move || kafka_load::produce(&bs, &spec)).await??;
-        let stored_gib = dir_bytes(&work.path().join("data")) as f64 / (1u64 << 30) as f64;
-        let (restarted, seconds) = broker.kill_and_restart()?;
-        let name = format!("ready after kill -9 with {stored_gib:.1} GiB stored");
-        rows.push(Row::timing(&name, seconds, restarted.rss_mib()));
+    let broker = if cli.runs(Suite::Retained) {
+        let (restart_rows, restarted) = retained::rows(broker, &machine, PARTITIONS, cli.restart_gib).await?;
+        rows.extend(restart_rows);
         restarted
     } else {
         broker
