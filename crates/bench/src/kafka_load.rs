@@ -181,21 +181,40 @@ pub fn produce(bootstrap: &str, spec: &ProduceSpec<'_>) -> anyhow::Result<LoadRe
     })
 }
 
-/// Reads `expected` records from every partition of `topic`, from the beginning.
-pub fn consume(bootstrap: &str, topic: &str, partitions: i32, expected: u64) -> anyhow::Result<LoadResult> {
-    let consumer: BaseConsumer = ClientConfig::new()
+/// A consumer assigned every partition of `topic` from `start` (no group membership, no
+/// commits), with `settings` on top of librdkafka's defaults.
+fn assigned_consumer(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    start: Offset,
+    settings: &[(&str, &str)],
+) -> anyhow::Result<BaseConsumer> {
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "tidelog-bench-unused")
-        .set("enable.auto.commit", "false")
-        .set("fetch.max.bytes", "52428800")
-        .set("max.partition.fetch.bytes", "10485760")
-        .set("queued.max.messages.kbytes", "1048576")
-        .create()?;
+        .set("enable.auto.commit", "false");
+    for (key, value) in settings {
+        config.set(*key, *value);
+    }
+    let consumer: BaseConsumer = config.create()?;
     let mut assignment = TopicPartitionList::new();
     for p in 0..partitions {
-        assignment.add_partition_offset(topic, p, Offset::Beginning)?;
+        assignment.add_partition_offset(topic, p, start)?;
     }
     consumer.assign(&assignment)?;
+    Ok(consumer)
+}
+
+/// Reads `expected` records from every partition of `topic`, from the beginning.
+pub fn consume(bootstrap: &str, topic: &str, partitions: i32, expected: u64) -> anyhow::Result<LoadResult> {
+    let settings = [
+        ("fetch.max.bytes", "52428800"),
+        ("max.partition.fetch.bytes", "10485760"),
+        ("queued.max.messages.kbytes", "1048576"),
+    ];
+    let consumer = assigned_consumer(bootstrap, topic, partitions, Offset::Beginning, &settings)?;
     let (mut records, mut bytes) = (0u64, 0u64);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(300);
@@ -229,17 +248,7 @@ pub fn latency_at_rate(
     record_bytes: usize,
 ) -> anyhow::Result<LatencyResult> {
     let epoch = Instant::now();
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "tidelog-bench-unused")
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "100")
-        .create()?;
-    let mut assignment = TopicPartitionList::new();
-    for p in 0..partitions {
-        assignment.add_partition_offset(topic, p, Offset::End)?;
-    }
-    consumer.assign(&assignment)?;
+    let consumer = assigned_consumer(bootstrap, topic, partitions, Offset::End, &[("fetch.wait.max.ms", "100")])?;
     // The consumer's first fetches settle its position at the end before records flow.
     for _ in 0..10 {
         consumer.poll(Duration::from_millis(100));

@@ -1,8 +1,6 @@
 //! `read_records` of the file log locates exactly the bytes `read` returns, for every offset and budget,
 //! across segments, index entries and the high watermark.
 
-use std::os::unix::fs::FileExt;
-
 use crate::batch::tests::make_batch;
 use crate::batch::{self, BatchHeader};
 use crate::{FileLog, LogConfig, PartitionLog, Records};
@@ -33,9 +31,8 @@ fn slices_match_reads_for_every_offset_and_budget() {
                     continue;
                 }
             };
-            let mut bytes = vec![0u8; slice.len];
-            slice.file.read_exact_at(&mut bytes, slice.position).unwrap();
-            assert_eq!(bytes, read.as_ref(), "offset {offset} max {max_bytes}");
+            let bytes = slice.read().unwrap();
+            assert_eq!(bytes, read, "offset {offset} max {max_bytes}");
             let first = BatchHeader::parse(&bytes).unwrap();
             let last = batch::batches(&bytes).last().unwrap().unwrap().0;
             assert_eq!(slice.first_offset, first.base_offset as u64);

@@ -3,7 +3,6 @@
 //! answers every request in full and never creates a session (session id 0), which the
 //! protocol allows and clients handle by sending full requests.
 
-use std::os::unix::fs::FileExt;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -113,7 +112,7 @@ fn fill_partition(
             fetched.records
         }
         // A small slice, or one batch larger than any placeholder: read it after all.
-        None => match read_slice(&fetched.records) {
+        None => match fetched.records.into_memory() {
             Ok(bytes) => {
                 out.records = Some(bytes.clone());
                 Records::Memory(bytes)
@@ -127,15 +126,4 @@ fn fill_partition(
         },
     };
     Some(records)
-}
-
-fn read_slice(records: &Records) -> std::io::Result<Bytes> {
-    match records {
-        Records::Memory(bytes) => Ok(bytes.clone()),
-        Records::File(slice) => {
-            let mut buf = vec![0u8; slice.len];
-            slice.file.read_exact_at(&mut buf, slice.position)?;
-            Ok(Bytes::from(buf))
-        }
-    }
 }
