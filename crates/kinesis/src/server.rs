@@ -17,6 +17,7 @@ use tidelog_broker::Broker;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::body::RequestBody;
 use crate::cbor;
 use crate::error::KinesisError;
 use crate::limits::Limits;
@@ -94,10 +95,10 @@ impl Encoding {
         }
     }
 
-    fn parse(self, body: &[u8]) -> Result<serde_json::Value, KinesisError> {
+    fn parse(self, body: Bytes) -> Result<RequestBody, KinesisError> {
         match self {
-            Encoding::Cbor => cbor::decode(body),
-            Encoding::Json => parse_json(body),
+            Encoding::Cbor => RequestBody::cbor(&body),
+            Encoding::Json => RequestBody::json(body),
         }
     }
 
@@ -132,15 +133,15 @@ async fn handle(State(service): State<Service>, headers: HeaderMap, body: Bytes)
     };
     let outcome = match target.strip_prefix(TARGET_PREFIX) {
         None => Err(KinesisError::new("UnknownOperationException", format!("Unknown target '{target}'"))),
-        Some("SubscribeToShard") => match encoding.parse(&body).and_then(|input| ops::subscription(&call, input)) {
+        Some("SubscribeToShard") => match encoding.parse(body).and_then(|input| ops::subscription(&call, &input)) {
             Ok(events) => {
                 metrics::answered("SubscribeToShard", None, started);
                 return event_stream(events, &request_id);
             }
             Err(e) => Err(e),
         },
-        Some(operation) => match encoding.parse(&body) {
-            Ok(input) => ops::dispatch(&call, operation, input).await,
+        Some(operation) => match encoding.parse(body) {
+            Ok(input) => ops::dispatch(&call, operation, &input).await,
             Err(e) => Err(e),
         },
     };
@@ -168,15 +169,4 @@ fn event_stream(events: tokio::sync::mpsc::Receiver<Bytes>, request_id: &str) ->
         h.insert("x-amzn-requestid", id);
     }
     response
-}
-
-fn parse_json(body: &[u8]) -> Result<serde_json::Value, KinesisError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(serde_json::Value::Object(Default::default()));
-    }
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(v @ serde_json::Value::Object(_)) => Ok(v),
-        Ok(_) => Err(KinesisError::serialization("the request body must be a JSON object")),
-        Err(e) => Err(KinesisError::serialization(format!("malformed JSON: {e}"))),
-    }
 }

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use super::records::{read_shard, starting_offset, Position};
 use super::streams::{existing, save_settings, shard, writable};
 use super::{page_size, seconds, Output};
+use crate::body::RequestBody;
 use crate::error::{KinesisError, ACCOUNT};
 use crate::eventstream;
 use crate::sequence;
@@ -216,8 +217,8 @@ pub struct SubscribeInput {
 
 /// Checks a SubscribeToShard request and starts pushing its events; the receiver yields
 /// the encoded event-stream messages, the first being `initial-response`.
-pub fn subscription(call: &Call, body: Value) -> Result<mpsc::Receiver<Bytes>, KinesisError> {
-    let input: SubscribeInput = super::input(body)?;
+pub fn subscription(call: &Call, body: &RequestBody) -> Result<mpsc::Receiver<Bytes>, KinesisError> {
+    let input: SubscribeInput = body.input()?;
     let target = ConsumerRef { stream_arn: None, consumer_name: None, consumer_arn: Some(input.consumer_arn.clone()) };
     let (stream, consumer) = find(call, &target)?;
     writable(call, &StreamRef { stream_name: Some(stream.clone()), stream_arn: None })?;

@@ -9,18 +9,13 @@ mod tags;
 
 pub(crate) use consumers::{subscription, Subscriptions};
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::body::RequestBody;
 use crate::error::KinesisError;
 use crate::server::Call;
 
 pub type Output = Result<Value, KinesisError>;
-
-/// Typed input; a wrong type or a missing required member is a SerializationException.
-pub(crate) fn input<T: DeserializeOwned>(value: Value) -> Result<T, KinesisError> {
-    serde_json::from_value(value).map_err(|e| KinesisError::serialization(e.to_string()))
-}
 
 /// A Limit or MaxResults member: 1 to 10,000, `default` when absent.
 pub(crate) fn page_size(field: &str, value: Option<i64>, default: usize) -> Result<usize, KinesisError> {
@@ -38,39 +33,39 @@ pub(crate) fn seconds(ms: i64) -> Value {
     serde_json::json!(ms as f64 / 1000.0)
 }
 
-pub async fn dispatch(call: &Call, operation: &str, body: Value) -> Output {
+pub async fn dispatch(call: &Call, operation: &str, body: &RequestBody) -> Output {
     match operation {
-        "CreateStream" => streams::create(call, input(body)?),
-        "DeleteStream" => streams::delete(call, input(body)?),
-        "DescribeStream" => streams::describe(call, input(body)?),
-        "DescribeStreamSummary" => streams::describe_summary(call, input(body)?),
-        "ListStreams" => streams::list(call, input(body)?),
-        "ListShards" => streams::list_shards(call, input(body)?),
-        "IncreaseStreamRetentionPeriod" => streams::change_retention(call, input(body)?, true),
-        "DecreaseStreamRetentionPeriod" => streams::change_retention(call, input(body)?, false),
-        "DescribeLimits" => streams::describe_limits(call),
-        "StartStreamEncryption" => streams::encryption(call, input(body)?, true),
-        "StopStreamEncryption" => streams::encryption(call, input(body)?, false),
-        "EnableEnhancedMonitoring" => streams::monitoring(call, input(body)?, true),
-        "DisableEnhancedMonitoring" => streams::monitoring(call, input(body)?, false),
-        "UpdateStreamMode" => streams::update_mode(call, input(body)?),
-        "AddTagsToStream" => tags::add(call, input(body)?),
-        "RemoveTagsFromStream" => tags::remove(call, input(body)?),
-        "ListTagsForStream" => tags::list(call, input(body)?),
-        "TagResource" => tags::tag_resource(call, input(body)?),
-        "UntagResource" => tags::untag_resource(call, input(body)?),
-        "ListTagsForResource" => tags::list_for_resource(call, input(body)?),
-        "PutRecord" => records::put_record(call, input(body)?).await,
-        "PutRecords" => records::put_records(call, input(body)?).await,
-        "GetShardIterator" => records::get_shard_iterator(call, input(body)?),
-        "GetRecords" => records::get_records(call, input(body)?),
-        "SplitShard" => reshard::split(call, input(body)?),
-        "MergeShards" => reshard::merge(call, input(body)?),
-        "UpdateShardCount" => reshard::update_count(call, input(body)?),
-        "RegisterStreamConsumer" => consumers::register(call, input(body)?),
-        "DeregisterStreamConsumer" => consumers::deregister(call, input(body)?),
-        "DescribeStreamConsumer" => consumers::describe(call, input(body)?),
-        "ListStreamConsumers" => consumers::list(call, input(body)?),
+        "CreateStream" => streams::create(call, body.input()?),
+        "DeleteStream" => streams::delete(call, body.input()?),
+        "DescribeStream" => streams::describe(call, body.input()?),
+        "DescribeStreamSummary" => streams::describe_summary(call, body.input()?),
+        "ListStreams" => streams::list(call, body.input()?),
+        "ListShards" => streams::list_shards(call, body.input()?),
+        "IncreaseStreamRetentionPeriod" => streams::change_retention(call, body.input()?, true),
+        "DecreaseStreamRetentionPeriod" => streams::change_retention(call, body.input()?, false),
+        "DescribeLimits" => body.ignore().and_then(|()| streams::describe_limits(call)),
+        "StartStreamEncryption" => streams::encryption(call, body.input()?, true),
+        "StopStreamEncryption" => streams::encryption(call, body.input()?, false),
+        "EnableEnhancedMonitoring" => streams::monitoring(call, body.input()?, true),
+        "DisableEnhancedMonitoring" => streams::monitoring(call, body.input()?, false),
+        "UpdateStreamMode" => streams::update_mode(call, body.input()?),
+        "AddTagsToStream" => tags::add(call, body.input()?),
+        "RemoveTagsFromStream" => tags::remove(call, body.input()?),
+        "ListTagsForStream" => tags::list(call, body.input()?),
+        "TagResource" => tags::tag_resource(call, body.input()?),
+        "UntagResource" => tags::untag_resource(call, body.input()?),
+        "ListTagsForResource" => tags::list_for_resource(call, body.input()?),
+        "PutRecord" => records::put_record(call, body.input()?).await,
+        "PutRecords" => records::put_records(call, body.input()?).await,
+        "GetShardIterator" => records::get_shard_iterator(call, body.input()?),
+        "GetRecords" => records::get_records(call, body.input()?),
+        "SplitShard" => reshard::split(call, body.input()?),
+        "MergeShards" => reshard::merge(call, body.input()?),
+        "UpdateShardCount" => reshard::update_count(call, body.input()?),
+        "RegisterStreamConsumer" => consumers::register(call, body.input()?),
+        "DeregisterStreamConsumer" => consumers::deregister(call, body.input()?),
+        "DescribeStreamConsumer" => consumers::describe(call, body.input()?),
+        "ListStreamConsumers" => consumers::list(call, body.input()?),
         other => Err(KinesisError::new("UnknownOperationException", format!("Operation {other} is not supported"))),
     }
 }

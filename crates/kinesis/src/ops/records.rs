@@ -3,6 +3,8 @@
 //! the same partition logs Kafka clients use (key = partition key, value = data,
 //! timestamp = arrival).
 
+use std::borrow::Cow;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bytes::Bytes;
@@ -26,11 +28,13 @@ const MAX_PUT_BYTES: usize = 5 << 20;
 const MAX_GET_RECORDS: i64 = 10_000;
 const MAX_GET_BYTES: usize = 10 << 20;
 
-/// One record of PutRecord or PutRecords.
+/// One record of PutRecord or PutRecords. Its base64 data is borrowed from the request
+/// body where it has no JSON escapes (always, from the AWS SDKs).
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Entry {
-    data: String,
+pub struct Entry<'a> {
+    #[serde(borrow)]
+    data: Cow<'a, str>,
     partition_key: String,
     explicit_hash_key: Option<String>,
 }
@@ -38,11 +42,13 @@ pub struct Entry {
 /// A checked entry: its hash key, partition key and data.
 type Routed = (u128, Bytes, Bytes);
 
-fn route(entry: Entry, field: &str) -> Result<Routed, KinesisError> {
+/// `field`: the member path's prefix in errors, e.g. `records.3.member.`; built only
+/// for an error, not for each of 500 good records.
+fn route(entry: Entry<'_>, field: impl Fn() -> String) -> Result<Routed, KinesisError> {
     let key_len = entry.partition_key.chars().count();
     if !(1..=256).contains(&key_len) {
         return Err(KinesisError::validation(
-            &format!("{field}partitionKey"),
+            &format!("{}partitionKey", field()),
             &entry.partition_key,
             "Member must have length less than or equal to 256 and greater than or equal to 1",
         ));
@@ -52,7 +58,7 @@ fn route(entry: Entry, field: &str) -> Result<Routed, KinesisError> {
         .map_err(|e| KinesisError::serialization(format!("Data is not valid base64: {e}")))?;
     if data.len() > MAX_RECORD_BYTES {
         return Err(KinesisError::validation(
-            &format!("{field}data"),
+            &format!("{}data", field()),
             format!("java.nio.HeapByteBuffer[pos=0 lim={} cap={}]", data.len(), data.len()),
             "Member must have length less than or equal to 1048576",
         ));
@@ -70,18 +76,18 @@ fn route(entry: Entry, field: &str) -> Result<Routed, KinesisError> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct PutRecordInput {
+pub struct PutRecordInput<'a> {
     #[serde(flatten)]
     stream: StreamRef,
-    #[serde(flatten)]
-    entry: Entry,
+    #[serde(flatten, borrow)]
+    entry: Entry<'a>,
     #[allow(dead_code)] // order within a shard is already the order of arrival
     sequence_number_for_ordering: Option<String>,
 }
 
-pub async fn put_record(call: &Call, input: PutRecordInput) -> Output {
+pub async fn put_record(call: &Call, input: PutRecordInput<'_>) -> Output {
     let name = writable(call, &input.stream)?;
-    let routed = route(input.entry, "")?;
+    let routed = route(input.entry, String::new)?;
     let partition = route_partitions(call, &name, &[routed.0])?[0];
     call.limits.admit_writes(&name, &[(partition, routed.2.len())]).remove(0)?;
     let appended = append(call, &name, &[routed])?;
@@ -119,14 +125,19 @@ fn route_partitions(call: &Call, name: &str, hashes: &[u128]) -> Result<Vec<i32>
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct PutRecordsInput {
-    #[serde(flatten)]
-    stream: StreamRef,
-    records: Vec<Entry>,
+pub struct PutRecordsInput<'a> {
+    // The two members of `StreamRef`, not `#[serde(flatten)] StreamRef`: flatten buffers
+    // the whole body, all 500 records, in a tree before typing it.
+    stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    stream_arn: Option<String>,
+    #[serde(borrow)]
+    records: Vec<Entry<'a>>,
 }
 
-pub async fn put_records(call: &Call, input: PutRecordsInput) -> Output {
-    let name = writable(call, &input.stream)?;
+pub async fn put_records(call: &Call, input: PutRecordsInput<'_>) -> Output {
+    let stream = StreamRef { stream_name: input.stream_name, stream_arn: input.stream_arn };
+    let name = writable(call, &stream)?;
     let count = input.records.len();
     if !(1..=MAX_PUT_RECORDS).contains(&count) {
         return Err(KinesisError::validation(
@@ -139,7 +150,7 @@ pub async fn put_records(call: &Call, input: PutRecordsInput) -> Output {
         .records
         .into_iter()
         .enumerate()
-        .map(|(i, e)| route(e, &format!("records.{}.member.", i + 1)))
+        .map(|(i, e)| route(e, || format!("records.{}.member.", i + 1)))
         .collect::<Result<_, _>>()?;
     let total: usize = routed.iter().map(|r| r.1.len() + r.2.len()).sum();
     if total > MAX_PUT_BYTES {
@@ -170,9 +181,10 @@ pub async fn put_records(call: &Call, input: PutRecordsInput) -> Output {
         };
         match result {
             Ok(base) => {
+                let shard = shard_id(partition);
                 for (n, &i) in indexes.iter().enumerate() {
                     answers[i] = json!({
-                        "ShardId": shard_id(partition),
+                        "ShardId": shard.clone(),
                         "SequenceNumber": sequence::encode(partition, base + n as u64),
                     });
                 }
