@@ -264,6 +264,9 @@ async fn latency_rows(broker: &BrokerProcess) -> anyhow::Result<Vec<Row>> {
     const RATE: u64 = 20_000;
     const SECONDS: u64 = 15;
     eprintln!("running: latency at 20 MB/s");
+    // Moderate load means an otherwise quiet machine: the rows before leave gigabytes of
+    // dirty pages whose writeback would otherwise run during this one.
+    std::process::Command::new("sync").status()?;
     kafka_load::create_topic(&broker.bootstrap, "l-latency", PARTITIONS).await?;
     let bs = broker.bootstrap.clone();
     let result = tokio::task::spawn_blocking(move || {
