@@ -51,6 +51,7 @@ struct Cli {
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum Suite {
     All,
+    /// The librdkafka rows: produce, consume from the page cache, produce under churn.
     Produce,
     /// The delivery-guarantee rows only: plain, idempotent and transactional produce.
     Guarantees,
@@ -198,10 +199,6 @@ async fn produce_rows(broker: &BrokerProcess, machine: &MachineLimits, cli: &Cli
         };
         rows.push(Row::new(name, &result, broker.rss_mib(), limit).with_cpu(cpu, result.payload_bytes));
     }
-    if cli.suite != Suite::All {
-        return Ok(rows);
-    }
-
     let name = "consume 1 KiB from page cache, 8 partitions";
     eprintln!("running: {name}");
     let (bs, records) = (bootstrap.to_string(), cli.records);

@@ -149,28 +149,19 @@ fn read_once(
 /// One partition's read, counted in its topic's meters. read_committed needs the bytes
 /// (to stop at the last stable offset); read_uncommitted can stay in the file.
 fn read_partition(part: &Partition, offset: u64, max_bytes: usize, read_committed: bool) -> Result<FetchedPartition> {
-    let fetched = if read_committed {
-        let read = part.read_isolated(offset, max_bytes, true)?;
-        part.meters().read_batches(&read.records);
-        FetchedPartition {
-            error: None,
-            offsets: read.offsets,
-            last_stable_offset: read.last_stable_offset,
-            aborted: read.aborted,
-            records: Records::Memory(read.records),
-        }
-    } else {
-        let (records, offsets, last_stable_offset) = part.read_for_sending(offset, max_bytes)?;
-        match &records {
-            Records::Memory(bytes) => part.meters().read_batches(bytes),
-            // Records counted by offsets spanned: the batches themselves are not read.
-            Records::File(slice) => {
-                part.meters().read_records(slice.len as u64, slice.next_offset - slice.first_offset)
-            }
-        }
-        FetchedPartition { error: None, offsets, last_stable_offset, aborted: Vec::new(), records }
-    };
-    Ok(fetched)
+    let read = part.read_for_sending(offset, max_bytes, read_committed)?;
+    match &read.records {
+        Records::Memory(bytes) => part.meters().read_batches(bytes),
+        // Records counted by offsets spanned: the batches themselves are not read.
+        Records::File(slice) => part.meters().read_records(slice.len as u64, slice.next_offset - slice.first_offset),
+    }
+    Ok(FetchedPartition {
+        error: None,
+        offsets: read.offsets,
+        last_stable_offset: read.last_stable_offset,
+        aborted: read.aborted,
+        records: read.records,
+    })
 }
 
 #[cfg(test)]

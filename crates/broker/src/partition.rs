@@ -60,10 +60,11 @@ pub struct Appended {
     pub unflushed: u64,
 }
 
-/// What a read returns: whole batches and the marks they were read against.
+/// What a read returns: whole batches (in memory, or `Records` that may be a slice of a
+/// segment file) and the marks they were read against.
 #[derive(Debug, Clone, Default)]
-pub struct PartitionRead {
-    pub records: Bytes,
+pub struct PartitionRead<R = Bytes> {
+    pub records: R,
     pub offsets: LogOffsets,
     /// Offsets below this belong to no open transaction.
     pub last_stable_offset: u64,
@@ -98,6 +99,22 @@ fn recover_producers(log: &dyn PartitionLog) -> Result<ProducerStates> {
         }
     }
     Ok(producers)
+}
+
+/// The batches that start below the last stable offset. Transactions start on batch
+/// boundaries, so the stable part is whole batches.
+fn stable_prefix(mut records: Bytes, last_stable_offset: u64) -> Bytes {
+    let stable_len = tidelog_log::batch::batches(&records)
+        .map_while(|b| b.ok())
+        .take_while(|(h, _)| (h.base_offset as u64) < last_stable_offset)
+        .last()
+        .map_or(0, |(_, range)| range.end);
+    records.truncate(stable_len);
+    records
+}
+
+fn into_memory(records: Records) -> Result<Bytes> {
+    records.into_memory().map_err(|e| BrokerError::Storage(format!("reading a segment: {e}")))
 }
 
 fn stable_offset(producers: &ProducerStates, offsets: LogOffsets) -> u64 {
@@ -162,43 +179,49 @@ impl Partition {
         Ok((read.records, read.offsets))
     }
 
-    /// A read_uncommitted read as a file slice where the log keeps files, so that a Kafka
-    /// fetch can hand the batches to the socket without reading them (`sendfile`). Only
-    /// the batch headers needed to find the end are read, under the partition's lock.
-    pub fn read_for_sending(&self, offset: u64, max_bytes: usize) -> Result<(Records, LogOffsets, u64)> {
+    /// Whole batches from `offset`, as a file slice where the log keeps files, so that a
+    /// Kafka fetch can hand them to the socket without reading them (`sendfile`). With
+    /// `read_committed`, none at or past the last stable offset, plus the aborted
+    /// transactions from `offset` on. Under the partition's lock only batch headers are
+    /// read, unless an open transaction cuts the slice short.
+    pub fn read_for_sending(
+        &self,
+        offset: u64,
+        max_bytes: usize,
+        read_committed: bool,
+    ) -> Result<PartitionRead<Records>> {
         let inner = self.inner.lock();
         let offsets = inner.log.offsets();
         let last_stable_offset = stable_offset(&inner.producers, offsets);
-        Ok((inner.log.read_records(offset, max_bytes)?, offsets, last_stable_offset))
-    }
-
-    /// Whole batches from `offset`; with `read_committed`, none at or past the last stable
-    /// offset, plus the aborted transactions the returned batches overlap.
-    pub fn read_isolated(&self, offset: u64, max_bytes: usize, read_committed: bool) -> Result<PartitionRead> {
-        let inner = self.inner.lock();
-        let offsets = inner.log.offsets();
-        let last_stable_offset = stable_offset(&inner.producers, offsets);
+        let read = |records| PartitionRead { records, offsets, last_stable_offset, aborted: Vec::new() };
         if !read_committed {
-            let records = inner.log.read(offset, max_bytes)?;
-            return Ok(PartitionRead { records, offsets, last_stable_offset, aborted: Vec::new() });
+            return Ok(read(inner.log.read_records(offset, max_bytes)?));
         }
         if offset < offsets.log_start_offset || offset > offsets.log_end_offset {
             let (log_start_offset, log_end_offset) = (offsets.log_start_offset, offsets.log_end_offset);
             return Err(BrokerError::OffsetOutOfRange { offset: offset as i64, log_start_offset, log_end_offset });
         }
         if offset >= last_stable_offset {
-            return Ok(PartitionRead { records: Bytes::new(), offsets, last_stable_offset, aborted: Vec::new() });
+            return Ok(read(Records::default()));
         }
-        let mut records = inner.log.read(offset, max_bytes)?;
-        // Transactions start on batch boundaries, so the stable part is whole batches.
-        let stable_len = tidelog_log::batch::batches(&records)
-            .map_while(|b| b.ok())
-            .take_while(|(h, _)| (h.base_offset as u64) < last_stable_offset)
-            .last()
-            .map_or(0, |(_, range)| range.end);
-        records.truncate(stable_len);
+        let records = match inner.log.read_records(offset, max_bytes)? {
+            Records::File(slice) if slice.next_offset <= last_stable_offset => Records::File(slice),
+            records => Records::Memory(stable_prefix(into_memory(records)?, last_stable_offset)),
+        };
         let aborted = inner.producers.aborted_between(offset, last_stable_offset);
-        Ok(PartitionRead { records, offsets, last_stable_offset, aborted })
+        Ok(PartitionRead { aborted, ..read(records) })
+    }
+
+    /// [`Partition::read_for_sending`], with the batches in memory.
+    pub fn read_isolated(&self, offset: u64, max_bytes: usize, read_committed: bool) -> Result<PartitionRead> {
+        let read = self.read_for_sending(offset, max_bytes, read_committed)?;
+        let records = into_memory(read.records)?;
+        Ok(PartitionRead {
+            records,
+            offsets: read.offsets,
+            last_stable_offset: read.last_stable_offset,
+            aborted: read.aborted,
+        })
     }
 
     pub fn offsets(&self) -> LogOffsets {

@@ -187,3 +187,41 @@ async fn a_commit_interrupted_after_prepare_is_finished_at_the_next_start() {
     assert_eq!(b.fetch_offsets("g", None)[0].1[0].1.as_ref().unwrap().offset, 5);
     b.end_txn("tx", p.0, p.1, true).await.unwrap();
 }
+
+/// read_committed over a file-backed log: a slice wholly below the last stable offset is
+/// sent as a file slice; one that an open transaction cuts is read and cut in memory.
+#[tokio::test]
+async fn read_committed_sends_file_slices_only_when_wholly_stable() {
+    use tidelog_log::Records;
+
+    let dir = tempfile::tempdir().unwrap();
+    let b = with_topic(Broker::open(BrokerConfig::default(), dir.path()).unwrap());
+    let part = b.partition("t", 0).unwrap();
+    for value in ["a", "b"] {
+        b.append("t", 0, &plain_batch(value)).unwrap();
+    }
+    let p = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
+    b.add_partitions_to_txn("tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
+    b.append("t", 0, &txn_batch(p, 0, "open")).unwrap();
+    b.append("t", 0, &plain_batch("after")).unwrap();
+    let uncommitted = part.read_isolated(0, 1 << 20, false).unwrap().records;
+
+    let cut = part.read_for_sending(0, 1 << 20, true).unwrap();
+    assert_eq!(cut.last_stable_offset, 2);
+    let Records::Memory(stable) = cut.records else { panic!("an open transaction cuts the slice in memory") };
+    assert_eq!(stable, part.read_isolated(0, 2 * uncommitted.len(), true).unwrap().records);
+    let first_two = tidelog_log::batch::batches(&uncommitted).nth(1).unwrap().unwrap().1.end;
+    assert_eq!(stable, uncommitted.slice(..first_two), "exactly the two batches before the transaction");
+
+    b.end_txn("tx", p.0, p.1, false).await.unwrap();
+    let whole = part.read_for_sending(0, 1 << 20, true).unwrap();
+    assert_eq!(whole.last_stable_offset, part.offsets().high_watermark);
+    assert_eq!(whole.aborted.len(), 1, "the aborted transaction is listed for the client to skip");
+    let Records::File(slice) = whole.records else { panic!("a wholly stable read is a file slice") };
+    assert_eq!((slice.first_offset, slice.next_offset), (0, whole.last_stable_offset));
+    let all = part.read_isolated(0, 1 << 20, false).unwrap().records;
+    assert_eq!(slice.read().unwrap(), all, "the slice is the same bytes read_uncommitted returns");
+    // Past the last stable offset there is nothing; past the log end, an error.
+    assert!(part.read_for_sending(whole.last_stable_offset, 1 << 20, true).unwrap().records.is_empty());
+    assert!(part.read_for_sending(whole.last_stable_offset + 1, 1 << 20, true).is_err());
+}
