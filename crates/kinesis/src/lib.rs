@@ -2,6 +2,7 @@
 //! dispatch, AWS JSON 1.1 and CBOR bodies, and a mapping of streams and shards onto the broker's
 //! topics and partitions. Thin on purpose: every operation ends in one broker call.
 
+mod answer;
 mod body;
 mod cbor;
 mod error;

@@ -11,6 +11,7 @@ pub(crate) use consumers::{subscription, Subscriptions};
 
 use serde_json::Value;
 
+use crate::answer::Answer;
 use crate::body::RequestBody;
 use crate::error::KinesisError;
 use crate::server::Call;
@@ -33,7 +34,16 @@ pub(crate) fn seconds(ms: i64) -> Value {
     serde_json::json!(ms as f64 / 1000.0)
 }
 
-pub async fn dispatch(call: &Call, operation: &str, body: &RequestBody) -> Output {
+pub async fn dispatch(call: &Call, operation: &str, body: &RequestBody) -> Result<Answer, KinesisError> {
+    match operation {
+        "PutRecords" => records::put_records(call, body.input()?).await,
+        "GetRecords" => records::get_records(call, body.input()?),
+        other => dispatch_tree(call, other, body).await.map(Answer::Tree),
+    }
+}
+
+/// The operations that answer a small JSON tree.
+async fn dispatch_tree(call: &Call, operation: &str, body: &RequestBody) -> Output {
     match operation {
         "CreateStream" => streams::create(call, body.input()?),
         "DeleteStream" => streams::delete(call, body.input()?),
@@ -56,9 +66,7 @@ pub async fn dispatch(call: &Call, operation: &str, body: &RequestBody) -> Outpu
         "UntagResource" => tags::untag_resource(call, body.input()?),
         "ListTagsForResource" => tags::list_for_resource(call, body.input()?),
         "PutRecord" => records::put_record(call, body.input()?).await,
-        "PutRecords" => records::put_records(call, body.input()?).await,
         "GetShardIterator" => records::get_shard_iterator(call, body.input()?),
-        "GetRecords" => records::get_records(call, body.input()?),
         "SplitShard" => reshard::split(call, body.input()?),
         "MergeShards" => reshard::merge(call, body.input()?),
         "UpdateShardCount" => reshard::update_count(call, body.input()?),

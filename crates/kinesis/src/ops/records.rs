@@ -9,13 +9,14 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bytes::Bytes;
 use md5::{Digest, Md5};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tidelog_broker::streams::{Shard, ShardAppend, StoredRecord};
 use tidelog_broker::{now_ms, OffsetQuery};
 
 use super::streams::{existing, hash_key_range, shard, shards, writable};
-use super::{seconds, Output};
+use super::Output;
+use crate::answer::Answer;
 use crate::error::KinesisError;
 use crate::iterator::ShardIterator;
 use crate::sequence;
@@ -135,7 +136,7 @@ pub struct PutRecordsInput<'a> {
     records: Vec<Entry<'a>>,
 }
 
-pub async fn put_records(call: &Call, input: PutRecordsInput<'_>) -> Output {
+pub async fn put_records(call: &Call, input: PutRecordsInput<'_>) -> Result<Answer, KinesisError> {
     let stream = StreamRef { stream_name: input.stream_name, stream_arn: input.stream_arn };
     let name = writable(call, &stream)?;
     let count = input.records.len();
@@ -160,14 +161,14 @@ pub async fn put_records(call: &Call, input: PutRecordsInput<'_>) -> Output {
     }
     // Records over a shard's throughput limit fail alone, as on AWS; the rest are
     // appended, one batch per shard in request order, each answered with its own offset.
-    let mut answers: Vec<Value> = vec![Value::Null; count];
+    let mut answers: Vec<Option<PutResult>> = vec![None; count];
     let partitions = route_partitions(call, &name, &routed.iter().map(|r| r.0).collect::<Vec<_>>())?;
     let writes: Vec<(i32, usize)> = partitions.iter().zip(&routed).map(|(&p, r)| (p, r.2.len())).collect();
     let mut accepted = Vec::new();
     for (i, (r, admitted)) in routed.into_iter().zip(call.limits.admit_writes(&name, &writes)).enumerate() {
         match admitted {
             Ok(()) => accepted.push((i, r)),
-            Err(e) => answers[i] = json!({ "ErrorCode": e.kind, "ErrorMessage": e.message }),
+            Err(e) => answers[i] = Some(PutResult::Failed { error_code: e.kind, error_message: e.message }),
         }
     }
     let records: Vec<Routed> = accepted.iter().map(|(_, r)| r.clone()).collect();
@@ -183,25 +184,49 @@ pub async fn put_records(call: &Call, input: PutRecordsInput<'_>) -> Output {
             Ok(base) => {
                 let shard = shard_id(partition);
                 for (n, &i) in indexes.iter().enumerate() {
-                    answers[i] = json!({
-                        "ShardId": shard.clone(),
-                        "SequenceNumber": sequence::encode(partition, base + n as u64),
-                    });
+                    let sequence_number = sequence::encode(partition, base + n as u64);
+                    answers[i] = Some(PutResult::Stored { shard_id: shard.clone(), sequence_number });
                 }
             }
-            Err(e) => fail(&mut answers, &indexes, &KinesisError::from_broker(e, &name)),
+            Err(e) => {
+                let error = KinesisError::from_broker(e, &name);
+                for &i in &indexes {
+                    let error_message = error.message.clone();
+                    answers[i] = Some(PutResult::Failed { error_code: "InternalFailure", error_message });
+                }
+            }
         }
     }
     super::reshard::scale_on_demand(call, &name, &touched);
-    let failed = answers.iter().filter(|a| a.get("ErrorCode").is_some()).count();
-    Ok(json!({ "FailedRecordCount": failed, "Records": answers, "EncryptionType": "NONE" }))
+    let records: Vec<PutResult> = answers
+        .into_iter()
+        .map(|a| {
+            a.unwrap_or_else(|| PutResult::Failed {
+                error_code: "InternalFailure",
+                error_message: "the record was not appended".into(),
+            })
+        })
+        .collect();
+    let failed_record_count = records.iter().filter(|r| matches!(r, PutResult::Failed { .. })).count();
+    Ok(Answer::typed(PutRecordsOutput { failed_record_count, records, encryption_type: "NONE" }))
 }
 
-/// Per-record failures, as PutRecords reports them (the request itself succeeds).
-fn fail(answers: &mut [Value], indexes: &[usize], error: &KinesisError) {
-    for &i in indexes {
-        answers[i] = json!({ "ErrorCode": "InternalFailure", "ErrorMessage": error.message });
-    }
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutRecordsOutput {
+    failed_record_count: usize,
+    records: Vec<PutResult>,
+    encryption_type: &'static str,
+}
+
+/// One record's outcome in a PutRecords answer.
+#[derive(Clone, Serialize)]
+#[serde(untagged)]
+enum PutResult {
+    #[serde(rename_all = "PascalCase")]
+    Stored { shard_id: String, sequence_number: String },
+    #[serde(rename_all = "PascalCase")]
+    Failed { error_code: &'static str, error_message: String },
 }
 
 #[derive(Deserialize)]
@@ -285,7 +310,7 @@ pub struct GetRecordsInput {
     limit: Option<i64>,
 }
 
-pub fn get_records(call: &Call, input: GetRecordsInput) -> Output {
+pub fn get_records(call: &Call, input: GetRecordsInput) -> Result<Answer, KinesisError> {
     let now = now_ms();
     let iterator = ShardIterator::decode(&input.shard_iterator, now)?;
     let limit = match input.limit {
@@ -302,23 +327,38 @@ pub fn get_records(call: &Call, input: GetRecordsInput) -> Output {
     call.limits.admit_read(&name, iterator.shard)?;
     let read = read_shard(call, &name, &found, iterator.offset, limit, MAX_GET_BYTES)?;
     call.limits.record_read(&name, iterator.shard, read.bytes);
-    match read.next {
+    let answer = match read.next {
         // The end of a closed shard: no next iterator, and the children to read next.
-        None => Ok(json!({ "Records": read.records, "MillisBehindLatest": 0, "ChildShards": read.child_shards })),
-        Some(offset) => {
-            let next = ShardIterator { offset, created_ms: now, ..iterator };
-            Ok(json!({
-                "Records": read.records,
-                "NextShardIterator": next.encode(),
-                "MillisBehindLatest": read.millis_behind,
-            }))
-        }
-    }
+        None => GetRecordsOutput {
+            records: read.records,
+            next_shard_iterator: None,
+            millis_behind_latest: 0,
+            child_shards: Some(read.child_shards),
+        },
+        Some(offset) => GetRecordsOutput {
+            records: read.records,
+            next_shard_iterator: Some(ShardIterator { offset, created_ms: now, ..iterator }.encode()),
+            millis_behind_latest: read.millis_behind,
+            child_shards: None,
+        },
+    };
+    Ok(Answer::typed(answer))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetRecordsOutput {
+    records: Vec<RecordOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_shard_iterator: Option<String>,
+    millis_behind_latest: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    child_shards: Option<Vec<Value>>,
 }
 
 /// One read of a shard's Kinesis view, as GetRecords and SubscribeToShard answer it.
 pub(crate) struct ShardRead {
-    pub records: Vec<Value>,
+    pub records: Vec<RecordOut>,
     /// Data bytes in `records` (what read limits charge).
     pub bytes: usize,
     /// Where the next read starts; `None` at the end of a closed shard.
@@ -353,7 +393,7 @@ pub(crate) fn read_shard(
     let ending = shard.ending_offset;
     let kept: Vec<_> = read.records.iter().filter(|r| ending.is_none_or(|e| r.offset < e)).collect();
     let bytes = kept.iter().map(|r| r.value.as_ref().map_or(0, |v| v.len())).sum();
-    let records = kept.iter().map(|r| record_json(index, r)).collect();
+    let records = kept.iter().map(|r| RecordOut::new(index, r)).collect();
     let next = ending.map_or(read.next_offset, |e| read.next_offset.min(e));
     if ending.is_some_and(|e| next >= e) {
         let child_shards = child_shards(call, name, shard)?;
@@ -389,11 +429,23 @@ fn child_shards(call: &Call, name: &str, parent: &Shard) -> Result<Vec<Value>, K
 }
 
 /// One record as GetRecords and SubscribeToShard carry it.
-fn record_json(shard: i32, r: &StoredRecord) -> Value {
-    json!({
-        "SequenceNumber": sequence::encode(shard, r.offset),
-        "ApproximateArrivalTimestamp": seconds(r.timestamp),
-        "Data": STANDARD.encode(r.value.as_deref().unwrap_or_default()),
-        "PartitionKey": String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()),
-    })
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct RecordOut {
+    sequence_number: String,
+    /// Epoch seconds with millisecond precision.
+    approximate_arrival_timestamp: f64,
+    data: String,
+    partition_key: String,
+}
+
+impl RecordOut {
+    fn new(shard: i32, r: &StoredRecord) -> RecordOut {
+        RecordOut {
+            sequence_number: sequence::encode(shard, r.offset),
+            approximate_arrival_timestamp: r.timestamp as f64 / 1000.0,
+            data: STANDARD.encode(r.value.as_deref().unwrap_or_default()),
+            partition_key: String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()).into_owned(),
+        }
+    }
 }
