@@ -189,12 +189,18 @@ def test_cbor_requests_as_java_sdks_send_them(broker):
     assert cbor_call(broker, "CreateStream", {"StreamName": "java", "ShardCount": 1})[0] == 200
     status, put = cbor_call(broker, "PutRecord", {"StreamName": "java", "Data": b"\x00\x01bin", "PartitionKey": "k"})
     assert status == 200 and len(put["SequenceNumber"]) == 56
+    status, batch = cbor_call(broker, "PutRecords", {"StreamName": "java", "Records": [
+        {"Data": b"\x02", "PartitionKey": "a"}, {"Data": b"\x03", "PartitionKey": "b"}]})
+    assert status == 200 and batch["FailedRecordCount"] == 0
+    assert [r["ShardId"] for r in batch["Records"]] == ["shardId-000000000000"] * 2
+    assert put["SequenceNumber"] < batch["Records"][0]["SequenceNumber"] < batch["Records"][1]["SequenceNumber"]
     now_ms = int(time.time() * 1000)
     _, it = cbor_call(broker, "GetShardIterator", {"StreamName": "java", "ShardId": "shardId-000000000000",
                                                    "ShardIteratorType": "AT_TIMESTAMP", "Timestamp": now_ms - 60_000})
     _, out = cbor_call(broker, "GetRecords", {"ShardIterator": it["ShardIterator"]})
     record = out["Records"][0]
-    assert record["Data"] == b"\x00\x01bin"  # a byte string, not base64 text
+    assert [r["Data"] for r in out["Records"]] == [b"\x00\x01bin", b"\x02", b"\x03"]  # byte strings, not base64
+    assert out["MillisBehindLatest"] == 0 and "NextShardIterator" in out
     assert abs(record["ApproximateArrivalTimestamp"] - now_ms) < 60_000  # epoch milliseconds
     status, err = cbor_call(broker, "DescribeStream", {"StreamName": "missing"})
     assert status == 400 and err["__type"] == "ResourceNotFoundException"
