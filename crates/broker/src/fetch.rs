@@ -146,8 +146,9 @@ fn read_once(
         .collect()
 }
 
-/// One partition's read, counted in its topic's meters. read_committed needs the bytes
-/// (to stop at the last stable offset); read_uncommitted can stay in the file.
+/// One partition's read, counted in its topic's meters. Either isolation level stays in
+/// the file; only a read_committed read that an open transaction cuts short is read into
+/// memory.
 fn read_partition(part: &Partition, offset: u64, max_bytes: usize, read_committed: bool) -> Result<FetchedPartition> {
     let read = part.read_for_sending(offset, max_bytes, read_committed)?;
     match &read.records {

@@ -15,7 +15,7 @@ use tracing::warn;
 
 use crate::batch::{self, BatchHeader, BATCH_HEADER_LEN};
 use crate::error::LogError;
-use crate::file_slice::FileSlice;
+use crate::file_slice::{self, FileSlice};
 use crate::index::{Index, OffsetEntry, TimeEntry};
 
 pub fn segment_path(dir: &Path, base_offset: u64, ext: &str) -> PathBuf {
@@ -182,23 +182,8 @@ impl Segment {
         Ok(Some(last.position as u64))
     }
 
-    /// `len` bytes from `position`, read straight into fresh memory: a fetch reads up to
-    /// megabytes per partition, and zero-filling the buffer first cost as much CPU as the
-    /// read itself (memset and page faults, seen in a broker profile).
     fn read_bytes_at(&self, position: u64, len: usize) -> Result<Vec<u8>, LogError> {
-        let mut buf = Vec::with_capacity(len);
-        while buf.len() < len {
-            let at = position + buf.len() as u64;
-            let read = rustix::io::pread(&*self.file, rustix::buffer::spare_capacity(&mut buf), at)
-                .map_err(|e| LogError::io(&self.log_path, io::Error::from(e)))?;
-            if read == 0 {
-                let eof = io::Error::new(io::ErrorKind::UnexpectedEof, format!("segment ends before byte {at}"));
-                return Err(LogError::io(&self.log_path, eof));
-            }
-        }
-        // The capacity may exceed `len`, and so may the last read.
-        buf.truncate(len);
-        Ok(buf)
+        file_slice::read_at(&self.file, position, len).map_err(|e| LogError::io(&self.log_path, e))
     }
 
     /// Reads the batch header at `position`, or `None` if fewer than a header's bytes remain.
