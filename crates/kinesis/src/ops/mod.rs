@@ -1,5 +1,6 @@
-//! One function per Kinesis operation, grouped by concern. Each parses its typed input,
-//! makes its broker call and returns the JSON output.
+//! One function per Kinesis operation, grouped by concern. Each takes its typed input,
+//! makes its broker call and returns its answer: a JSON tree, or for the record-heavy
+//! GetRecords and PutRecords a typed value (see `answer`).
 
 mod consumers;
 mod records;
