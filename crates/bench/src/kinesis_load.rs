@@ -7,8 +7,7 @@
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
+use base64_simd::STANDARD;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::io::Read;
@@ -63,7 +62,7 @@ pub fn create_stream(url: &str, stream: &str, shards: u32) -> anyhow::Result<()>
 
 /// `calls` PutRecords of 500 records of `record_bytes`; latency per call.
 pub fn put_records(url: &str, stream: &str, calls: u64, record_bytes: usize) -> anyhow::Result<LoadResult> {
-    let data = STANDARD.encode(vec![b'x'; record_bytes]);
+    let data = STANDARD.encode_to_string(vec![b'x'; record_bytes]);
     let records: Vec<Value> = (0..500).map(|i| json!({ "Data": data, "PartitionKey": format!("key-{i}") })).collect();
     let body = serde_json::to_vec(&json!({ "StreamName": stream, "Records": records }))?;
     let mut latencies_ms = Vec::with_capacity(calls as usize);
@@ -101,7 +100,7 @@ pub fn get_records(url: &str, stream: &str, shards: u32, expected: u64) -> anyho
             latencies_ms.push(sent.elapsed().as_secs_f64() * 1e3);
             let out: GetRecordsOutput<'_> = serde_json::from_slice(&answer)?;
             for r in &out.records {
-                bytes += STANDARD.decode(r.data)?.len() as u64;
+                bytes += STANDARD.decode_to_vec(r.data)?.len() as u64;
             }
             records += out.records.len() as u64;
             if out.records.is_empty() || out.millis_behind_latest == 0 {

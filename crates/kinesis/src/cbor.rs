@@ -2,8 +2,7 @@
 //! the same members as AWS JSON 1.1, but blobs are CBOR byte strings and timestamps are
 //! epoch milliseconds. Operations work on the JSON form; this module converts at the edge.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
+use base64_simd::STANDARD;
 use ciborium::Value as Cbor;
 use serde_json::{Number, Value as Json};
 
@@ -63,7 +62,7 @@ fn to_json(value: Cbor, member: Option<&str>) -> Result<Json, KinesisError> {
         Cbor::Float(f) if timestamp => number(f / 1000.0)?,
         Cbor::Float(f) => number(f)?,
         Cbor::Text(t) => Json::String(t),
-        Cbor::Bytes(b) => Json::String(STANDARD.encode(b)),
+        Cbor::Bytes(b) => Json::String(STANDARD.encode_to_string(b)),
         Cbor::Array(items) => Json::Array(items.into_iter().map(|v| to_json(v, None)).collect::<Result<_, _>>()?),
         Cbor::Map(entries) => {
             let mut out = serde_json::Map::new();
@@ -92,7 +91,7 @@ fn to_cbor(value: &Json, member: Option<&str>) -> Cbor {
             (None, Some(u)) => Cbor::Integer(u.into()),
             _ => Cbor::Float(n.as_f64().unwrap_or(0.0)),
         },
-        Json::String(s) if member.is_some_and(|m| BLOB_MEMBERS.contains(&m)) => match STANDARD.decode(s) {
+        Json::String(s) if member.is_some_and(|m| BLOB_MEMBERS.contains(&m)) => match STANDARD.decode_to_vec(s) {
             Ok(bytes) => Cbor::Bytes(bytes),
             Err(_) => Cbor::Text(s.clone()),
         },

@@ -5,8 +5,7 @@
 
 use std::borrow::Cow;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
+use base64_simd::STANDARD;
 use bytes::Bytes;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
@@ -55,7 +54,7 @@ fn route(entry: Entry<'_>, field: impl Fn() -> String) -> Result<Routed, Kinesis
         ));
     }
     let data = STANDARD
-        .decode(entry.data.as_bytes())
+        .decode_to_vec(entry.data.as_bytes())
         .map_err(|e| KinesisError::serialization(format!("Data is not valid base64: {e}")))?;
     if data.len() > MAX_RECORD_BYTES {
         return Err(KinesisError::validation(
@@ -444,7 +443,7 @@ impl RecordOut {
         RecordOut {
             sequence_number: sequence::encode(shard, r.offset),
             approximate_arrival_timestamp: r.timestamp as f64 / 1000.0,
-            data: STANDARD.encode(r.value.as_deref().unwrap_or_default()),
+            data: STANDARD.encode_to_string(r.value.as_deref().unwrap_or_default()),
             partition_key: String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()).into_owned(),
         }
     }
