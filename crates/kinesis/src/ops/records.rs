@@ -448,3 +448,38 @@ impl RecordOut {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(data: &str) -> Entry<'_> {
+        Entry { data: Cow::Borrowed(data), partition_key: "k".into(), explicit_hash_key: None }
+    }
+
+    #[test]
+    fn data_must_be_canonical_padded_base64() {
+        let (_, key, data) = route(entry("eA=="), String::new).unwrap();
+        assert_eq!((key.as_ref(), data.as_ref()), (&b"k"[..], &b"x"[..]));
+        assert!(route(entry(""), String::new).unwrap().2.is_empty());
+        for bad in ["eA", "eB==", "eA==\n", "e A==", "eA===", "!!"] {
+            let e = route(entry(bad), String::new).err().unwrap();
+            assert_eq!(e.kind, "SerializationException", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn record_out_writes_data_as_base64_and_seconds() {
+        let stored = StoredRecord {
+            offset: 7,
+            timestamp: 1_700_000_000_123,
+            key: Some(Bytes::from_static(b"pk")),
+            value: Some(Bytes::from_static(b"\x00\x01bin")),
+        };
+        let json = serde_json::to_value(RecordOut::new(3, &stored)).unwrap();
+        assert_eq!(json["Data"], "AAFiaW4=");
+        assert_eq!(json["PartitionKey"], "pk");
+        assert_eq!(json["ApproximateArrivalTimestamp"], 1_700_000_000.123);
+        assert_eq!(json["SequenceNumber"], sequence::encode(3, 7));
+    }
+}
