@@ -32,7 +32,11 @@ pub(crate) fn page_size(field: &str, value: Option<i64>, default: usize) -> Resu
 
 /// Epoch seconds with millisecond precision: how AWS JSON carries timestamps.
 pub(crate) fn seconds(ms: i64) -> Value {
-    serde_json::json!(ms as f64 / 1000.0)
+    serde_json::json!(epoch_seconds(ms))
+}
+
+pub(crate) fn epoch_seconds(ms: i64) -> f64 {
+    ms as f64 / 1000.0
 }
 
 pub async fn dispatch(call: &Call, operation: &str, body: &RequestBody) -> Result<Answer, KinesisError> {

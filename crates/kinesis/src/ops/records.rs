@@ -14,7 +14,7 @@ use tidelog_broker::streams::{Shard, ShardAppend, StoredRecord};
 use tidelog_broker::{now_ms, OffsetQuery};
 
 use super::streams::{existing, hash_key_range, shard, shards, writable};
-use super::Output;
+use super::{epoch_seconds, Output};
 use crate::answer::Answer;
 use crate::error::KinesisError;
 use crate::iterator::ShardIterator;
@@ -442,7 +442,7 @@ impl RecordOut {
     fn new(shard: i32, r: &StoredRecord) -> RecordOut {
         RecordOut {
             sequence_number: sequence::encode(shard, r.offset),
-            approximate_arrival_timestamp: r.timestamp as f64 / 1000.0,
+            approximate_arrival_timestamp: epoch_seconds(r.timestamp),
             data: STANDARD.encode_to_string(r.value.as_deref().unwrap_or_default()),
             partition_key: String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()).into_owned(),
         }
