@@ -7,6 +7,8 @@ use crate::batch::BatchError;
 pub enum LogError {
     #[error("offset {offset} is out of range: the log holds offsets {log_start_offset}..{log_end_offset}")]
     OffsetOutOfRange { offset: u64, log_start_offset: u64, log_end_offset: u64 },
+    #[error("a replicated batch at offset {offset} starts below the log end offset {log_end_offset}")]
+    ReplicaBehind { offset: u64, log_end_offset: u64 },
     #[error("invalid record batch: {0}")]
     InvalidBatch(#[from] BatchError),
     #[error("i/o error on {path}: {source}")]

@@ -5,16 +5,20 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use crate::batch::{self, BatchHeader};
+use crate::durable;
 use crate::error::LogError;
 use crate::file_slice::Records;
-use crate::partition_log::{retention_drops_oldest, AppendInfo, LogOffsets, PartitionLog, SegmentInfo, SyncJob};
-use crate::segment::Segment;
+use crate::partition_log::{
+    retention_drops_oldest, AppendInfo, LogOffsets, PartitionLog, RecoveryPoint, SegmentInfo, SyncJob,
+};
+use crate::segment::{segment_path, Segment};
 
 /// Per-log settings (the topic's `segment.bytes`, `segment.ms`, index interval).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +37,9 @@ impl Default for LogConfig {
 
 /// Checkpoint holding the log start offset once record deletion moved it inside a segment.
 const LOG_START_CHECKPOINT: &str = "log-start-offset";
+/// Checkpoint holding the recovery point: the base offset of the first segment that may
+/// be incomplete after a power cut. Every segment below it was fsynced whole.
+const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point";
 
 #[derive(Debug)]
 pub struct FileLog {
@@ -41,60 +48,96 @@ pub struct FileLog {
     segments: BTreeMap<u64, Segment>,
     log_start_offset: u64,
     high_watermark: u64,
-    /// Closed segments whose data has not been fsynced yet.
-    unsynced: Vec<Arc<std::fs::File>>,
+    /// The recovery point on disk; a sync job raises it once the segments below are durable.
+    recovery_point: Arc<AtomicU64>,
+    /// A segment file was created since the last sync job: the directory needs an fsync.
+    dir_dirty: bool,
 }
 
 impl FileLog {
     /// Opens (or creates) the log in `dir`, recovering every segment: indexes checked
     /// against the data, torn tails cut off. Cost is one index read per segment plus a
     /// scan of the bytes after each segment's last index entry.
+    ///
+    /// Segments from the recovery point on may have lost unsynced data in a power cut:
+    /// the first of them that is not whole (a cut tail, or an end short of the next
+    /// segment's base) ends the log, and every later segment is deleted, so no offset is
+    /// reported that holds no record.
     pub fn open(dir: &Path, config: LogConfig) -> Result<Self, LogError> {
-        std::fs::create_dir_all(dir).map_err(|e| LogError::io(dir, e))?;
-        let mut bases = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(|e| LogError::io(dir, e))? {
-            let entry = entry.map_err(|e| LogError::io(dir, e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.ends_with(".log.cleaned") {
-                // A compaction that never reached its rename: the original is intact.
-                let _ = std::fs::remove_file(entry.path());
-                continue;
-            }
-            if let Some(stem) = name.strip_suffix(".log") {
-                if let Ok(base) = stem.parse::<u64>() {
-                    bases.push(base);
-                }
-            }
-        }
-        bases.sort_unstable();
+        durable::create_dir_all(dir).map_err(|e| LogError::io(dir, e))?;
+        let bases = list_segments(dir)?;
+        let fresh = bases.is_empty();
+        let recovery_point = match read_file_in(dir, RECOVERY_POINT_CHECKPOINT)? {
+            Some(bytes) => std::str::from_utf8(&bytes).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0),
+            // Written before this checkpoint existed: trust closed segments as then.
+            None => bases.last().copied().unwrap_or(0),
+        };
         let mut segments = BTreeMap::new();
-        for base in bases {
+        let mut cut_at = None;
+        for (i, &base) in bases.iter().enumerate() {
             let segment = Segment::open(dir, base, config.index_interval_bytes)?;
+            let next_base = bases.get(i + 1).copied();
+            let incomplete = next_base.is_some_and(|next| segment.tail_cut() || segment.next_offset() != next);
             segments.insert(base, segment);
+            if base >= recovery_point && incomplete {
+                cut_at = Some(i + 1);
+                break;
+            }
         }
-        if segments.is_empty() {
-            segments.insert(0, Segment::create(dir, 0, config.index_interval_bytes)?);
-        }
-        let log_start_offset = *segments.keys().next().unwrap_or(&0);
         let mut log = FileLog {
             dir: dir.to_path_buf(),
             config,
             segments,
-            log_start_offset,
+            log_start_offset: 0,
             high_watermark: 0,
-            unsynced: Vec::new(),
+            recovery_point: Arc::new(AtomicU64::new(recovery_point)),
+            dir_dirty: false,
         };
+        if let Some(first_lost) = cut_at {
+            log.drop_segments_after_cut(&bases[first_lost..])?;
+        }
+        if log.segments.is_empty() {
+            log.segments.insert(0, Segment::create(dir, 0, config.index_interval_bytes)?);
+        }
+        if fresh {
+            // Marks the log as one that keeps a recovery point. Its content need not be
+            // durable (empty reads as 0); its name and the first segment's must be.
+            let path = dir.join(RECOVERY_POINT_CHECKPOINT);
+            std::fs::write(&path, b"0").map_err(|e| LogError::io(&path, e))?;
+            durable::sync_dir(dir).map_err(|e| LogError::io(dir, e))?;
+        }
+        log.log_start_offset = *log.segments.keys().next().unwrap_or(&0);
         // One node: everything that survived recovery is committed.
         log.high_watermark = log.log_end_offset();
         // Record deletion may have moved the start past the first segment's base.
-        if let Some(bytes) = log.read_checkpoint(LOG_START_CHECKPOINT)? {
-            if let Some(start) = std::str::from_utf8(&bytes).ok().and_then(|s| s.trim().parse::<u64>().ok()) {
-                log.log_start_offset = log.log_start_offset.max(start.min(log.high_watermark));
-            }
+        if let Some(start) = read_checkpoint_in(dir, LOG_START_CHECKPOINT)? {
+            log.log_start_offset = log.log_start_offset.max(start.min(log.high_watermark));
         }
         debug!(dir = %dir.display(), offsets = ?log.offsets(), "opened log");
         Ok(log)
+    }
+
+    /// Deletes the segments that follow an incomplete one: their records sit past a hole.
+    fn drop_segments_after_cut(&mut self, lost: &[u64]) -> Result<(), LogError> {
+        let end = self.log_end_offset();
+        warn!(
+            dir = %self.dir.display(),
+            log_end_offset = end,
+            segments = lost.len(),
+            first_lost_base = lost[0],
+            "a segment lost unsynced data; cutting the log where it ends and deleting later segments"
+        );
+        for &base in lost {
+            for ext in ["log", "index", "timeindex"] {
+                let path = segment_path(&self.dir, base, ext);
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(LogError::io(&path, e)),
+                }
+            }
+        }
+        durable::sync_dir(&self.dir).map_err(|e| LogError::io(&self.dir, e))
     }
 
     fn active(&self) -> &Segment {
@@ -109,13 +152,18 @@ impl FileLog {
         self.active().next_offset()
     }
 
+    /// Closes the active segment and starts the next. No fsync here, under the append
+    /// lock: the next sync job fsyncs the closed segment, the directory, and then moves
+    /// the recovery point past it.
     fn roll(&mut self) -> Result<(), LogError> {
-        let next = self.log_end_offset();
-        let active = self.active_mut();
-        active.flush_indexes()?;
-        let file = active.file();
-        self.unsynced.push(file);
+        self.roll_at(self.log_end_offset())
+    }
+
+    /// [`FileLog::roll`] with the new segment starting at `next` (a replica may skip offsets).
+    fn roll_at(&mut self, next: u64) -> Result<(), LogError> {
+        self.active_mut().flush_indexes()?;
         self.segments.insert(next, Segment::create(&self.dir, next, self.config.index_interval_bytes)?);
+        self.dir_dirty = true;
         debug!(dir = %self.dir.display(), base_offset = next, "rolled segment");
         Ok(())
     }
@@ -128,6 +176,7 @@ impl FileLog {
         }
         if let Some(segment) = self.segments.remove(&base) {
             segment.delete()?;
+            durable::sync_dir(&self.dir).map_err(|e| LogError::io(&self.dir, e))?;
         }
         let next_base = *self.segments.keys().next().expect("the active segment remains");
         self.log_start_offset = self.log_start_offset.max(next_base);
@@ -153,25 +202,38 @@ impl FileLog {
     pub fn segment_count(&self) -> usize {
         self.segments.len()
     }
-}
 
-impl PartitionLog for FileLog {
-    fn append(&mut self, batch: &[u8], leader_epoch: i32, now_ms: i64) -> Result<AppendInfo, LogError> {
-        let header = BatchHeader::parse(batch)?;
+    /// Stores `batch` with `base_offset` and `leader_epoch` in its header, rolling first
+    /// if the active segment is full or the offsets would not fit its relative index.
+    fn append_at(
+        &mut self,
+        batch: &[u8],
+        header: &BatchHeader,
+        base_offset: u64,
+        leader_epoch: i32,
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
         if header.total_size() != batch.len() {
             return Err(batch::BatchError::Truncated { needed: header.total_size(), available: batch.len() }.into());
         }
-        let base_offset = self.log_end_offset();
         let last_offset = base_offset + header.last_offset_delta as u64;
         let active = self.active();
         let too_big = active.size() > 0 && active.size() + batch.len() as u64 > self.config.segment_bytes;
         let offsets_overflow = last_offset - active.base_offset() > u32::MAX as u64;
         if too_big || offsets_overflow {
-            self.roll()?;
+            self.roll_at(base_offset)?;
         }
         let prefix = batch::patched_prefix(batch, base_offset as i64, leader_epoch);
         self.active_mut().append(&prefix, batch, now_ms)?;
         Ok(AppendInfo { base_offset, last_offset })
+    }
+}
+
+impl PartitionLog for FileLog {
+    fn append(&mut self, batch: &[u8], leader_epoch: i32, now_ms: i64) -> Result<AppendInfo, LogError> {
+        let header = BatchHeader::parse(batch)?;
+        let base_offset = self.log_end_offset();
+        self.append_at(batch, &header, base_offset, leader_epoch, now_ms)
     }
 
     fn read(&self, offset: u64, max_bytes: usize) -> Result<Bytes, LogError> {
@@ -237,9 +299,23 @@ impl PartitionLog for FileLog {
 
     fn prepare_sync(&mut self) -> Result<SyncJob, LogError> {
         self.active_mut().flush_indexes()?;
-        let mut files = std::mem::take(&mut self.unsynced);
-        files.push(self.active().file());
-        Ok(SyncJob::new(files, self.log_end_offset()))
+        // Every segment from the recovery point on: closed ones not yet known whole, and
+        // the active one.
+        let recovery_point = self.recovery_point.load(Ordering::Acquire);
+        let files = self.segments.range(recovery_point..).map(|(_, s)| s.file()).collect();
+        let mut job = SyncJob::new(files, self.log_end_offset());
+        if std::mem::take(&mut self.dir_dirty) {
+            job = job.with_dir(self.dir.clone());
+        }
+        let active_base = self.active().base_offset();
+        if active_base > recovery_point {
+            job = job.with_recovery_point(RecoveryPoint {
+                path: self.dir.join(RECOVERY_POINT_CHECKPOINT),
+                offset: active_base,
+                persisted: self.recovery_point.clone(),
+            });
+        }
+        Ok(job)
     }
 
     fn roll_if_aged(&mut self, now_ms: i64) -> Result<(), LogError> {
@@ -262,9 +338,7 @@ impl PartitionLog for FileLog {
         for (_, segment) in self.segments {
             segment.delete()?;
         }
-        std::fs::remove_dir_all(&dir)
-            .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
-            .map_err(|e| LogError::io(&dir, e))
+        durable::remove_dir_all(&dir).map_err(|e| LogError::io(&dir, e))
     }
 
     fn size_bytes(&self) -> u64 {
@@ -336,7 +410,9 @@ impl PartitionLog for FileLog {
     }
 
     fn replace_segment(&mut self, base_offset: u64, batches: &[u8]) -> Result<bool, LogError> {
-        if base_offset == self.active().base_offset() {
+        // A segment from the recovery point on is not known whole yet; recovery checks it
+        // by its offsets, which compaction would change.
+        if base_offset == self.active().base_offset() || base_offset >= self.recovery_point.load(Ordering::Acquire) {
             return Ok(false);
         }
         let Some(old) = self.segments.remove(&base_offset) else { return Ok(false) };
@@ -354,23 +430,85 @@ impl PartitionLog for FileLog {
     }
 
     fn read_checkpoint(&self, name: &str) -> Result<Option<Vec<u8>>, LogError> {
-        let path = self.dir.join(name);
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(LogError::io(&path, e)),
-        }
+        read_file_in(&self.dir, name)
     }
 
     fn write_checkpoint(&mut self, name: &str, bytes: &[u8]) -> Result<(), LogError> {
         let path = self.dir.join(name);
-        let tmp = self.dir.join(format!("{name}.tmp"));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            std::io::Write::write_all(&mut f, bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| LogError::io(&path, e))
+        durable::replace_file(&path, bytes).map_err(|e| LogError::io(&path, e))
     }
+
+    fn append_replica(&mut self, batch: &[u8], now_ms: i64) -> Result<AppendInfo, LogError> {
+        let header = BatchHeader::parse(batch)?;
+        let base_offset = u64::try_from(header.base_offset).unwrap_or(0);
+        let log_end_offset = self.log_end_offset();
+        if header.base_offset < 0 || base_offset < log_end_offset {
+            return Err(LogError::ReplicaBehind { offset: base_offset, log_end_offset });
+        }
+        self.append_at(batch, &header, base_offset, header.partition_leader_epoch, now_ms)
+    }
+
+    fn truncate_to(&mut self, offset: u64) -> Result<(), LogError> {
+        if offset >= self.log_end_offset() {
+            return Ok(());
+        }
+        // Whole segments at or past `offset` go, newest first; the oldest always stays.
+        let doomed: Vec<u64> = self.segments.range(offset..).rev().map(|(b, _)| *b).collect();
+        for base in doomed {
+            if self.segments.len() == 1 {
+                break;
+            }
+            if let Some(segment) = self.segments.remove(&base) {
+                segment.delete()?;
+            }
+        }
+        self.active_mut().truncate_to(offset)?;
+        durable::sync_dir(&self.dir).map_err(|e| LogError::io(&self.dir, e))?;
+        let end = self.log_end_offset();
+        self.high_watermark = self.high_watermark.min(end);
+        self.log_start_offset = self.log_start_offset.min(end);
+        let recovery_point = self.recovery_point.load(Ordering::Acquire);
+        if recovery_point > self.active().base_offset() {
+            self.recovery_point.store(self.active().base_offset(), Ordering::Release);
+            let point = self.active().base_offset().to_string();
+            self.write_checkpoint(RECOVERY_POINT_CHECKPOINT, point.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// The base offsets of the segment files in `dir`, in order; leftovers of a compaction
+/// that never reached its rename are removed (the original is intact).
+fn list_segments(dir: &Path) -> Result<Vec<u64>, LogError> {
+    let mut bases = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| LogError::io(dir, e))? {
+        let entry = entry.map_err(|e| LogError::io(dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(".log.cleaned") {
+            let _ = std::fs::remove_file(entry.path());
+            continue;
+        }
+        if let Some(stem) = name.strip_suffix(".log") {
+            if let Ok(base) = stem.parse::<u64>() {
+                bases.push(base);
+            }
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+fn read_file_in(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, LogError> {
+    let path = dir.join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(LogError::io(&path, e)),
+    }
+}
+
+/// A checkpoint holding one offset in decimal; unreadable content counts as absent.
+fn read_checkpoint_in(dir: &Path, name: &str) -> Result<Option<u64>, LogError> {
+    Ok(read_file_in(dir, name)?.and_then(|b| std::str::from_utf8(&b).ok()?.trim().parse().ok()))
 }

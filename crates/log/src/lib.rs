@@ -4,6 +4,7 @@
 //! topics: a log is a directory, and callers decide what it belongs to.
 
 pub mod batch;
+pub mod durable;
 mod error;
 mod file_log;
 mod file_slice;

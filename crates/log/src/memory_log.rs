@@ -21,15 +21,12 @@ impl MemoryLog {
     pub fn new() -> Self {
         Self::default()
     }
-}
 
-impl PartitionLog for MemoryLog {
-    fn append(&mut self, batch: &[u8], leader_epoch: i32, _now_ms: i64) -> Result<AppendInfo, LogError> {
+    fn store(&mut self, batch: &[u8], base_offset: u64, leader_epoch: i32) -> Result<AppendInfo, LogError> {
         let mut header = BatchHeader::parse(batch)?;
         if header.total_size() != batch.len() {
             return Err(batch::BatchError::Truncated { needed: header.total_size(), available: batch.len() }.into());
         }
-        let base_offset = self.log_end_offset;
         let mut stored = BytesMut::with_capacity(batch.len());
         stored.extend_from_slice(&batch::patched_prefix(batch, base_offset as i64, leader_epoch));
         stored.extend_from_slice(&batch[17..]);
@@ -38,6 +35,34 @@ impl PartitionLog for MemoryLog {
         self.log_end_offset = header.last_offset() as u64 + 1;
         self.batches.push((header, stored.freeze()));
         Ok(AppendInfo { base_offset, last_offset: header.last_offset() as u64 })
+    }
+}
+
+impl PartitionLog for MemoryLog {
+    fn append(&mut self, batch: &[u8], leader_epoch: i32, _now_ms: i64) -> Result<AppendInfo, LogError> {
+        self.store(batch, self.log_end_offset, leader_epoch)
+    }
+
+    fn append_replica(&mut self, batch: &[u8], _now_ms: i64) -> Result<AppendInfo, LogError> {
+        let header = BatchHeader::parse(batch)?;
+        let base_offset = u64::try_from(header.base_offset).unwrap_or(0);
+        if header.base_offset < 0 || base_offset < self.log_end_offset {
+            return Err(LogError::ReplicaBehind { offset: base_offset, log_end_offset: self.log_end_offset });
+        }
+        self.store(batch, base_offset, header.partition_leader_epoch)
+    }
+
+    fn truncate_to(&mut self, offset: u64) -> Result<(), LogError> {
+        if offset >= self.log_end_offset {
+            return Ok(());
+        }
+        let keep = self.batches.partition_point(|(h, _)| (h.last_offset() as u64) < offset);
+        self.batches.truncate(keep);
+        let end = self.batches.last().map_or(self.log_start_offset.min(offset), |(h, _)| h.last_offset() as u64 + 1);
+        self.log_end_offset = end.max(self.log_start_offset.min(offset));
+        self.high_watermark = self.high_watermark.min(self.log_end_offset);
+        self.log_start_offset = self.log_start_offset.min(self.log_end_offset);
+        Ok(())
     }
 
     fn read(&self, offset: u64, max_bytes: usize) -> Result<Bytes, LogError> {

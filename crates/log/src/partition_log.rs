@@ -2,11 +2,14 @@
 //! in-memory twin pass the same test suite (`tests/suite.rs`).
 
 use std::fs::File;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 use crate::batch::BatchHeader;
+use crate::durable;
 use crate::error::LogError;
 use crate::file_slice::Records;
 
@@ -55,23 +58,54 @@ pub struct AppendInfo {
     pub last_offset: u64,
 }
 
-/// Files to fsync to make everything up to `up_to` durable. Runs off the append path,
+/// The fsync work that makes everything up to `up_to` durable. Runs off the append path,
 /// so that one fsync covers every batch appended meanwhile (group commit).
 #[derive(Debug, Default)]
 pub struct SyncJob {
     files: Vec<Arc<File>>,
+    /// Directory whose entries (new segment files) must become durable too.
+    dir: Option<PathBuf>,
+    /// Persisted once the files are durable: the log's new recovery point.
+    recovery_point: Option<RecoveryPoint>,
     pub up_to: u64,
+}
+
+/// Where a log keeps its recovery point (the base offset of the first segment that may be
+/// incomplete after a power cut), and the value the log believes is on disk.
+#[derive(Debug, Clone)]
+pub(crate) struct RecoveryPoint {
+    pub path: PathBuf,
+    pub offset: u64,
+    pub persisted: Arc<AtomicU64>,
 }
 
 impl SyncJob {
     pub fn new(files: Vec<Arc<File>>, up_to: u64) -> Self {
-        SyncJob { files, up_to }
+        SyncJob { files, up_to, ..Default::default() }
     }
 
-    /// Performs the fsyncs. Blocking: call from a blocking-capable thread.
+    pub(crate) fn with_dir(mut self, dir: PathBuf) -> Self {
+        self.dir = Some(dir);
+        self
+    }
+
+    pub(crate) fn with_recovery_point(mut self, point: RecoveryPoint) -> Self {
+        self.recovery_point = Some(point);
+        self
+    }
+
+    /// Performs the fsyncs: file data first, then the directory, then the recovery point
+    /// that says those segments are whole. Blocking: call from a blocking-capable thread.
     pub fn run(&self) -> std::io::Result<()> {
         for f in &self.files {
             f.sync_data()?;
+        }
+        if let Some(dir) = &self.dir {
+            durable::sync_dir(dir)?;
+        }
+        if let Some(point) = &self.recovery_point {
+            durable::replace_file(&point.path, point.offset.to_string().as_bytes())?;
+            point.persisted.fetch_max(point.offset, Ordering::AcqRel);
         }
         Ok(())
     }
@@ -81,6 +115,17 @@ pub trait PartitionLog: Send + Sync {
     /// Appends one record batch (already validated by the caller), assigning it the next
     /// offsets and `leader_epoch`. The bytes after the offset fields are stored unchanged.
     fn append(&mut self, batch: &[u8], leader_epoch: i32, now_ms: i64) -> Result<AppendInfo, LogError>;
+
+    /// Appends a batch exactly as another replica stored it: its base offset and leader
+    /// epoch are kept, not assigned (a follower copying its leader). The base offset must
+    /// be at or past the log end offset; offsets skipped by a compacted leader stay gaps.
+    fn append_replica(&mut self, batch: &[u8], now_ms: i64) -> Result<AppendInfo, LogError>;
+
+    /// Removes every batch that holds an offset at or past `offset` (a whole batch goes if
+    /// it reaches `offset`), so the log end offset becomes at most `offset`: a follower
+    /// discarding what its new leader does not have. The high watermark comes down with
+    /// it; the caller makes sure nothing committed is removed.
+    fn truncate_to(&mut self, offset: u64) -> Result<(), LogError>;
 
     /// Whole batches from the one containing `offset`, up to `max_bytes` (at least one
     /// batch if any is available), never past the high watermark. Empty at the high watermark.

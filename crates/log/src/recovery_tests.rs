@@ -139,3 +139,97 @@ fn rolls_by_age() {
     assert_eq!(log.segment_count(), 2);
     assert_eq!(log.append(&make_batch(1, b"b", 2), 0, 11_001).unwrap().base_offset, 1);
 }
+
+/// Appends `n` batches without ever syncing and drops the log as a crash would: every
+/// segment is past the recovery point.
+fn fill_unsynced(dir: &std::path::Path, n: usize) -> Vec<Vec<u8>> {
+    let mut log = FileLog::open(dir, config()).unwrap();
+    let batches: Vec<Vec<u8>> = (0..n).map(|i| make_batch(1, &[i as u8; 40], i as i64)).collect();
+    for b in &batches {
+        log.append(b, 0, 0).unwrap();
+    }
+    batches
+}
+
+fn segment_paths(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn a_closed_segment_that_lost_its_data_ends_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let batches = fill_unsynced(dir.path(), 50);
+    let paths = segment_paths(dir.path());
+    assert!(paths.len() > 4, "segments: {}", paths.len());
+    // A power cut kept the name of the third segment but none of its bytes.
+    std::fs::OpenOptions::new().write(true).open(&paths[2]).unwrap().set_len(0).unwrap();
+    let third_base: u64 = paths[2].file_stem().unwrap().to_str().unwrap().parse().unwrap();
+    let mut log = FileLog::open(dir.path(), config()).unwrap();
+    assert_eq!(log.offsets().log_end_offset, third_base, "no offset past the hole is reported");
+    assert_eq!(log.offsets().high_watermark, third_base);
+    assert_reads_all(&log, &batches[..third_base as usize]);
+    assert_eq!(segment_paths(dir.path()).len(), 3, "later segments are deleted");
+    // The next record gets the first lost offset: nothing after the hole was ever whole.
+    assert_eq!(log.append(&make_batch(1, b"next", 5), 0, 0).unwrap().base_offset, third_base);
+}
+
+#[test]
+fn a_torn_closed_segment_ends_the_log_at_its_last_whole_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let batches = fill_unsynced(dir.path(), 50);
+    let paths = segment_paths(dir.path());
+    let len = std::fs::metadata(&paths[1]).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&paths[1]).unwrap().set_len(len - 10).unwrap();
+    let log = FileLog::open(dir.path(), config()).unwrap();
+    let end = log.offsets().log_end_offset as usize;
+    let second_base: usize = paths[1].file_stem().unwrap().to_str().unwrap().parse().unwrap();
+    let third_base: usize = paths[2].file_stem().unwrap().to_str().unwrap().parse().unwrap();
+    assert!(end > second_base && end < third_base, "log end offset {end}");
+    assert_reads_all(&log, &batches[..end]);
+    assert_eq!(segment_paths(dir.path()).len(), 2);
+}
+
+#[test]
+fn segments_below_the_recovery_point_are_trusted_as_compaction_left_them() {
+    let dir = tempfile::tempdir().unwrap();
+    fill(dir.path(), 50);
+    let mut log = FileLog::open(dir.path(), config()).unwrap();
+    let base = log.closed_segments()[1].base_offset;
+    let original = log.read_segment(base).unwrap().unwrap();
+    let first = BatchHeader::parse(&original).unwrap().total_size();
+    assert!(log.replace_segment(base, &original[..first]).unwrap());
+    drop(log);
+    let log = FileLog::open(dir.path(), config()).unwrap();
+    assert_eq!(log.offsets().log_end_offset, 50, "a compacted segment's end is not a hole");
+}
+
+#[test]
+fn segments_past_the_recovery_point_are_not_compacted() {
+    let dir = tempfile::tempdir().unwrap();
+    fill_unsynced(dir.path(), 50);
+    let mut log = FileLog::open(dir.path(), config()).unwrap();
+    let base = log.closed_segments()[1].base_offset;
+    let original = log.read_segment(base).unwrap().unwrap();
+    assert!(!log.replace_segment(base, &original[..10]).unwrap());
+    log.prepare_sync().unwrap().run().unwrap();
+    let first = BatchHeader::parse(&original).unwrap().total_size();
+    assert!(log.replace_segment(base, &original[..first]).unwrap(), "fsynced segments are");
+}
+
+#[test]
+fn logs_without_a_recovery_point_keep_their_closed_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    fill_unsynced(dir.path(), 50);
+    std::fs::remove_file(dir.path().join("recovery-point")).unwrap();
+    let paths = segment_paths(dir.path());
+    let len = std::fs::metadata(&paths[1]).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&paths[1]).unwrap().set_len(len - 10).unwrap();
+    let log = FileLog::open(dir.path(), config()).unwrap();
+    assert_eq!(log.offsets().log_end_offset, 50, "written before recovery points: trusted as before");
+}

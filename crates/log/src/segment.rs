@@ -14,6 +14,7 @@ use bytes::Bytes;
 use tracing::warn;
 
 use crate::batch::{self, BatchHeader, BATCH_HEADER_LEN};
+use crate::durable;
 use crate::error::LogError;
 use crate::file_slice::{self, FileSlice};
 use crate::index::{Index, OffsetEntry, TimeEntry};
@@ -37,6 +38,8 @@ pub struct Segment {
     time_index: Index<TimeEntry>,
     bytes_since_index_entry: u64,
     index_interval_bytes: u64,
+    /// Opening cut a torn or corrupt tail off this segment.
+    tail_cut: bool,
 }
 
 /// A batch located in a segment file.
@@ -69,6 +72,7 @@ impl Segment {
             bytes_since_index_entry: index_interval_bytes,
             index_interval_bytes,
             log_path,
+            tail_cut: false,
         })
     }
 
@@ -107,6 +111,7 @@ impl Segment {
             bytes_since_index_entry: 0,
             index_interval_bytes,
             log_path,
+            tail_cut: false,
         };
         let resume = match (offset_index, time_index) {
             (Some(oi), Some(ti)) => seg.adopt_indexes(oi, ti)?,
@@ -225,6 +230,7 @@ impl Segment {
                 warn!(segment = %self.log_path.display(), position, size = self.size, %reason, "truncating log tail");
                 self.file.set_len(position).map_err(|e| LogError::io(&self.log_path, e))?;
                 self.size = position;
+                self.tail_cut = true;
             }
         }
         Ok(())
@@ -417,9 +423,47 @@ impl Segment {
             let _ = std::fs::remove_file(index);
         }
         std::fs::rename(&cleaned, &self.log_path).map_err(|e| LogError::io(&self.log_path, e))?;
+        durable::sync_dir(dir).map_err(|e| LogError::io(dir, e))?;
         Segment::open_checked(dir, self.base_offset, index_interval_bytes, false)
     }
 
+    /// Cuts the segment before the first batch that reaches `offset` (that batch goes
+    /// whole). Index entries past the cut are dropped; the file is not fsynced here.
+    pub fn truncate_to(&mut self, offset: u64) -> Result<(), LogError> {
+        let Some(cut) = self.locate(offset)? else { return Ok(()) };
+        let position = cut.position;
+        self.file.set_len(position).map_err(|e| LogError::io(&self.log_path, e))?;
+        self.size = position;
+        let next_offset = (cut.header.base_offset as u64).max(self.base_offset);
+        let keep = self.offset_index.entries().partition_point(|e| (e.position as u64) < position);
+        self.offset_index.truncate(keep);
+        let relative_next = (next_offset - self.base_offset) as u32;
+        let keep = self.time_index.entries().partition_point(|t| t.relative_offset < relative_next);
+        self.time_index.truncate(keep);
+        match self.time_index.last() {
+            Some(t) => {
+                self.max_timestamp = t.timestamp;
+                self.offset_of_max_timestamp = self.base_offset + t.relative_offset as u64;
+            }
+            None => {
+                self.max_timestamp = -1;
+                self.offset_of_max_timestamp = self.base_offset;
+            }
+        }
+        self.next_offset = next_offset;
+        self.bytes_since_index_entry = self.index_interval_bytes;
+        if self.size == 0 {
+            self.first_append_ms = None;
+        }
+        self.flush_indexes()
+    }
+
+    /// Whether opening this segment cut a torn or corrupt tail off it.
+    pub fn tail_cut(&self) -> bool {
+        self.tail_cut
+    }
+
+    /// Removes the segment's files; the caller fsyncs the directory.
     pub fn delete(self) -> Result<(), LogError> {
         for path in [&self.log_path, self.offset_index.path(), self.time_index.path()] {
             match std::fs::remove_file(path) {

@@ -139,6 +139,8 @@ fn closed_segments_can_be_replaced_and_stay_readable() {
         }
         let closed = log.closed_segments();
         assert!(closed.len() >= 2);
+        // Only segments known to be whole (fsynced) are rewritten.
+        log.prepare_sync().unwrap().run().unwrap();
         let base = closed[0].base_offset;
         let original = log.read_segment(base).unwrap().unwrap();
         // Keep only the segment's first batch.
@@ -151,6 +153,50 @@ fn closed_segments_can_be_replaced_and_stay_readable() {
         let next = log.read(base + 1, 1).unwrap();
         assert!(BatchHeader::parse(&next).unwrap().base_offset as u64 > base);
         assert_eq!(log.offsets().log_end_offset, 8);
+    });
+}
+
+#[test]
+fn truncation_removes_whole_batches_from_the_cut_on() {
+    each_log(small_segments(), |log| {
+        for i in 0..12u8 {
+            append_committed(log, &make_batch(2, &[i; 50], i as i64));
+        }
+        log.truncate_to(15).unwrap();
+        let o = log.offsets();
+        assert_eq!((o.log_end_offset, o.high_watermark), (14, 14), "the batch holding 14..=15 goes whole");
+        assert_eq!(BatchHeader::parse(&log.read(12, 1).unwrap()).unwrap().base_offset, 12);
+        assert_eq!(log.append(&make_batch(1, b"after", 99), 0, 0).unwrap().base_offset, 14);
+        log.truncate_to(0).unwrap();
+        assert_eq!(log.offsets().log_end_offset, 0);
+        assert_eq!(log.append(&make_batch(1, b"again", 1), 0, 0).unwrap().base_offset, 0);
+        log.truncate_to(100).unwrap();
+        assert_eq!(log.offsets().log_end_offset, 1, "truncating past the end changes nothing");
+    });
+}
+
+#[test]
+fn replica_appends_keep_the_leaders_offsets_and_epochs() {
+    each_log(small_segments(), |log| {
+        let mut leader = crate::MemoryLog::new();
+        leader.append(&make_batch(2, b"a", 1), 7, 0).unwrap();
+        leader.append(&make_batch(3, b"b", 2), 8, 0).unwrap();
+        leader.advance_high_watermark(5);
+        let copied = leader.read(0, 1 << 20).unwrap();
+        for item in crate::batch::batches(&copied) {
+            let (_, range) = item.unwrap();
+            log.append_replica(&copied[range], 0).unwrap();
+        }
+        log.advance_high_watermark(5);
+        let second = log.read(2, 1).unwrap();
+        let h = BatchHeader::parse(&second).unwrap();
+        assert_eq!((h.base_offset, h.partition_leader_epoch), (2, 8));
+        // A compacted leader may skip offsets; a batch behind the log end is refused.
+        let mut gap = make_batch(1, b"c", 3);
+        gap[..8].copy_from_slice(&9i64.to_be_bytes());
+        assert_eq!(log.append_replica(&gap, 0).unwrap().base_offset, 9);
+        assert_eq!(log.offsets().log_end_offset, 10);
+        assert!(matches!(log.append_replica(&copied, 0), Err(LogError::ReplicaBehind { offset: 0, .. })));
     });
 }
 
