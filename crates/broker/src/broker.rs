@@ -362,34 +362,52 @@ impl Broker {
                 next_txn_pass = now + txn_every;
                 self.transaction_housekeeping().await;
             }
+            // File work (rolls, segment deletion, snapshots) on a blocking thread: it
+            // creates, deletes and fsyncs files.
+            let broker = self.clone();
+            let expire_before = now.saturating_sub(producer_expiry);
+            let pass =
+                tokio::task::spawn_blocking(move || broker.maintain_logs(now, retention, snapshot, expire_before));
+            if let Err(e) = pass.await {
+                warn!(error = %e, "log maintenance task failed");
+            }
             for topic in self.all_topics() {
                 for p in &topic.partitions {
-                    if let Err(e) = p.with_log(|log| log.roll_if_aged(now)) {
-                        warn!(partition = ?p, error = %e, "segment roll failed");
-                    }
                     if p.has_unflushed() && now - p.last_flush_ms() >= topic.flush.interval_ms {
                         let end = p.offsets().log_end_offset;
                         if let Err(e) = p.sync_to(end).await {
                             warn!(partition = ?p, error = %e, "periodic flush failed");
                         }
                     }
-                    if retention && (topic.retention.ms.is_some() || topic.retention.bytes.is_some()) {
-                        match p.with_log(|log| log.apply_retention(now, topic.retention.ms, topic.retention.bytes)) {
-                            Ok(0) => {}
-                            Ok(n) => {
-                                crate::metrics::retention_deleted(n);
-                                tracing::info!(partition = ?p, segments = n, "retention deleted segments")
-                            }
-                            Err(e) => warn!(partition = ?p, error = %e, "retention failed"),
-                        }
-                    }
                     if let (true, Some(policy)) = (retention, topic.compaction) {
                         self.compact_if_dirty(p, policy, now).await;
                     }
-                    if snapshot {
-                        if let Err(e) = p.snapshot_producers(now.saturating_sub(producer_expiry)) {
-                            warn!(partition = ?p, error = %e, "producer state snapshot failed");
+                }
+            }
+        }
+    }
+
+    /// One maintenance pass over every partition's files: rolls aged segments and, when
+    /// due, applies retention and snapshots changed producer state. Blocking.
+    fn maintain_logs(&self, now: i64, retention: bool, snapshot: bool, expire_producers_before: i64) {
+        for topic in self.all_topics() {
+            for p in &topic.partitions {
+                if let Err(e) = p.with_log(|log| log.roll_if_aged(now)) {
+                    warn!(partition = ?p, error = %e, "segment roll failed");
+                }
+                if retention && (topic.retention.ms.is_some() || topic.retention.bytes.is_some()) {
+                    match p.with_log(|log| log.apply_retention(now, topic.retention.ms, topic.retention.bytes)) {
+                        Ok(0) => {}
+                        Ok(n) => {
+                            crate::metrics::retention_deleted(n);
+                            tracing::info!(partition = ?p, segments = n, "retention deleted segments")
                         }
+                        Err(e) => warn!(partition = ?p, error = %e, "retention failed"),
+                    }
+                }
+                if snapshot {
+                    if let Err(e) = p.snapshot_producers(expire_producers_before) {
+                        warn!(partition = ?p, error = %e, "producer state snapshot failed");
                     }
                 }
             }

@@ -76,11 +76,18 @@ pub struct ProducerStates {
     aborted: Vec<AbortedTxn>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Snapshot {
     /// The state covers every batch below this offset.
     offset: u64,
     state: ProducerStates,
+}
+
+/// [`Snapshot`] as written: borrows the state instead of copying it.
+#[derive(Serialize)]
+struct SnapshotRef<'a> {
+    offset: u64,
+    state: &'a ProducerStates,
 }
 
 fn next_sequence(last: i32) -> i32 {
@@ -208,7 +215,7 @@ impl ProducerStates {
     }
 
     pub fn to_snapshot(&self, offset: u64) -> Vec<u8> {
-        serde_json::to_vec(&Snapshot { offset, state: self.clone() }).unwrap_or_default()
+        serde_json::to_vec(&SnapshotRef { offset, state: self }).unwrap_or_default()
     }
 
     /// The state and the offset it covers up to; `None` for a missing or unreadable snapshot.

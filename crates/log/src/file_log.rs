@@ -16,7 +16,7 @@ use crate::durable;
 use crate::error::LogError;
 use crate::file_slice::Records;
 use crate::partition_log::{
-    retention_drops_oldest, AppendInfo, LogOffsets, PartitionLog, RecoveryPoint, SegmentInfo, SyncJob,
+    retention_drops_oldest, AppendInfo, CheckpointWrite, LogOffsets, PartitionLog, RecoveryPoint, SegmentInfo, SyncJob,
 };
 use crate::segment::{segment_path, Segment};
 
@@ -433,9 +433,9 @@ impl PartitionLog for FileLog {
         read_file_in(&self.dir, name)
     }
 
-    fn write_checkpoint(&mut self, name: &str, bytes: &[u8]) -> Result<(), LogError> {
+    fn prepare_checkpoint(&self, name: &str, bytes: Vec<u8>) -> CheckpointWrite {
         let path = self.dir.join(name);
-        durable::replace_file(&path, bytes).map_err(|e| LogError::io(&path, e))
+        CheckpointWrite::new(move || durable::replace_file(&path, &bytes).map_err(|e| LogError::io(&path, e)))
     }
 
     fn append_replica(&mut self, batch: &[u8], now_ms: i64) -> Result<AppendInfo, LogError> {

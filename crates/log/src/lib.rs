@@ -25,4 +25,4 @@ pub use error::LogError;
 pub use file_log::{FileLog, LogConfig};
 pub use file_slice::{FileSlice, Records};
 pub use memory_log::MemoryLog;
-pub use partition_log::{AppendInfo, LogOffsets, PartitionLog, SegmentInfo, SyncJob};
+pub use partition_log::{AppendInfo, CheckpointWrite, LogOffsets, PartitionLog, SegmentInfo, SyncJob};

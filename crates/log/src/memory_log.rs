@@ -1,15 +1,21 @@
 //! The in-memory twin of `FileLog`: same contract, no files. Used to test the broker
 //! fast and to check that the file log behaves like a plain list of batches.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use bytes::{Bytes, BytesMut};
 
 use crate::batch::{self, BatchHeader};
 use crate::error::LogError;
-use crate::partition_log::{retention_drops_oldest, AppendInfo, LogOffsets, PartitionLog, SegmentInfo, SyncJob};
+use crate::partition_log::{
+    retention_drops_oldest, AppendInfo, CheckpointWrite, LogOffsets, PartitionLog, SegmentInfo, SyncJob,
+};
 
 #[derive(Debug, Default)]
 pub struct MemoryLog {
-    checkpoints: std::collections::HashMap<String, Vec<u8>>,
+    /// Shared so that a prepared checkpoint write can land after the log's lock is gone.
+    checkpoints: Arc<Mutex<HashMap<String, Vec<u8>>>>,
     /// (header with assigned offsets, stored bytes)
     batches: Vec<(BatchHeader, Bytes)>,
     log_start_offset: u64,
@@ -202,11 +208,14 @@ impl PartitionLog for MemoryLog {
     }
 
     fn read_checkpoint(&self, name: &str) -> Result<Option<Vec<u8>>, LogError> {
-        Ok(self.checkpoints.get(name).cloned())
+        Ok(self.checkpoints.lock().unwrap_or_else(|p| p.into_inner()).get(name).cloned())
     }
 
-    fn write_checkpoint(&mut self, name: &str, bytes: &[u8]) -> Result<(), LogError> {
-        self.checkpoints.insert(name.to_string(), bytes.to_vec());
-        Ok(())
+    fn prepare_checkpoint(&self, name: &str, bytes: Vec<u8>) -> CheckpointWrite {
+        let (checkpoints, name) = (self.checkpoints.clone(), name.to_string());
+        CheckpointWrite::new(move || {
+            checkpoints.lock().unwrap_or_else(|p| p.into_inner()).insert(name, bytes);
+            Ok(())
+        })
     }
 }

@@ -111,6 +111,26 @@ impl SyncJob {
     }
 }
 
+/// A checkpoint write prepared under the log's lock and performed outside it.
+pub struct CheckpointWrite(Box<dyn FnOnce() -> Result<(), LogError> + Send>);
+
+impl CheckpointWrite {
+    pub fn new(write: impl FnOnce() -> Result<(), LogError> + Send + 'static) -> Self {
+        CheckpointWrite(Box::new(write))
+    }
+
+    /// Performs the write. Blocking: call from a blocking-capable thread.
+    pub fn run(self) -> Result<(), LogError> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for CheckpointWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CheckpointWrite")
+    }
+}
+
 pub trait PartitionLog: Send + Sync {
     /// Appends one record batch (already validated by the caller), assigning it the next
     /// offsets and `leader_epoch`. The bytes after the offset fields are stored unchanged.
@@ -198,5 +218,11 @@ pub trait PartitionLog: Send + Sync {
     fn read_checkpoint(&self, name: &str) -> Result<Option<Vec<u8>>, LogError>;
 
     /// Replaces a named checkpoint atomically (write, fsync, rename).
-    fn write_checkpoint(&mut self, name: &str, bytes: &[u8]) -> Result<(), LogError>;
+    fn write_checkpoint(&mut self, name: &str, bytes: &[u8]) -> Result<(), LogError> {
+        self.prepare_checkpoint(name, bytes.to_vec()).run()
+    }
+
+    /// A checkpoint replacement to perform later, outside whatever lock guards the log
+    /// (it fsyncs). Two writes of the same checkpoint must not run at once.
+    fn prepare_checkpoint(&self, name: &str, bytes: Vec<u8>) -> CheckpointWrite;
 }
