@@ -89,6 +89,17 @@ pub fn validate_topic_name(name: &str) -> Result<()> {
 impl Broker {
     /// Creates a topic, or with `validate_only` only checks that it could be created.
     pub fn create_topic(&self, request: NewTopic, validate_only: bool) -> Result<TopicMeta> {
+        self.create_topic_with_stream(request, validate_only, None)
+    }
+
+    /// [`Broker::create_topic`], with a Kinesis stream's settings committed in the same
+    /// event as the topic (CreateStream).
+    pub(crate) fn create_topic_with_stream(
+        &self,
+        request: NewTopic,
+        validate_only: bool,
+        stream: Option<crate::streams::StreamSettings>,
+    ) -> Result<TopicMeta> {
         validate_topic_name(&request.name)?;
         let partitions = request.partitions.unwrap_or(self.config.long("num.partitions") as i32);
         if partitions <= 0 {
@@ -113,7 +124,7 @@ impl Broker {
             topic_id: Uuid::new_v4(),
             partitions: partitions as u32,
             configs,
-            stream: None,
+            stream,
         };
         if validate_only {
             return Ok(meta);
@@ -123,9 +134,8 @@ impl Broker {
             topic_id: meta.topic_id,
             partitions: meta.partitions,
             configs: meta.configs.clone(),
+            stream: meta.stream.clone(),
         })?;
-        let handle = self.open_topic_with(meta.clone(), &[])?;
-        self.topics.write().insert(meta.name.clone(), handle);
         info!(topic = %meta.name, partitions, "created topic");
         Ok(meta)
     }
@@ -150,11 +160,6 @@ impl Broker {
             .topic(name)
             .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
         self.commit_event(MetadataEvent::TopicDeleted { name: name.into() })?;
-        self.topics.write().remove(name);
-        for p in &handle.partitions {
-            p.delete()?;
-        }
-        crate::metrics::forget_topic(name);
         info!(topic = %name, "deleted topic");
         Ok(handle.meta.topic_id)
     }
@@ -175,9 +180,6 @@ impl Broker {
             return Ok(());
         }
         self.commit_event(MetadataEvent::PartitionsAdded { name: name.into(), partitions: total as u32 })?;
-        let meta = TopicMeta { partitions: total as u32, ..handle.meta.clone() };
-        let grown = self.open_topic_with(meta, &handle.partitions)?;
-        self.topics.write().insert(name.into(), grown);
         info!(topic = %name, partitions = total, "added partitions");
         Ok(())
     }
@@ -197,10 +199,7 @@ impl Broker {
         if validate_only {
             return Ok(());
         }
-        self.commit_event(MetadataEvent::TopicConfigsChanged { name: name.into(), configs: configs.clone() })?;
-        let meta = TopicMeta { configs, ..handle.meta.clone() };
-        let updated = self.open_topic_with(meta, &handle.partitions)?;
-        self.topics.write().insert(name.into(), updated);
+        self.commit_event(MetadataEvent::TopicConfigsChanged { name: name.into(), configs })?;
         info!(topic = %name, "changed topic configs");
         Ok(())
     }

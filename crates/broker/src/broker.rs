@@ -7,13 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Mutex, RwLock};
-use tidelog_log::{FileLog, LogConfig, LogOffsets, MemoryLog, PartitionLog};
+use tidelog_log::LogOffsets;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::config::{BrokerConfig, TopicConfig};
+use crate::config::BrokerConfig;
 use crate::error::{BrokerError, Result};
-use crate::metadata::{MetadataEvent, MetadataLog, MetadataState, TopicMeta};
+use crate::metadata::{
+    LocalMetadataStore, MemoryMetadataStore, MetadataEvent, MetadataState, MetadataStore, TopicMeta,
+};
 use crate::partition::Partition;
 use crate::validate::{self, BatchLimits};
 
@@ -56,9 +58,10 @@ pub struct Retention {
 pub struct Broker {
     pub(crate) config: BrokerConfig,
     /// `None`: logs live in memory (tests).
-    data_dir: Option<PathBuf>,
+    pub(crate) data_dir: Option<PathBuf>,
     pub(crate) metadata: RwLock<MetadataState>,
-    metadata_log: Mutex<Option<MetadataLog>>,
+    /// The one door for metadata changes; `commit_event` applies what it committed.
+    pub(crate) metadata_store: Box<dyn MetadataStore>,
     pub(crate) topics: RwLock<HashMap<String, Arc<TopicHandle>>>,
     /// Serialises metadata changes so validation and apply see the same state.
     pub(crate) admin_lock: Mutex<()>,
@@ -66,7 +69,7 @@ pub struct Broker {
     /// shards under the write side, so no record lands in a shard after it closed.
     pub(crate) reshard_lock: RwLock<()>,
     shutting_down: watch::Sender<bool>,
-    clean_start: bool,
+    pub(crate) clean_start: bool,
     pub(crate) groups: crate::group::Groups,
     pub(crate) producer_ids: crate::producer_ids::ProducerIdBlock,
     pub(crate) transactions: crate::txn::Transactions,
@@ -103,16 +106,15 @@ impl Broker {
         if clean_start {
             std::fs::remove_file(&marker).map_err(|e| BrokerError::Storage(format!("{}: {e}", marker.display())))?;
         }
-        let (mut log, events) = MetadataLog::open(&data_dir.join(METADATA_DIR))?;
+        let (store, events) = LocalMetadataStore::open(&data_dir.join(METADATA_DIR))?;
         let mut state = MetadataState::default();
         events.iter().for_each(|e| state.apply(e));
-        if state.cluster_id.is_empty() {
-            let event = MetadataEvent::ClusterCreated { cluster_id: new_cluster_id() };
-            log.append(&event)?;
-            state.apply(&event);
+        let broker = Self::build(config, Some(data_dir.to_path_buf()), Box::new(store), clean_start);
+        // Replay goes through the path live changes take: the image, then the registry.
+        broker.replay(state)?;
+        if broker.cluster_id().is_empty() {
+            broker.commit_event(MetadataEvent::ClusterCreated { cluster_id: new_cluster_id() })?;
         }
-        let broker = Self::build(config, Some(data_dir.to_path_buf()), state, Some(log), clean_start);
-        broker.open_all_partitions()?;
         broker.remove_deleted_partition_dirs();
         broker.load_group_offsets()?;
         broker.load_transactions()?;
@@ -121,23 +123,23 @@ impl Broker {
 
     /// A broker whose logs live in memory: same behaviour, nothing on disk.
     pub fn in_memory(config: BrokerConfig) -> Arc<Broker> {
-        let mut state = MetadataState::default();
-        state.apply(&MetadataEvent::ClusterCreated { cluster_id: new_cluster_id() });
-        Self::build(config, None, state, None, true)
+        let broker = Self::build(config, None, Box::new(MemoryMetadataStore), true);
+        let created = broker.commit_event(MetadataEvent::ClusterCreated { cluster_id: new_cluster_id() });
+        debug_assert!(created.is_ok(), "the memory store commits everything");
+        broker
     }
 
     fn build(
         config: BrokerConfig,
         data_dir: Option<PathBuf>,
-        state: MetadataState,
-        log: Option<MetadataLog>,
+        metadata_store: Box<dyn MetadataStore>,
         clean_start: bool,
     ) -> Arc<Broker> {
         Arc::new(Broker {
             config,
             data_dir,
-            metadata: RwLock::new(state),
-            metadata_log: Mutex::new(log),
+            metadata: RwLock::new(MetadataState::default()),
+            metadata_store,
             topics: RwLock::new(HashMap::new()),
             admin_lock: Mutex::new(()),
             reshard_lock: RwLock::new(()),
@@ -147,105 +149,6 @@ impl Broker {
             producer_ids: Default::default(),
             transactions: Default::default(),
         })
-    }
-
-    fn open_all_partitions(&self) -> Result<()> {
-        let metas: Vec<TopicMeta> = self.metadata.read().topics.values().cloned().collect();
-        let started = std::time::Instant::now();
-        for meta in metas {
-            let handle = self.open_topic_with(meta, &[])?;
-            self.topics.write().insert(handle.meta.name.clone(), handle);
-        }
-        let partitions: usize = self.topics.read().values().map(|t| t.partitions.len()).sum();
-        info!(
-            partitions,
-            clean = self.clean_start,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "opened partition logs"
-        );
-        Ok(())
-    }
-
-    /// Builds the handle for `meta`, reusing `existing` partitions and opening the rest.
-    pub(crate) fn open_topic_with(&self, meta: TopicMeta, existing: &[Arc<Partition>]) -> Result<Arc<TopicHandle>> {
-        let topic_config = TopicConfig { overrides: &meta.configs, broker: &self.config };
-        let log_config = LogConfig {
-            segment_bytes: topic_config.long("segment.bytes") as u64,
-            segment_ms: Some(topic_config.long("segment.ms")),
-            index_interval_bytes: topic_config.long("index.interval.bytes") as u64,
-        };
-        let limits = BatchLimits {
-            max_message_bytes: topic_config.long("max.message.bytes") as usize,
-            timestamp_before_max_ms: topic_config.long("message.timestamp.before.max.ms"),
-            timestamp_after_max_ms: topic_config.long("message.timestamp.after.max.ms"),
-        };
-        let deletes = topic_config.entry("cleanup.policy").is_some_and(|e| e.value.contains("delete"));
-        let positive = |v: i64| (deletes && v >= 0).then_some(v);
-        let retention = Retention {
-            ms: positive(topic_config.long("retention.ms")),
-            bytes: positive(topic_config.long("retention.bytes")).map(|b| b as u64),
-        };
-        let compaction = topic_config.entry("cleanup.policy").is_some_and(|e| e.value.contains("compact")).then(|| {
-            crate::compaction::CompactionPolicy {
-                delete_retention_ms: topic_config.long("delete.retention.ms"),
-                min_compaction_lag_ms: topic_config.long("min.compaction.lag.ms"),
-                min_cleanable_dirty_ratio: topic_config.ratio("min.cleanable.dirty.ratio"),
-                max_compaction_lag_ms: topic_config.long("max.compaction.lag.ms"),
-            }
-        });
-        let log_append_time = topic_config.entry("message.timestamp.type").is_some_and(|e| e.value == "LogAppendTime");
-        let flush = FlushPolicy {
-            interval_ms: topic_config.long("flush.ms"),
-            messages: topic_config.long("flush.messages") as u64,
-        };
-        let name: Arc<str> = meta.name.as_str().into();
-        let mut partitions = existing.to_vec();
-        for p in existing {
-            p.with_log(|log| log.set_config(log_config));
-        }
-        for index in existing.len() as u32..meta.partitions {
-            let log: Box<dyn PartitionLog> = match &self.data_dir {
-                Some(dir) => Box::new(FileLog::open(&dir.join(format!("{}-{index}", meta.name)), log_config)?),
-                None => Box::new(MemoryLog::new()),
-            };
-            partitions.push(Arc::new(Partition::new(name.clone(), meta.topic_id, index as i32, log)?));
-        }
-        Ok(Arc::new(TopicHandle { meta, partitions, limits, retention, flush, log_append_time, compaction }))
-    }
-
-    /// Deletes partition directories that no topic owns: left behind when a crash
-    /// interrupted a topic deletion. The metadata log is the source of truth.
-    fn remove_deleted_partition_dirs(&self) {
-        let Some(dir) = &self.data_dir else { return };
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let topics = self.topics.read();
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some((topic, index)) = name.rsplit_once('-') else {
-                continue;
-            };
-            let Ok(index) = index.parse::<usize>() else {
-                continue;
-            };
-            let owned = topics.get(topic).is_some_and(|t| index < t.partitions.len());
-            if !owned && entry.path().is_dir() {
-                warn!(dir = %entry.path().display(), "removing partition directory of a deleted topic");
-                if let Err(e) = std::fs::remove_dir_all(entry.path()) {
-                    warn!(dir = %entry.path().display(), error = %e, "could not remove stale partition directory");
-                }
-            }
-        }
-    }
-
-    /// Persists and applies one metadata event. Callers hold `admin_lock`.
-    pub(crate) fn commit_event(&self, event: MetadataEvent) -> Result<()> {
-        if let Some(log) = self.metadata_log.lock().as_mut() {
-            log.append(&event)?;
-        }
-        self.metadata.write().apply(&event);
-        Ok(())
     }
 
     pub fn config(&self) -> &BrokerConfig {

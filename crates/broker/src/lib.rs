@@ -17,6 +17,7 @@ mod partition;
 mod producer_ids;
 mod producer_state;
 pub mod records;
+mod registry;
 pub mod shutdown;
 pub mod streams;
 #[cfg(test)]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::shard_ranges;
 use crate::broker::{now_ms, Broker, Produced};
 use crate::error::{BrokerError, Result};
-use crate::metadata::{MetadataEvent, TopicMeta};
+use crate::metadata::MetadataEvent;
 
 /// One shard: a partition and the slice of the 128-bit hash-key space it owns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,9 +235,6 @@ impl Broker {
         settings.transition = super::StreamSettings::transition_for("UPDATING", transition_ms, now);
         let partitions = (first as usize + added.len()) as u32;
         self.commit_event(MetadataEvent::StreamResharded { name: name.into(), partitions, settings })?;
-        let meta = TopicMeta { partitions, ..handle.meta.clone() };
-        let grown = self.open_topic_with(meta, &handle.partitions)?;
-        self.topics.write().insert(name.into(), grown);
         tracing::info!(stream = %name, closed = ?closing, added = added.len(), "resharded stream");
         Ok(added)
     }

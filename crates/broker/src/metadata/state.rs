@@ -1,0 +1,65 @@
+//! The metadata image: what the committed events add up to. Only ever changed by applying
+//! an event, so replay at start and live operation cannot diverge.
+
+use std::collections::{BTreeMap, HashMap};
+
+use uuid::Uuid;
+
+use super::{MetadataEvent, TopicMeta};
+
+#[derive(Debug, Default, Clone)]
+pub struct MetadataState {
+    pub cluster_id: String,
+    pub topics: BTreeMap<String, TopicMeta>,
+    pub topic_names_by_id: HashMap<Uuid, String>,
+    /// First producer id not yet reserved.
+    pub next_producer_id: i64,
+}
+
+impl MetadataState {
+    pub fn apply(&mut self, event: &MetadataEvent) {
+        match event {
+            MetadataEvent::ClusterCreated { cluster_id } => self.cluster_id = cluster_id.clone(),
+            MetadataEvent::TopicCreated { name, topic_id, partitions, configs, stream } => {
+                self.topic_names_by_id.insert(*topic_id, name.clone());
+                self.topics.insert(
+                    name.clone(),
+                    TopicMeta {
+                        name: name.clone(),
+                        topic_id: *topic_id,
+                        partitions: *partitions,
+                        configs: configs.clone(),
+                        stream: stream.clone(),
+                    },
+                );
+            }
+            MetadataEvent::PartitionsAdded { name, partitions } => {
+                if let Some(t) = self.topics.get_mut(name) {
+                    t.partitions = *partitions;
+                }
+            }
+            MetadataEvent::TopicConfigsChanged { name, configs } => {
+                if let Some(t) = self.topics.get_mut(name) {
+                    t.configs = configs.clone();
+                }
+            }
+            MetadataEvent::StreamSettingsChanged { name, settings } => {
+                if let Some(t) = self.topics.get_mut(name) {
+                    t.stream = Some(settings.clone());
+                }
+            }
+            MetadataEvent::StreamResharded { name, partitions, settings } => {
+                if let Some(t) = self.topics.get_mut(name) {
+                    t.partitions = *partitions;
+                    t.stream = Some(settings.clone());
+                }
+            }
+            MetadataEvent::ProducerIdsReserved { next } => self.next_producer_id = self.next_producer_id.max(*next),
+            MetadataEvent::TopicDeleted { name } => {
+                if let Some(t) = self.topics.remove(name) {
+                    self.topic_names_by_id.remove(&t.topic_id);
+                }
+            }
+        }
+    }
+}
