@@ -116,8 +116,6 @@ impl Broker {
             broker.commit_event(MetadataEvent::ClusterCreated { cluster_id: new_cluster_id() })?;
         }
         broker.remove_deleted_partition_dirs();
-        broker.load_group_offsets()?;
-        broker.load_transactions()?;
         Ok(broker)
     }
 

@@ -49,37 +49,60 @@ impl Broker {
         appended.wait_durable().await
     }
 
-    /// Calls `f` with every record of an internal topic, in offset order per partition.
-    /// Runs at open, before any client is served. Returns how many records were read.
-    pub(crate) fn replay_internal(&self, topic: &str, mut f: impl FnMut(Record)) -> Result<usize> {
-        let Some(handle) = self.topic(topic) else {
-            return Ok(0);
-        };
+    /// Calls `f` with every record of one partition of an internal topic, in offset order.
+    /// Returns how many records were read.
+    pub(crate) fn replay_internal(&self, topic: &str, partition: i32, mut f: impl FnMut(Record)) -> Result<usize> {
+        let partition = self.partition(topic, partition)?;
         let mut count = 0;
-        for partition in &handle.partitions {
-            let mut offset = partition.offsets().log_start_offset;
-            loop {
-                let (mut bytes, marks) = partition.read(offset, 1 << 20)?;
-                if bytes.is_empty() {
-                    break;
-                }
-                while !bytes.is_empty() {
-                    let set = RecordBatchDecoder::decode(&mut bytes)
-                        .map_err(|e| BrokerError::Storage(format!("{topic} does not decode: {e}")))?;
-                    for r in set.records {
-                        offset = offset.max(r.offset as u64 + 1);
-                        if !r.control {
-                            count += 1;
-                            f(r);
-                        }
+        let mut offset = partition.offsets().log_start_offset;
+        loop {
+            let (mut bytes, marks) = partition.read(offset, 1 << 20)?;
+            if bytes.is_empty() {
+                break;
+            }
+            while !bytes.is_empty() {
+                let set = RecordBatchDecoder::decode(&mut bytes)
+                    .map_err(|e| BrokerError::Storage(format!("{topic} does not decode: {e}")))?;
+                for r in set.records {
+                    offset = offset.max(r.offset as u64 + 1);
+                    if !r.control {
+                        count += 1;
+                        f(r);
                     }
                 }
-                if offset >= marks.high_watermark {
-                    break;
-                }
+            }
+            if offset >= marks.high_watermark {
+                break;
             }
         }
         Ok(count)
+    }
+
+    /// The coordinators' hook into the registry: this node now leads (`leading`) or no
+    /// longer leads `partitions` of `topic`. The group and transaction coordinators load
+    /// the state kept in those partitions, or drop it. On one node a partition is led
+    /// from the moment it opens until its topic is deleted; in a cluster leadership moves.
+    pub(crate) fn leadership_changed(
+        &self,
+        topic: &str,
+        partitions: std::ops::Range<i32>,
+        leading: bool,
+    ) -> Result<()> {
+        for partition in partitions {
+            match (topic, leading) {
+                (crate::group::OFFSETS_TOPIC, true) => self.load_group_offsets(partition)?,
+                (crate::group::OFFSETS_TOPIC, false) => self.unload_group_offsets(partition),
+                (crate::txn::TRANSACTION_STATE_TOPIC, true) => self.load_transactions(partition)?,
+                (crate::txn::TRANSACTION_STATE_TOPIC, false) => self.unload_transactions(partition),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of partitions of an internal topic, if it exists.
+    pub(crate) fn internal_partitions(&self, topic: &str) -> usize {
+        self.topic(topic).map_or(0, |t| t.partitions.len())
     }
 }
 

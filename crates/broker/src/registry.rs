@@ -64,13 +64,18 @@ impl Broker {
         }
     }
 
+    /// Opens what `meta` adds to `existing` and tells the coordinators which partitions
+    /// this node now leads (on one node: every new one).
     fn install(&self, meta: TopicMeta, existing: &[Arc<Partition>]) -> Result<()> {
         let handle = self.open_topic_with(meta, existing)?;
-        self.topics.write().insert(handle.meta.name.clone(), handle);
-        Ok(())
+        let new_partitions = existing.len() as i32..handle.partitions.len() as i32;
+        let name = handle.meta.name.clone();
+        self.topics.write().insert(name.clone(), handle);
+        self.leadership_changed(&name, new_partitions, true)
     }
 
     fn drop_topic(&self, handle: &TopicHandle) -> Result<()> {
+        self.leadership_changed(&handle.meta.name, 0..handle.partitions.len() as i32, false)?;
         self.topics.write().remove(&handle.meta.name);
         for p in &handle.partitions {
             p.delete()?;

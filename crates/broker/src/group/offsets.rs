@@ -240,10 +240,11 @@ impl Broker {
         Ok(())
     }
 
-    /// Replays `__consumer_offsets` into memory. Runs once, at open.
-    pub(crate) fn load_group_offsets(&self) -> Result<()> {
+    /// Loads the committed offsets kept in `partition` of `__consumer_offsets`: this node
+    /// now coordinates the groups that hash to it.
+    pub(crate) fn load_group_offsets(&self, partition: i32) -> Result<()> {
         let mut entries = self.groups.entries.lock();
-        let loaded = self.replay_internal(OFFSETS_TOPIC, |r| {
+        let loaded = self.replay_internal(OFFSETS_TOPIC, partition, |r| {
             let Some(key) = &r.key else { return };
             match offsets_format::decode(key, r.value.as_deref()) {
                 Ok(OffsetsRecord::Commit { group, topic, partition, value }) => {
@@ -260,7 +261,15 @@ impl Broker {
                 Err(e) => tracing::warn!(error = %e, "skipping unreadable {OFFSETS_TOPIC} record"),
             }
         })?;
-        tracing::info!(records = loaded, groups = entries.len(), "loaded committed offsets");
+        tracing::info!(partition, records = loaded, groups = entries.len(), "loaded committed offsets");
         Ok(())
+    }
+
+    /// Forgets the groups that hash to `partition` of `__consumer_offsets`: another node
+    /// coordinates them now, or the topic is gone.
+    pub(crate) fn unload_group_offsets(&self, partition: i32) {
+        let partitions = self.internal_partitions(OFFSETS_TOPIC);
+        self.groups.entries.lock().retain(|group, _| partition_for(group, partitions) != partition);
+        tracing::info!(partition, "unloaded groups");
     }
 }

@@ -176,3 +176,18 @@ async fn errors_for_bad_joins() {
     assert!(matches!(b.heartbeat("none", 1, "x", None), Err(BrokerError::UnknownMemberId(_))));
     assert!(matches!(b.delete_group("none").await, Err(BrokerError::GroupIdNotFound(_))));
 }
+
+#[tokio::test]
+async fn a_coordinator_partition_unloads_and_reloads_its_groups() {
+    let b = broker();
+    let commit = OffsetCommit { topic: "t".into(), partition: 0, offset: 5, leader_epoch: 0, metadata: String::new() };
+    b.commit_offsets("solo", -1, "", None, vec![commit]).await.unwrap().into_iter().for_each(|r| r.unwrap());
+    let committed =
+        |b: &Broker| b.fetch_offsets("solo", Some(vec![("t".into(), vec![0])]))[0].1[0].1.as_ref().map(|c| c.offset);
+    assert_eq!(committed(&b), Some(5));
+    // Leadership of the group's `__consumer_offsets` partition moves away, then back.
+    b.leadership_changed(OFFSETS_TOPIC, 0..1, false).unwrap();
+    assert_eq!(committed(&b), None, "another node coordinates the group now");
+    b.leadership_changed(OFFSETS_TOPIC, 0..1, true).unwrap();
+    assert_eq!(committed(&b), Some(5), "reloaded from the partition");
+}

@@ -23,11 +23,12 @@ impl Broker {
             .await
     }
 
-    /// Replays `__transaction_state` into the coordinator. Runs once, at open; transactions
-    /// caught between prepare and complete are finished by [`Broker::recover_transactions`].
-    pub(crate) fn load_transactions(&self) -> Result<()> {
+    /// Loads the transactional ids kept in `partition` of `__transaction_state`: this node
+    /// now coordinates them. Transactions caught between prepare and complete are finished
+    /// by [`Broker::recover_transactions`].
+    pub(crate) fn load_transactions(&self, partition: i32) -> Result<()> {
         let mut latest = std::collections::HashMap::new();
-        self.replay_internal(TRANSACTION_STATE_TOPIC, |r| {
+        self.replay_internal(TRANSACTION_STATE_TOPIC, partition, |r| {
             let Some(key) = r.key.as_ref().and_then(|k| std::str::from_utf8(k).ok()).map(str::to_string) else {
                 return;
             };
@@ -47,7 +48,14 @@ impl Broker {
                 slots.insert(id, Arc::new(tokio::sync::Mutex::new(Some(meta))));
             }
         }
-        tracing::info!(transactional_ids = slots.len(), "loaded transaction state");
+        tracing::info!(partition, transactional_ids = slots.len(), "loaded transaction state");
         Ok(())
+    }
+
+    /// Forgets the transactional ids kept in `partition` of `__transaction_state`.
+    pub(crate) fn unload_transactions(&self, partition: i32) {
+        let partitions = self.internal_partitions(TRANSACTION_STATE_TOPIC);
+        self.transactions.slots.lock().retain(|id, _| partition_for(id, partitions) != partition);
+        tracing::info!(partition, "unloaded transaction state");
     }
 }
