@@ -195,25 +195,7 @@ pub fn batches(buf: &[u8]) -> impl Iterator<Item = Result<(BatchHeader, Range<us
 pub(crate) mod tests {
     use super::*;
 
-    /// Builds a minimal valid v2 batch with `count` empty records' worth of body bytes.
-    pub fn make_batch(count: i32, body: &[u8], timestamp: i64) -> Vec<u8> {
-        let mut b = vec![0u8; BATCH_HEADER_LEN];
-        let len = (BATCH_HEADER_LEN - LOG_OVERHEAD + body.len()) as i32;
-        b[8..12].copy_from_slice(&len.to_be_bytes());
-        b[12..16].copy_from_slice(&(-1i32).to_be_bytes());
-        b[16] = 2;
-        b[23..27].copy_from_slice(&(count - 1).to_be_bytes());
-        b[27..35].copy_from_slice(&timestamp.to_be_bytes());
-        b[35..43].copy_from_slice(&timestamp.to_be_bytes());
-        b[43..51].copy_from_slice(&(-1i64).to_be_bytes());
-        b[51..53].copy_from_slice(&(-1i16).to_be_bytes());
-        b[53..57].copy_from_slice(&(-1i32).to_be_bytes());
-        b[57..61].copy_from_slice(&count.to_be_bytes());
-        b.extend_from_slice(body);
-        let crc = crc32c::crc32c(&b[CRC_START..]);
-        b[17..21].copy_from_slice(&crc.to_be_bytes());
-        b
-    }
+    pub use crate::testing::make_batch;
 
     #[test]
     fn parses_and_verifies() {

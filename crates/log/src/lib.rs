@@ -18,7 +18,9 @@ mod recovery_tests;
 #[cfg(test)]
 mod slice_tests;
 #[cfg(test)]
-mod suite;
+mod suite_tests;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use batch::{BatchError, BatchHeader};
 pub use error::LogError;
