@@ -47,8 +47,11 @@ fn append_committed(log: &mut dyn PartitionLog, batch: &[u8]) -> AppendInfo {
     info
 }
 
-/// Every check, by name, each to run on a fresh log made with [`small_segments`].
-pub const CHECKS: &[(&str, fn(&mut dyn PartitionLog))] = &[
+/// One check of the suite: it gets a fresh log made with [`small_segments`].
+pub type Check = fn(&mut dyn PartitionLog);
+
+/// Every check, by name.
+pub const CHECKS: &[(&str, Check)] = &[
     ("offsets_are_assigned_consecutively", offsets_are_assigned_consecutively),
     ("reads_return_stored_batches_with_offsets_filled_in", reads_return_stored_batches_with_offsets_filled_in),
     ("reads_stop_at_high_watermark_and_reject_out_of_range", reads_stop_at_high_watermark_and_reject_out_of_range),
