@@ -12,6 +12,7 @@ use crate::broker::{Broker, TopicHandle};
 use crate::config::{validate_topic_configs, ConfigEntry, TopicConfig};
 use crate::error::{BrokerError, Result};
 use crate::metadata::{MetadataEvent, TopicMeta};
+use crate::config::keys;
 
 const MAX_TOPIC_NAME_LEN: usize = 249;
 
@@ -101,11 +102,11 @@ impl Broker {
         stream: Option<crate::streams::StreamSettings>,
     ) -> Result<TopicMeta> {
         validate_topic_name(&request.name)?;
-        let partitions = request.partitions.unwrap_or(self.config.long("num.partitions") as i32);
+        let partitions = request.partitions.unwrap_or(self.config.get(keys::NUM_PARTITIONS) as i32);
         if partitions <= 0 {
             return Err(BrokerError::InvalidPartitions("Number of partitions must be larger than 0.".into()));
         }
-        let replication = request.replication_factor.unwrap_or(self.config.long("default.replication.factor") as i16);
+        let replication = request.replication_factor.unwrap_or(self.config.get(keys::DEFAULT_REPLICATION_FACTOR) as i16);
         if replication <= 0 {
             return Err(BrokerError::InvalidReplicationFactor("Replication factor must be larger than 0.".into()));
         }
@@ -145,7 +146,7 @@ impl Broker {
         if let Some(t) = self.topic(name) {
             return Ok(Some(t));
         }
-        if !self.config.bool("auto.create.topics.enable") {
+        if !self.config.get(keys::AUTO_CREATE_TOPICS_ENABLE) {
             return Ok(None);
         }
         match self.create_topic(NewTopic { name: name.into(), ..Default::default() }, false) {

@@ -11,6 +11,7 @@ use tidelog_log::LogOffsets;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use crate::access::{AllowAll, Authorizer, Operation, RequestContext, Resource};
 use crate::config::BrokerConfig;
 use crate::error::{BrokerError, Result};
 use crate::metadata::{
@@ -18,6 +19,7 @@ use crate::metadata::{
 };
 use crate::partition::Partition;
 use crate::validate::{self, BatchLimits};
+use crate::config::keys;
 
 const CLEAN_SHUTDOWN_MARKER: &str = ".clean-shutdown";
 const METADATA_DIR: &str = "__cluster_metadata";
@@ -73,6 +75,8 @@ pub struct Broker {
     pub(crate) groups: crate::group::Groups,
     pub(crate) producer_ids: crate::producer_ids::ProducerIdBlock,
     pub(crate) transactions: crate::txn::Transactions,
+    /// Consulted at every entry point that acts for a client.
+    authorizer: Box<dyn Authorizer>,
 }
 
 /// Result of producing a batch: where it went and how to wait for its durability.
@@ -146,7 +150,14 @@ impl Broker {
             groups: Default::default(),
             producer_ids: Default::default(),
             transactions: Default::default(),
+            authorizer: Box::new(AllowAll),
         })
+    }
+
+    /// Whether the caller in `ctx` may perform `operation` on `resource`; `NotAuthorized`
+    /// otherwise. The broker's own work (`RequestContext::internal`) is always allowed.
+    pub fn authorize(&self, ctx: &RequestContext, operation: Operation, resource: Resource<'_>) -> Result<()> {
+        crate::access::check(self.authorizer.as_ref(), ctx, operation, resource)
     }
 
     pub fn config(&self) -> &BrokerConfig {
@@ -232,17 +243,17 @@ impl Broker {
         // At least every second, so that topics with a shorter flush.ms are served.
         let tick = self
             .config
-            .long("log.flush.interval.ms")
-            .min(self.config.long("log.retention.check.interval.ms"))
-            .min(self.config.long("transaction.abort.timed.out.transaction.cleanup.interval.ms"))
+            .get(keys::LOG_FLUSH_INTERVAL_MS)
+            .min(self.config.get(keys::LOG_RETENTION_CHECK_INTERVAL_MS))
+            .min(self.config.get(keys::TRANSACTION_ABORT_TIMED_OUT_TRANSACTION_CLEANUP_INTERVAL_MS))
             .min(1000);
         let interval = Duration::from_millis(tick.clamp(1, 3_600_000) as u64);
-        let producer_expiry = self.config.long("producer.id.expiration.ms");
-        let retention_every = self.config.long("log.retention.check.interval.ms");
+        let producer_expiry = self.config.get(keys::PRODUCER_ID_EXPIRATION_MS);
+        let retention_every = self.config.get(keys::LOG_RETENTION_CHECK_INTERVAL_MS);
         let mut shutdown = self.shutdown_signal();
         let mut next_snapshot = now_ms() + SNAPSHOT_EVERY_MS;
         let mut next_retention = now_ms() + retention_every;
-        let txn_every = self.config.long("transaction.abort.timed.out.transaction.cleanup.interval.ms");
+        let txn_every = self.config.get(keys::TRANSACTION_ABORT_TIMED_OUT_TRANSACTION_CLEANUP_INTERVAL_MS);
         // The first pass runs at once: it finishes transactions a crash left half-complete.
         let mut next_txn_pass = now_ms();
         loop {

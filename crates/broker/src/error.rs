@@ -88,6 +88,24 @@ pub enum BrokerError {
     /// A split, merge or shard-count change that the stream's layout does not allow.
     #[error("{0}")]
     InvalidReshard(String),
+    /// The authorizer refused the caller.
+    #[error("{principal} may not {operation:?} {} '{resource}'", kind_name(*kind))]
+    NotAuthorized {
+        principal: String,
+        operation: crate::access::Operation,
+        kind: crate::access::ResourceKind,
+        resource: String,
+    },
+}
+
+fn kind_name(kind: crate::access::ResourceKind) -> &'static str {
+    use crate::access::ResourceKind;
+    match kind {
+        ResourceKind::Cluster => "cluster",
+        ResourceKind::Topic => "topic",
+        ResourceKind::Group => "group",
+        ResourceKind::TransactionalId => "transactional id",
+    }
 }
 
 impl From<LogError> for BrokerError {

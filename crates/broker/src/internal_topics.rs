@@ -24,12 +24,12 @@ pub(crate) type KeyValue = (Vec<u8>, Option<Vec<u8>>);
 impl Broker {
     /// The internal topic `name`, created compacted with the partition count the broker
     /// setting `partitions_setting` gives, if it does not exist yet.
-    pub(crate) fn internal_topic(&self, name: &str, partitions_setting: &str) -> Result<Arc<TopicHandle>> {
+    pub(crate) fn internal_topic(&self, name: &str, partitions_setting: crate::config::Key<i64>) -> Result<Arc<TopicHandle>> {
         if let Some(handle) = self.topic(name) {
             return Ok(handle);
         }
         let configs = [("cleanup.policy".to_string(), "compact".to_string())].into();
-        let partitions = Some(self.config.long(partitions_setting) as i32);
+        let partitions = Some(self.config.get(partitions_setting) as i32);
         let topic = NewTopic { name: name.into(), partitions, replication_factor: None, configs };
         match self.create_topic(topic, false) {
             Ok(_) | Err(BrokerError::TopicAlreadyExists(_)) => {}

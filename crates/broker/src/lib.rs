@@ -2,6 +2,7 @@
 //! event log. Protocol-agnostic: the Kafka and Kinesis front-ends are thin adapters
 //! onto this crate, and it never sees a wire format other than the stored batch format.
 
+pub mod access;
 mod admin;
 mod broker;
 mod compaction;

@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::metadata::{MetadataEvent, MetadataState, TopicMeta};
 use crate::partition::Partition;
 use crate::validate::BatchLimits;
+use crate::config::topic_keys;
 
 impl Broker {
     /// Proposes `event`, and once it is committed applies it to the image and the
@@ -88,33 +89,33 @@ impl Broker {
     pub(crate) fn open_topic_with(&self, meta: TopicMeta, existing: &[Arc<Partition>]) -> Result<Arc<TopicHandle>> {
         let topic_config = TopicConfig { overrides: &meta.configs, broker: &self.config };
         let log_config = LogConfig {
-            segment_bytes: topic_config.long("segment.bytes") as u64,
-            segment_ms: Some(topic_config.long("segment.ms")),
-            index_interval_bytes: topic_config.long("index.interval.bytes") as u64,
+            segment_bytes: topic_config.get(topic_keys::SEGMENT_BYTES) as u64,
+            segment_ms: Some(topic_config.get(topic_keys::SEGMENT_MS)),
+            index_interval_bytes: topic_config.get(topic_keys::INDEX_INTERVAL_BYTES) as u64,
         };
         let limits = BatchLimits {
-            max_message_bytes: topic_config.long("max.message.bytes") as usize,
-            timestamp_before_max_ms: topic_config.long("message.timestamp.before.max.ms"),
-            timestamp_after_max_ms: topic_config.long("message.timestamp.after.max.ms"),
+            max_message_bytes: topic_config.get(topic_keys::MAX_MESSAGE_BYTES) as usize,
+            timestamp_before_max_ms: topic_config.get(topic_keys::MESSAGE_TIMESTAMP_BEFORE_MAX_MS),
+            timestamp_after_max_ms: topic_config.get(topic_keys::MESSAGE_TIMESTAMP_AFTER_MAX_MS),
         };
-        let deletes = topic_config.entry("cleanup.policy").is_some_and(|e| e.value.contains("delete"));
+        let deletes = topic_config.get(topic_keys::CLEANUP_POLICY).contains("delete");
         let positive = |v: i64| (deletes && v >= 0).then_some(v);
         let retention = Retention {
-            ms: positive(topic_config.long("retention.ms")),
-            bytes: positive(topic_config.long("retention.bytes")).map(|b| b as u64),
+            ms: positive(topic_config.get(topic_keys::RETENTION_MS)),
+            bytes: positive(topic_config.get(topic_keys::RETENTION_BYTES)).map(|b| b as u64),
         };
-        let compaction = topic_config.entry("cleanup.policy").is_some_and(|e| e.value.contains("compact")).then(|| {
+        let compaction = topic_config.get(topic_keys::CLEANUP_POLICY).contains("compact").then(|| {
             crate::compaction::CompactionPolicy {
-                delete_retention_ms: topic_config.long("delete.retention.ms"),
-                min_compaction_lag_ms: topic_config.long("min.compaction.lag.ms"),
-                min_cleanable_dirty_ratio: topic_config.ratio("min.cleanable.dirty.ratio"),
-                max_compaction_lag_ms: topic_config.long("max.compaction.lag.ms"),
+                delete_retention_ms: topic_config.get(topic_keys::DELETE_RETENTION_MS),
+                min_compaction_lag_ms: topic_config.get(topic_keys::MIN_COMPACTION_LAG_MS),
+                min_cleanable_dirty_ratio: topic_config.get(topic_keys::MIN_CLEANABLE_DIRTY_RATIO),
+                max_compaction_lag_ms: topic_config.get(topic_keys::MAX_COMPACTION_LAG_MS),
             }
         });
-        let log_append_time = topic_config.entry("message.timestamp.type").is_some_and(|e| e.value == "LogAppendTime");
+        let log_append_time = topic_config.get(topic_keys::MESSAGE_TIMESTAMP_TYPE) == "LogAppendTime";
         let flush = FlushPolicy {
-            interval_ms: topic_config.long("flush.ms"),
-            messages: topic_config.long("flush.messages") as u64,
+            interval_ms: topic_config.get(topic_keys::FLUSH_MS),
+            messages: topic_config.get(topic_keys::FLUSH_MESSAGES) as u64,
         };
         let name: Arc<str> = meta.name.as_str().into();
         let mut partitions = existing.to_vec();

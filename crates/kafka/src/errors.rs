@@ -1,6 +1,7 @@
 //! Domain errors → Kafka error codes, and the errors that end a connection.
 
 use kafka_protocol::error::ResponseError;
+use tidelog_broker::access::ResourceKind;
 use tidelog_broker::BrokerError;
 
 pub fn error_code(e: &BrokerError) -> i16 {
@@ -46,6 +47,12 @@ pub fn error_code(e: &BrokerError) -> i16 {
         BrokerError::ConcurrentTransactions => ResponseError::ConcurrentTransactions,
         BrokerError::TransactionalIdNotFound(_) => ResponseError::TransactionalIdNotFound,
         BrokerError::OperationNotAttempted => ResponseError::OperationNotAttempted,
+        BrokerError::NotAuthorized { kind, .. } => match kind {
+            ResourceKind::Topic => ResponseError::TopicAuthorizationFailed,
+            ResourceKind::Group => ResponseError::GroupAuthorizationFailed,
+            ResourceKind::Cluster => ResponseError::ClusterAuthorizationFailed,
+            ResourceKind::TransactionalId => ResponseError::TransactionalIdAuthorizationFailed,
+        },
     };
     kind.code()
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tidelog_broker::config::keys;
 use tidelog_broker::Broker;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -35,7 +36,7 @@ pub async fn serve(
     advertised: KafkaListener,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let max_request_bytes = broker.config().long("socket.request.max.bytes") as usize;
+    let max_request_bytes = broker.config().get(keys::SOCKET_REQUEST_MAX_BYTES) as usize;
     let ctx = Arc::new(Context { broker, listener: advertised, max_request_bytes });
     let mut connections = JoinSet::new();
     loop {

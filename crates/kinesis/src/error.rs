@@ -66,6 +66,7 @@ impl KinesisError {
                 Self::invalid_argument(e.to_string())
             }
             BrokerError::ShuttingDown => Self::new("ServiceUnavailable", e.to_string()),
+            BrokerError::NotAuthorized { .. } => Self::new("AccessDeniedException", e.to_string()),
             other => Self::new("InternalFailure", other.to_string()),
         }
     }

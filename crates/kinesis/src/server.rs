@@ -13,6 +13,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use futures::stream::{BoxStream, StreamExt};
+use tidelog_broker::shutdown::stopped;
 use tidelog_broker::Broker;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -24,6 +26,7 @@ use crate::error::KinesisError;
 use crate::limits::Limits;
 use crate::metrics;
 use crate::ops::{self, Subscriptions};
+use tidelog_broker::config::keys;
 
 const TARGET_PREFIX: &str = "Kinesis_20131202.";
 const JSON: &str = "application/x-amz-json-1.1";
@@ -48,21 +51,18 @@ struct Service {
     broker: Arc<Broker>,
     limits: Arc<Limits>,
     subscriptions: Arc<Subscriptions>,
+    /// Ends SubscribeToShard streams, which graceful shutdown would otherwise wait for.
+    stop: watch::Receiver<bool>,
 }
 
-/// Serves Kinesis clients until `stop` turns true; requests in flight are answered.
+/// Serves Kinesis clients until `stop` turns true; requests in flight are answered and
+/// SubscribeToShard streams end, so this returns promptly.
 pub async fn serve(listener: TcpListener, broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
-    let limits = Arc::new(Limits::new(broker.config().bool("kinesis.enforce.limits")));
-    let service = Service { broker, limits, subscriptions: Default::default() };
+    let limits = Arc::new(Limits::new(broker.config().get(keys::KINESIS_ENFORCE_LIMITS)));
+    let service = Service { broker, limits, subscriptions: Default::default(), stop: stop.clone() };
     let app = Router::new().route("/", post(handle)).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(service);
-    let stopped = async move {
-        while !*stop.borrow_and_update() {
-            if stop.changed().await.is_err() {
-                break;
-            }
-        }
-    };
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+    let shutdown = async move { stopped(&mut stop).await };
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
         tracing::error!(error = %e, "kinesis listener failed");
     }
 }
@@ -131,13 +131,15 @@ async fn handle(State(service): State<Service>, headers: HeaderMap, body: Bytes)
     };
     let outcome = match target.strip_prefix(TARGET_PREFIX) {
         None => Err(KinesisError::new("UnknownOperationException", format!("Unknown target '{target}'"))),
-        Some("SubscribeToShard") => match encoding.parse(body).and_then(|input| ops::subscription(&call, &input)) {
-            Ok(events) => {
-                metrics::answered("SubscribeToShard", None, started);
-                return event_stream(events, &request_id);
+        Some("SubscribeToShard") => {
+            match encoding.parse(body).and_then(|input| ops::subscription(&call, &input, service.stop.clone())) {
+                Ok(events) => {
+                    metrics::answered("SubscribeToShard", None, started);
+                    return event_stream(events, &request_id);
+                }
+                Err(e) => Err(e),
             }
-            Err(e) => Err(e),
-        },
+        }
         Some(operation) => match encoding.parse(body) {
             Ok(input) => ops::dispatch(&call, operation, &input).await,
             Err(e) => Err(e),
@@ -155,12 +157,10 @@ async fn handle(State(service): State<Service>, headers: HeaderMap, body: Bytes)
     }
 }
 
-/// A streaming answer: each received message is written as it comes.
-fn event_stream(events: tokio::sync::mpsc::Receiver<Bytes>, request_id: &str) -> Response {
-    let stream = futures::stream::unfold(events, |mut rx| async move {
-        rx.recv().await.map(|bytes| (Ok::<_, std::convert::Infallible>(bytes), rx))
-    });
-    let mut response = Response::new(Body::from_stream(stream));
+/// A streaming answer: each message is written as the stream yields it, and the response
+/// ends with the stream.
+fn event_stream(events: BoxStream<'static, Bytes>, request_id: &str) -> Response {
+    let mut response = Response::new(Body::from_stream(events.map(Ok::<_, std::convert::Infallible>)));
     let h = response.headers_mut();
     h.insert("content-type", HeaderValue::from_static(EVENT_STREAM));
     if let Ok(id) = HeaderValue::from_str(request_id) {

@@ -132,8 +132,9 @@ mod tests {
         })
         .unwrap();
         assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
-        assert_eq!(s.broker.long("num.partitions"), 5);
-        assert_eq!(s.broker.long("log.segment.bytes"), 2048);
+        use tidelog_broker::config::keys;
+        assert_eq!(s.broker.get(keys::NUM_PARTITIONS), 5);
+        assert_eq!(s.broker.get(keys::LOG_SEGMENT_BYTES), 2048);
         assert_eq!(s.kafka_addr, DEFAULT_KAFKA_ADDR);
     }
 

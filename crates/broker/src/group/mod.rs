@@ -28,6 +28,7 @@ use crate::broker::Broker;
 use crate::error::{BrokerError, Result};
 use consumer_group::ConsumerGroup;
 use membership::Group;
+use crate::config::keys;
 
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
@@ -106,7 +107,7 @@ pub struct ConsumerGroupDescription {
 
 impl Broker {
     fn session_bounds(&self) -> (i64, i64) {
-        (self.config.long("group.min.session.timeout.ms"), self.config.long("group.max.session.timeout.ms"))
+        (self.config.get(keys::GROUP_MIN_SESSION_TIMEOUT_MS), self.config.get(keys::GROUP_MAX_SESSION_TIMEOUT_MS))
     }
 
     fn with_group<T>(&self, group_id: &str, f: impl FnOnce(&mut GroupEntry) -> T) -> T {
@@ -134,7 +135,7 @@ impl Broker {
         if session_ms < min || session_ms > max {
             return Err(BrokerError::InvalidSessionTimeout { given: session_ms as i32, min, max });
         }
-        let initial_delay = Duration::from_millis(self.config.long("group.initial.rebalance.delay.ms") as u64);
+        let initial_delay = Duration::from_millis(self.config.get(keys::GROUP_INITIAL_REBALANCE_DELAY_MS) as u64);
         let reply = self.with_group(group_id, |g| {
             if !g.consumer.is_empty() {
                 return Err(BrokerError::InconsistentGroupProtocol(format!(
@@ -180,7 +181,7 @@ impl Broker {
         if group_id.is_empty() {
             return Err(BrokerError::InvalidGroupId(group_id.into()));
         }
-        let session = Duration::from_millis(self.config.long("group.consumer.session.timeout.ms") as u64);
+        let session = Duration::from_millis(self.config.get(keys::GROUP_CONSUMER_SESSION_TIMEOUT_MS) as u64);
         let partitions = |topics: &BTreeSet<String>| {
             topics.iter().filter_map(|t| self.topic(t).map(|h| (t.clone(), h.partitions.len() as i32))).collect()
         };
@@ -195,7 +196,7 @@ impl Broker {
     }
 
     pub fn consumer_heartbeat_interval(&self) -> Duration {
-        Duration::from_millis(self.config.long("group.consumer.heartbeat.interval.ms") as u64)
+        Duration::from_millis(self.config.get(keys::GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS) as u64)
     }
 
     /// ConsumerGroupDescribe; `None` if the id names no consumer-protocol group.

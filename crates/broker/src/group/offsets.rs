@@ -9,6 +9,7 @@ use super::{GroupEntry, OFFSETS_TOPIC};
 use crate::broker::{now_ms, Broker};
 use crate::error::{BrokerError, Result};
 use crate::internal_topics::{partition_for, KeyValue};
+use crate::config::keys;
 
 /// Kafka's `offset.metadata.max.bytes` default.
 const MAX_METADATA_BYTES: usize = 4096;
@@ -42,7 +43,7 @@ impl Broker {
         if records.is_empty() {
             return Ok(());
         }
-        let handle = self.internal_topic(OFFSETS_TOPIC, "offsets.topic.num.partitions")?;
+        let handle = self.internal_topic(OFFSETS_TOPIC, keys::OFFSETS_TOPIC_NUM_PARTITIONS)?;
         let partition = partition_for(group_id, handle.partitions.len());
         self.write_internal(OFFSETS_TOPIC, partition, records).await
     }
@@ -213,7 +214,7 @@ impl Broker {
 
     /// Drops offsets of empty groups not committed within `offsets.retention.minutes`.
     pub(crate) async fn expire_offsets(&self) -> Result<()> {
-        let retention_ms = self.config.long("offsets.retention.minutes") * 60_000;
+        let retention_ms = self.config.get(keys::OFFSETS_RETENTION_MINUTES) * 60_000;
         let cutoff = now_ms().saturating_sub(retention_ms);
         let expired: Vec<(String, Vec<(String, i32)>)> = {
             let entries = self.groups.entries.lock();

@@ -1,71 +1,20 @@
 //! The Kinesis view of topics: a stream is a topic, a shard is a partition owning an even
 //! slice of the 128-bit hash-key space. Stream-only attributes (mode, tags, encryption,
-//! enhanced metrics) live in the metadata log beside the topic; records are read and
-//! written as (key, value, timestamp) so the Kinesis front-end never sees a batch.
+//! enhanced metrics, consumers) live in the metadata log beside the topic and change only
+//! through `settings`; records are read and written as (key, value, timestamp) so the
+//! Kinesis front-end never sees a batch.
 
+mod settings;
 mod shards;
 
+pub use settings::{StreamConsumer, StreamSettings, Transition, DEFAULT_RETENTION_HOURS};
 pub use shards::{even_layout, plan_merge, plan_split, plan_uniform, ChildPlan, Shard, ShardAppend};
-
-use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use kafka_protocol::records::{Compression, RecordBatchDecoder};
-use serde::{Deserialize, Serialize};
 
-use crate::admin::NewTopic;
 use crate::broker::{now_ms, Broker, Produced};
 use crate::error::{BrokerError, Result};
-use crate::metadata::MetadataEvent;
-
-/// Kinesis' default (and minimum) retention: 24 hours.
-pub const DEFAULT_RETENTION_HOURS: i64 = 24;
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StreamSettings {
-    pub on_demand: bool,
-    /// 0 for topics created through Kafka (no creation time recorded then).
-    pub created_ms: i64,
-    pub tags: BTreeMap<String, String>,
-    /// KMS key id when server-side encryption is on (recorded and reported only).
-    pub encryption_key: Option<String>,
-    pub enhanced_metrics: BTreeSet<String>,
-    /// Enhanced fan-out consumers registered on the stream.
-    #[serde(default)]
-    pub consumers: Vec<StreamConsumer>,
-    /// Empty until the first reshard: then every shard, open and closed.
-    #[serde(default)]
-    pub shards: Vec<Shard>,
-    /// CREATING or UPDATING until the given time (`kinesis.stream.transition.ms`).
-    #[serde(default)]
-    pub transition: Option<Transition>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StreamConsumer {
-    pub name: String,
-    pub created_ms: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Transition {
-    pub status: String,
-    pub until_ms: i64,
-}
-
-impl StreamSettings {
-    /// CREATING, UPDATING or ACTIVE at `now_ms`.
-    pub fn status(&self, now_ms: i64) -> &str {
-        match &self.transition {
-            Some(t) if now_ms < t.until_ms => &t.status,
-            _ => "ACTIVE",
-        }
-    }
-
-    fn transition_for(status: &str, ms: i64, now_ms: i64) -> Option<Transition> {
-        (ms > 0).then(|| Transition { status: status.into(), until_ms: now_ms + ms })
-    }
-}
 
 /// The first hash key of shard `index` of `count`: `floor(2^128 * index / count)`.
 pub fn shard_start(index: usize, count: usize) -> u128 {
@@ -108,50 +57,6 @@ pub struct RecordsRead {
 }
 
 impl Broker {
-    /// Creates a topic as a Kinesis stream with `shards` partitions and Kinesis' 24-hour
-    /// retention.
-    pub fn create_stream(
-        &self,
-        name: &str,
-        shards: i32,
-        on_demand: bool,
-        tags: BTreeMap<String, String>,
-    ) -> Result<()> {
-        let retention = (DEFAULT_RETENTION_HOURS * 3_600_000).to_string();
-        let configs = [("retention.ms".to_string(), retention)].into();
-        self.create_topic(
-            NewTopic { name: name.into(), partitions: Some(shards), replication_factor: None, configs },
-            false,
-        )?;
-        let now = now_ms();
-        let transition =
-            StreamSettings::transition_for("CREATING", self.config.long("kinesis.stream.transition.ms"), now);
-        let settings = StreamSettings { on_demand, created_ms: now, tags, transition, ..Default::default() };
-        let _guard = self.admin_lock.lock();
-        self.commit_event(MetadataEvent::StreamSettingsChanged { name: name.into(), settings })
-    }
-
-    /// The stream attributes of a topic (defaults for a topic never touched as a stream).
-    pub fn stream_settings(&self, name: &str) -> Option<StreamSettings> {
-        self.metadata.read().topics.get(name).map(|t| t.stream.clone().unwrap_or_default())
-    }
-
-    /// Replaces the user-set attributes; the shard layout and status transitions are the
-    /// broker's own and kept as they are.
-    pub fn set_stream_settings(&self, name: &str, mut settings: StreamSettings) -> Result<()> {
-        let _guard = self.admin_lock.lock();
-        let current = self
-            .metadata
-            .read()
-            .topics
-            .get(name)
-            .map(|t| t.stream.clone().unwrap_or_default())
-            .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
-        settings.shards = current.shards;
-        settings.transition = current.transition;
-        self.commit_event(MetadataEvent::StreamSettingsChanged { name: name.into(), settings })
-    }
-
     /// Appends `(key, value)` records to one partition as one batch stamped `now`.
     pub fn append_records(
         &self,
@@ -241,7 +146,7 @@ mod tests {
     #[test]
     fn streams_read_and_write_records() {
         let b = Broker::in_memory(BrokerConfig::default());
-        b.create_stream("s", 2, false, BTreeMap::new()).unwrap();
+        b.create_stream("s", 2, false, Default::default()).unwrap();
         let settings = b.stream_settings("s").unwrap();
         assert!(settings.created_ms > 0 && !settings.on_demand);
         let records = [

@@ -13,6 +13,7 @@ use super::shard_ranges;
 use crate::broker::{now_ms, Broker, Produced};
 use crate::error::{BrokerError, Result};
 use crate::metadata::MetadataEvent;
+use crate::config::keys;
 
 /// One shard: a partition and the slice of the 128-bit hash-key space it owns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,7 +232,7 @@ impl Broker {
         shards.extend(added.iter().cloned());
         let mut settings = self.stream_settings(name).unwrap_or_default();
         settings.shards = shards;
-        let transition_ms = self.config.long("kinesis.stream.transition.ms");
+        let transition_ms = self.config.get(keys::KINESIS_STREAM_TRANSITION_MS);
         settings.transition = super::StreamSettings::transition_for("UPDATING", transition_ms, now);
         let partitions = (first as usize + added.len()) as u32;
         self.commit_event(MetadataEvent::StreamResharded { name: name.into(), partitions, settings })?;

@@ -16,6 +16,7 @@ use crate::error::{BrokerError, Result};
 use crate::group::OffsetCommit;
 use crate::producer_ids::MAX_EPOCH;
 use crate::records::{encode_marker, Marker};
+use crate::config::keys;
 
 /// The state after InitProducerId, or the id's current state: it must belong to this
 /// producer id and epoch.
@@ -65,7 +66,7 @@ impl Broker {
         if transactional_id.is_empty() {
             return Err(BrokerError::InvalidRequest("the transactional id must not be empty".into()));
         }
-        let max = self.config.long("transaction.max.timeout.ms");
+        let max = self.config.get(keys::TRANSACTION_MAX_TIMEOUT_MS);
         if timeout_ms <= 0 || i64::from(timeout_ms) > max {
             return Err(BrokerError::InvalidTransactionTimeout { given: timeout_ms, max });
         }
@@ -295,7 +296,7 @@ impl Broker {
     /// failed write), and forgets ids idle past `transactional.id.expiration.ms`.
     pub(crate) async fn transaction_housekeeping(&self) {
         let now = now_ms();
-        let expiration = self.config.long("transactional.id.expiration.ms");
+        let expiration = self.config.get(keys::TRANSACTIONAL_ID_EXPIRATION_MS);
         for (id, slot) in self.transactions.all() {
             // A busy id is being driven by its producer: leave it for the next pass.
             let Ok(mut guard) = slot.try_lock() else { continue };

@@ -1,56 +1,21 @@
-//! Enhanced fan-out: registered stream consumers and SubscribeToShard, which pushes a
-//! shard's records as an event stream for up to five minutes: an `initial-response`
-//! event first, then SubscribeToShardEvent events as records arrive.
+//! Enhanced fan-out consumers: register, deregister, describe and list the consumers of a
+//! stream. Reading through one is SubscribeToShard (`subscribe`).
 
-use std::time::Duration;
-
-use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tidelog_broker::now_ms;
 use tidelog_broker::streams::StreamConsumer;
-use tokio::sync::mpsc;
 
-use super::records::{read_shard, starting_offset, Position};
-use super::streams::{existing, save_settings, shard, writable};
+use super::settings::update_settings;
+use super::streams::existing;
 use super::{page_size, seconds, Output};
-use crate::body::RequestBody;
 use crate::error::{KinesisError, ACCOUNT};
-use crate::eventstream;
-use crate::sequence;
 use crate::server::Call;
-use crate::stream_ref::{arn, name_from_arn, shard_id, StreamRef};
+use crate::stream_ref::{arn, name_from_arn, StreamRef};
 
 const MAX_CONSUMERS_PER_STREAM: usize = 20;
-const SUBSCRIPTION_MS: i64 = 300_000;
-/// A second SubscribeToShard for the same consumer and shard this soon is refused.
-const RESUBSCRIBE_MS: i64 = 5_000;
-/// An event is sent at least this often, records or not, as AWS does.
-const HEARTBEAT: Duration = Duration::from_secs(5);
-const EVENT_MAX_RECORDS: usize = 10_000;
-const EVENT_MAX_BYTES: usize = 2 << 20;
 
-/// When each (consumer, shard) was last subscribed: a second subscription within five
-/// seconds is refused, as on AWS.
-#[derive(Default)]
-pub struct Subscriptions(parking_lot::Mutex<std::collections::HashMap<String, i64>>);
-
-impl Subscriptions {
-    /// Records a subscription at `now`, or returns how long ago the last one started.
-    pub fn claim(&self, key: &str, now: i64, window_ms: i64) -> Result<(), i64> {
-        let mut started = self.0.lock();
-        started.retain(|_, at| now - *at < SUBSCRIPTION_MS);
-        match started.get(key) {
-            Some(at) if now - at < window_ms => Err(now - at),
-            _ => {
-                started.insert(key.to_string(), now);
-                Ok(())
-            }
-        }
-    }
-}
-
-fn consumer_arn(region: &str, stream: &str, consumer: &StreamConsumer) -> String {
+pub(super) fn consumer_arn(region: &str, stream: &str, consumer: &StreamConsumer) -> String {
     format!("{}/consumer/{}:{}", arn(region, stream), consumer.name, consumer.created_ms / 1000)
 }
 
@@ -87,13 +52,13 @@ fn parse_consumer_arn(text: &str) -> Result<(String, String), KinesisError> {
 #[serde(rename_all = "PascalCase")]
 pub struct ConsumerRef {
     #[serde(rename = "StreamARN")]
-    stream_arn: Option<String>,
-    consumer_name: Option<String>,
+    pub stream_arn: Option<String>,
+    pub consumer_name: Option<String>,
     #[serde(rename = "ConsumerARN")]
-    consumer_arn: Option<String>,
+    pub consumer_arn: Option<String>,
 }
 
-fn find(call: &Call, r: &ConsumerRef) -> Result<(String, StreamConsumer), KinesisError> {
+pub(super) fn find(call: &Call, r: &ConsumerRef) -> Result<(String, StreamConsumer), KinesisError> {
     let (stream, name) = match (&r.consumer_arn, &r.stream_arn, &r.consumer_name) {
         (Some(arn), _, _) => parse_consumer_arn(arn)?,
         (None, Some(stream), Some(name)) => (name_from_arn(stream)?, name.clone()),
@@ -126,32 +91,40 @@ pub fn register(call: &Call, input: RegisterInput) -> Output {
             "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
         )
     })?;
-    let mut settings = call.broker.stream_settings(&stream).unwrap_or_default();
-    if settings.consumers.iter().any(|c| c.name == input.consumer_name) {
-        return Err(KinesisError::resource_in_use(format!(
-            "Consumer {} under stream {stream} already exists for account {ACCOUNT}.",
-            input.consumer_name
-        )));
-    }
-    if settings.consumers.len() >= MAX_CONSUMERS_PER_STREAM {
-        return Err(KinesisError::new(
-            "LimitExceededException",
-            format!(
-                "Consumer limit of {MAX_CONSUMERS_PER_STREAM} reached for stream {stream} under account {ACCOUNT}."
-            ),
-        ));
-    }
-    let consumer = StreamConsumer { name: input.consumer_name, created_ms: now_ms() };
-    settings.consumers.push(consumer.clone());
-    save_settings(call, &stream, settings)?;
+    let name = input.consumer_name;
+    // Checked and added under one lock: two registrations at once both count.
+    let consumer = update_settings(call, &stream, |settings| {
+        if settings.consumers.iter().any(|c| c.name == name) {
+            return Err(KinesisError::resource_in_use(format!(
+                "Consumer {name} under stream {stream} already exists for account {ACCOUNT}."
+            )));
+        }
+        if settings.consumers.len() >= MAX_CONSUMERS_PER_STREAM {
+            return Err(KinesisError::new(
+                "LimitExceededException",
+                format!(
+                    "Consumer limit of {MAX_CONSUMERS_PER_STREAM} reached for stream {stream} under account {ACCOUNT}."
+                ),
+            ));
+        }
+        let consumer = StreamConsumer { name: name.clone(), created_ms: now_ms() };
+        settings.consumers.push(consumer.clone());
+        Ok(consumer)
+    })?;
     Ok(json!({ "Consumer": consumer_json(call, &stream, &consumer, false) }))
 }
 
 pub fn deregister(call: &Call, input: ConsumerRef) -> Output {
     let (stream, consumer) = find(call, &input)?;
-    let mut settings = call.broker.stream_settings(&stream).unwrap_or_default();
-    settings.consumers.retain(|c| c.name != consumer.name);
-    save_settings(call, &stream, settings)?;
+    update_settings(call, &stream, |settings| {
+        // A concurrent deregistration may have removed it since `find`.
+        let before = settings.consumers.len();
+        settings.consumers.retain(|c| c.name != consumer.name);
+        if settings.consumers.len() == before {
+            return Err(not_found(&consumer.name, &stream));
+        }
+        Ok(())
+    })?;
     Ok(json!({}))
 }
 
@@ -196,118 +169,4 @@ pub fn block_deletion(call: &Call, stream: &str, enforce_consumer_deletion: bool
         )));
     }
     Ok(())
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct StartingPosition {
-    r#type: String,
-    sequence_number: Option<String>,
-    timestamp: Option<f64>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SubscribeInput {
-    #[serde(rename = "ConsumerARN")]
-    consumer_arn: String,
-    shard_id: String,
-    starting_position: StartingPosition,
-}
-
-/// Checks a SubscribeToShard request and starts pushing its events; the receiver yields
-/// the encoded event-stream messages, the first being `initial-response`.
-pub fn subscription(call: &Call, body: &RequestBody) -> Result<mpsc::Receiver<Bytes>, KinesisError> {
-    let input: SubscribeInput = body.input()?;
-    let target = ConsumerRef { stream_arn: None, consumer_name: None, consumer_arn: Some(input.consumer_arn.clone()) };
-    let (stream, consumer) = find(call, &target)?;
-    writable(call, &StreamRef { stream_name: Some(stream.clone()), stream_arn: None })?;
-    let found = shard(call, &stream, &input.shard_id)?;
-    let position = Position {
-        kind: &input.starting_position.r#type,
-        sequence_number: input.starting_position.sequence_number.as_deref(),
-        timestamp: input.starting_position.timestamp,
-        field: "startingPosition.type",
-    };
-    let offset = starting_offset(call, &stream, &found, &position)?;
-    let key = format!("{}/{}", consumer_arn(&call.region, &stream, &consumer), found.partition);
-    call.subscriptions.claim(&key, now_ms(), RESUBSCRIBE_MS).map_err(|since| {
-        KinesisError::resource_in_use(format!(
-            "Another active subscription exists for consumer {} on shard {}; it started {since} ms ago.",
-            consumer.name,
-            shard_id(found.partition)
-        ))
-    })?;
-    let (tx, rx) = mpsc::channel(4);
-    let _ = tx.try_send(eventstream::event("initial-response", b"{}"));
-    let call = call.clone();
-    tokio::spawn(async move { push(call, stream, found.partition, offset, tx).await });
-    Ok(rx)
-}
-
-/// Sends SubscribeToShardEvent events until the subscription's five minutes are up, the
-/// shard's end is reached, or the client goes away.
-async fn push(call: Call, stream: String, index: i32, mut offset: u64, tx: mpsc::Sender<Bytes>) {
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(SUBSCRIPTION_MS as u64);
-    let Ok(partition) = call.broker.partition(&stream, index) else { return };
-    let mut changes = partition.subscribe();
-    loop {
-        let outcome = next_event(&call, &stream, index, offset);
-        let (event, next) = match outcome {
-            Ok(v) => v,
-            Err(e) => {
-                let _ = tx.send(eventstream::exception(e.kind, &e.message)).await;
-                return;
-            }
-        };
-        let finished = next.is_none();
-        let sent_records = event["Records"].as_array().is_some_and(|r| !r.is_empty());
-        let event = eventstream::event("SubscribeToShardEvent", event.to_string().as_bytes());
-        if (sent_records || finished) && tx.send(event).await.is_err() {
-            return;
-        }
-        let Some(next) = next else { return };
-        offset = next;
-        if sent_records {
-            continue;
-        }
-        // Nothing new: wait for an append, the heartbeat, or the end of the subscription.
-        let wait = tokio::time::timeout(HEARTBEAT, changes.changed());
-        tokio::select! {
-            outcome = wait => {
-                if outcome.is_err() {
-                    // Heartbeat: an empty event keeps the client's position current.
-                    let heartbeat = json!({
-                        "Records": [],
-                        "ContinuationSequenceNumber": sequence::encode(index, offset.saturating_sub(1)),
-                        "MillisBehindLatest": 0,
-                    });
-                    if tx.send(eventstream::event("SubscribeToShardEvent", heartbeat.to_string().as_bytes())).await.is_err() {
-                        return;
-                    }
-                }
-            }
-            _ = tokio::time::sleep_until(deadline) => return,
-            _ = tx.closed() => return,
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return;
-        }
-    }
-}
-
-/// One event from `offset`, and the offset to continue from (`None`: the shard is closed
-/// and fully read).
-fn next_event(call: &Call, stream: &str, index: i32, offset: u64) -> Result<(Value, Option<u64>), KinesisError> {
-    let found = shard(call, stream, &shard_id(index))?;
-    let read = read_shard(call, stream, &found, offset, EVENT_MAX_RECORDS, EVENT_MAX_BYTES)?;
-    let event = match read.next {
-        None => json!({ "Records": read.records, "MillisBehindLatest": 0, "ChildShards": read.child_shards }),
-        Some(next) => json!({
-            "Records": read.records,
-            "ContinuationSequenceNumber": sequence::encode(index, next.saturating_sub(1)),
-            "MillisBehindLatest": read.millis_behind,
-        }),
-    };
-    Ok((event, read.next))
 }

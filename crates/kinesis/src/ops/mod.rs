@@ -5,10 +5,14 @@
 mod consumers;
 mod records;
 mod reshard;
+mod settings;
 mod streams;
+mod subscribe;
 mod tags;
+#[cfg(test)]
+mod tests;
 
-pub(crate) use consumers::{subscription, Subscriptions};
+pub(crate) use subscribe::{subscription, Subscriptions};
 
 use serde_json::Value;
 
@@ -56,14 +60,14 @@ async fn dispatch_tree(call: &Call, operation: &str, body: &RequestBody) -> Outp
         "DescribeStreamSummary" => streams::describe_summary(call, body.input()?),
         "ListStreams" => streams::list(call, body.input()?),
         "ListShards" => streams::list_shards(call, body.input()?),
-        "IncreaseStreamRetentionPeriod" => streams::change_retention(call, body.input()?, true),
-        "DecreaseStreamRetentionPeriod" => streams::change_retention(call, body.input()?, false),
+        "IncreaseStreamRetentionPeriod" => settings::change_retention(call, body.input()?, true),
+        "DecreaseStreamRetentionPeriod" => settings::change_retention(call, body.input()?, false),
         "DescribeLimits" => body.ignore().and_then(|()| streams::describe_limits(call)),
-        "StartStreamEncryption" => streams::encryption(call, body.input()?, true),
-        "StopStreamEncryption" => streams::encryption(call, body.input()?, false),
-        "EnableEnhancedMonitoring" => streams::monitoring(call, body.input()?, true),
-        "DisableEnhancedMonitoring" => streams::monitoring(call, body.input()?, false),
-        "UpdateStreamMode" => streams::update_mode(call, body.input()?),
+        "StartStreamEncryption" => settings::encryption(call, body.input()?, true),
+        "StopStreamEncryption" => settings::encryption(call, body.input()?, false),
+        "EnableEnhancedMonitoring" => settings::monitoring(call, body.input()?, true),
+        "DisableEnhancedMonitoring" => settings::monitoring(call, body.input()?, false),
+        "UpdateStreamMode" => settings::update_mode(call, body.input()?),
         "AddTagsToStream" => tags::add(call, body.input()?),
         "RemoveTagsFromStream" => tags::remove(call, body.input()?),
         "ListTagsForStream" => tags::list(call, body.input()?),

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 
 use base64_simd::STANDARD;
 use bytes::Bytes;
+use futures::future::join_all;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -171,14 +172,20 @@ pub async fn put_records(call: &Call, input: PutRecordsInput<'_>) -> Result<Answ
         }
     }
     let records: Vec<Routed> = accepted.iter().map(|(_, r)| r.clone()).collect();
-    let mut touched = Vec::new();
-    for ShardAppend { partition, indexes, produced } in append(call, &name, &records)? {
-        touched.push(partition);
-        let indexes: Vec<usize> = indexes.iter().map(|&i| accepted[i].0).collect();
+    let appended = append(call, &name, &records)?;
+    let touched: Vec<i32> = appended.iter().map(|a| a.partition).collect();
+    // Every shard's fsync at once, as Kafka's Produce waits for its partitions: a request
+    // spanning shards waits for the slowest shard, not for the sum of them.
+    let durable = join_all(appended.into_iter().map(|ShardAppend { partition, indexes, produced }| async move {
         let result = match produced {
             Ok(produced) => produced.wait_durable().await.map(|()| produced.base_offset),
             Err(e) => Err(e),
         };
+        (partition, indexes, result)
+    }))
+    .await;
+    for (partition, indexes, result) in durable {
+        let indexes: Vec<usize> = indexes.iter().map(|&i| accepted[i].0).collect();
         match result {
             Ok(base) => {
                 let shard = shard_id(partition);

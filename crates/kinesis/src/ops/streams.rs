@@ -1,41 +1,31 @@
-//! Stream lifecycle and description: create, delete, describe, list, shards, retention,
-//! limits, encryption, enhanced monitoring, stream mode.
+//! Stream lifecycle and description: create, delete, describe, list, shards, limits.
+//! Changes to an existing stream's settings are in `settings`.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tidelog_broker::now_ms;
 use tidelog_broker::streams::{Shard, StreamSettings};
-use tidelog_broker::{now_ms, ConfigChange};
 
+use super::settings::retention_hours;
 use super::{page_size, seconds, Output};
 use crate::error::KinesisError;
 use crate::sequence;
 use crate::server::Call;
 use crate::stream_ref::{arn, shard_id, shard_index, validate_name, StreamRef};
+use tidelog_broker::config::keys;
 
 const ON_DEMAND_STREAM_LIMIT: i64 = 50;
 /// Shards an on-demand stream starts with, as on AWS.
 const ON_DEMAND_SHARDS: i64 = 4;
-const MIN_RETENTION_HOURS: i64 = 24;
-const MAX_RETENTION_HOURS: i64 = 8760;
-const ALL_METRICS: &[&str] = &[
-    "IncomingBytes",
-    "IncomingRecords",
-    "OutgoingBytes",
-    "OutgoingRecords",
-    "WriteProvisionedThroughputExceeded",
-    "ReadProvisionedThroughputExceeded",
-    "IteratorAgeMilliseconds",
-];
-
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StreamModeDetails {
     pub stream_mode: String,
 }
 
-fn on_demand(details: &Option<StreamModeDetails>) -> Result<bool, KinesisError> {
+pub(super) fn on_demand(details: &Option<StreamModeDetails>) -> Result<bool, KinesisError> {
     match details.as_ref().map(|d| d.stream_mode.as_str()) {
         None | Some("PROVISIONED") => Ok(false),
         Some("ON_DEMAND") => Ok(true),
@@ -98,25 +88,6 @@ fn settings(call: &Call, name: &str) -> Result<StreamSettings, KinesisError> {
     call.broker.stream_settings(name).ok_or_else(|| KinesisError::stream_not_found(name))
 }
 
-pub(crate) fn save_settings(call: &Call, name: &str, settings: StreamSettings) -> Result<(), KinesisError> {
-    call.broker.set_stream_settings(name, settings).map_err(|e| KinesisError::from_broker(e, name))
-}
-
-fn retention_hours(call: &Call, name: &str) -> i64 {
-    let ms = call
-        .broker
-        .topic_config_entries(name)
-        .ok()
-        .and_then(|entries| entries.into_iter().find(|e| e.name == "retention.ms"))
-        .and_then(|e| e.value.parse::<i64>().ok())
-        .unwrap_or(MIN_RETENTION_HOURS * 3_600_000);
-    if ms < 0 {
-        MAX_RETENTION_HOURS
-    } else {
-        ms / 3_600_000
-    }
-}
-
 fn total_open_shards(call: &Call) -> i64 {
     call.broker
         .all_topics()
@@ -131,7 +102,7 @@ fn open_shard_count(call: &Call, name: &str) -> usize {
 }
 
 pub(crate) fn shard_limit(call: &Call) -> i64 {
-    call.broker.config().long("kinesis.shard.limit")
+    call.broker.config().get(keys::KINESIS_SHARD_LIMIT)
 }
 
 /// LimitExceededException when `additional` more open shards would pass the account limit.
@@ -419,33 +390,6 @@ pub fn list_shards(call: &Call, input: ListShardsInput) -> Output {
     Ok(out)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct RetentionInput {
-    #[serde(flatten)]
-    stream: StreamRef,
-    retention_period_hours: i64,
-}
-
-pub fn change_retention(call: &Call, input: RetentionInput, increase: bool) -> Output {
-    let name = existing(call, &input.stream)?;
-    let hours = input.retention_period_hours;
-    if !(MIN_RETENTION_HOURS..=MAX_RETENTION_HOURS).contains(&hours) {
-        let constraint = format!("Member must have value between {MIN_RETENTION_HOURS} and {MAX_RETENTION_HOURS}");
-        return Err(KinesisError::validation("retentionPeriodHours", hours, &constraint));
-    }
-    let current = retention_hours(call, &name);
-    if increase && hours < current {
-        return Err(KinesisError::invalid_argument(format!("Requested retention period ({hours} hours) for stream {name} can not be shorter than existing retention period ({current} hours). Use DecreaseRetentionPeriod API.")));
-    }
-    if !increase && hours > current {
-        return Err(KinesisError::invalid_argument(format!("Requested retention period ({hours} hours) for stream {name} can not be longer than existing retention period ({current} hours). Use IncreaseRetentionPeriod API.")));
-    }
-    let change = ConfigChange::Set("retention.ms".into(), (hours * 3_600_000).to_string());
-    call.broker.alter_topic_configs(&name, &[change], false).map_err(|e| KinesisError::from_broker(e, &name))?;
-    Ok(json!({}))
-}
-
 pub fn describe_limits(call: &Call) -> Output {
     let on_demand = call
         .broker
@@ -459,83 +403,4 @@ pub fn describe_limits(call: &Call) -> Output {
         "OnDemandStreamCount": on_demand,
         "OnDemandStreamCountLimit": ON_DEMAND_STREAM_LIMIT,
     }))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct EncryptionInput {
-    #[serde(flatten)]
-    stream: StreamRef,
-    encryption_type: String,
-    key_id: String,
-}
-
-/// Recorded and reported; data at rest is not encrypted by tidelog itself.
-pub fn encryption(call: &Call, input: EncryptionInput, start: bool) -> Output {
-    let name = existing(call, &input.stream)?;
-    if input.encryption_type != "KMS" {
-        return Err(KinesisError::validation(
-            "encryptionType",
-            &input.encryption_type,
-            "Member must satisfy enum value set: [KMS]",
-        ));
-    }
-    let mut settings = settings(call, &name)?;
-    settings.encryption_key = start.then_some(input.key_id);
-    save_settings(call, &name, settings)?;
-    Ok(json!({}))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct MonitoringInput {
-    #[serde(flatten)]
-    stream: StreamRef,
-    shard_level_metrics: Vec<String>,
-}
-
-pub fn monitoring(call: &Call, input: MonitoringInput, enable: bool) -> Output {
-    let name = existing(call, &input.stream)?;
-    let mut wanted = Vec::new();
-    for m in &input.shard_level_metrics {
-        match m.as_str() {
-            "ALL" => wanted.extend(ALL_METRICS.iter().map(|s| s.to_string())),
-            known if ALL_METRICS.contains(&known) => wanted.push(known.to_string()),
-            other => return Err(KinesisError::validation("shardLevelMetrics", other, "Member must satisfy enum value set: [IncomingBytes, IncomingRecords, OutgoingBytes, OutgoingRecords, WriteProvisionedThroughputExceeded, ReadProvisionedThroughputExceeded, IteratorAgeMilliseconds, ALL]")),
-        }
-    }
-    let mut settings = settings(call, &name)?;
-    let current: Vec<String> = settings.enhanced_metrics.iter().cloned().collect();
-    for m in wanted {
-        if enable {
-            settings.enhanced_metrics.insert(m);
-        } else {
-            settings.enhanced_metrics.remove(&m);
-        }
-    }
-    let desired: Vec<String> = settings.enhanced_metrics.iter().cloned().collect();
-    save_settings(call, &name, settings)?;
-    Ok(json!({
-        "StreamName": name,
-        "StreamARN": arn(&call.region, &name),
-        "CurrentShardLevelMetrics": current,
-        "DesiredShardLevelMetrics": desired,
-    }))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct UpdateModeInput {
-    #[serde(rename = "StreamARN")]
-    stream_arn: String,
-    stream_mode_details: StreamModeDetails,
-}
-
-pub fn update_mode(call: &Call, input: UpdateModeInput) -> Output {
-    let stream = StreamRef { stream_name: None, stream_arn: Some(input.stream_arn) };
-    let name = existing(call, &stream)?;
-    let mut settings = settings(call, &name)?;
-    settings.on_demand = on_demand(&Some(input.stream_mode_details))?;
-    save_settings(call, &name, settings)?;
-    Ok(json!({}))
 }

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::streams::{existing, save_settings};
+use super::settings::update_settings;
+use super::streams::existing;
 use super::Output;
 use crate::error::KinesisError;
 use crate::server::Call;
@@ -14,16 +15,18 @@ use crate::stream_ref::StreamRef;
 /// AWS's limit of tags per stream.
 const MAX_TAGS: usize = 50;
 
+/// Applies `f` to the stream's tags; refused, with nothing changed, past `MAX_TAGS`.
 fn change_tags(call: &Call, stream: &StreamRef, f: impl FnOnce(&mut BTreeMap<String, String>)) -> Output {
     let name = existing(call, stream)?;
-    let mut settings = call.broker.stream_settings(&name).ok_or_else(|| KinesisError::stream_not_found(&name))?;
-    f(&mut settings.tags);
-    if settings.tags.len() > MAX_TAGS {
-        return Err(KinesisError::invalid_argument(format!(
-            "Failed to add tags to stream {name}: a stream may have at most {MAX_TAGS} tags"
-        )));
-    }
-    save_settings(call, &name, settings)?;
+    update_settings(call, &name, |settings| {
+        f(&mut settings.tags);
+        if settings.tags.len() > MAX_TAGS {
+            return Err(KinesisError::invalid_argument(format!(
+                "Failed to add tags to stream {name}: a stream may have at most {MAX_TAGS} tags"
+            )));
+        }
+        Ok(())
+    })?;
     Ok(json!({}))
 }
 

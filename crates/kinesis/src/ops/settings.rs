@@ -1,0 +1,170 @@
+//! Changes to an existing stream's settings: retention, encryption, enhanced monitoring,
+//! stream mode (tags and consumers use the same door). Each is one read-modify-write under
+//! the broker's metadata lock, so concurrent changes never lose one another and checks
+//! against the current settings still hold when the change commits.
+
+use serde::Deserialize;
+use serde_json::json;
+use tidelog_broker::streams::StreamSettings;
+
+use super::streams::{existing, on_demand, StreamModeDetails};
+use super::Output;
+use crate::error::KinesisError;
+use crate::server::Call;
+use crate::stream_ref::{arn, StreamRef};
+
+const MIN_RETENTION_HOURS: i64 = 24;
+const MAX_RETENTION_HOURS: i64 = 8760;
+const ALL_METRICS: &[&str] = &[
+    "IncomingBytes",
+    "IncomingRecords",
+    "OutgoingBytes",
+    "OutgoingRecords",
+    "WriteProvisionedThroughputExceeded",
+    "ReadProvisionedThroughputExceeded",
+    "IteratorAgeMilliseconds",
+];
+
+/// Changes a stream's settings in one read-modify-write under the broker's metadata lock,
+/// so concurrent changes (a tag added while a consumer registers) never lose one another.
+/// `change` sees the current settings and may refuse; then nothing is written. It runs
+/// under the lock, so it only edits the settings it is given.
+pub(crate) fn update_settings<T>(
+    call: &Call,
+    name: &str,
+    change: impl FnOnce(&mut StreamSettings) -> Result<T, KinesisError>,
+) -> Result<T, KinesisError> {
+    call.broker.update_stream_settings(name, change).map_err(|e| KinesisError::from_broker(e, name))?
+}
+
+pub(super) fn retention_hours(call: &Call, name: &str) -> i64 {
+    let ms = call
+        .broker
+        .topic_config_entries(name)
+        .ok()
+        .and_then(|entries| entries.into_iter().find(|e| e.name == "retention.ms"))
+        .and_then(|e| e.value.parse::<i64>().ok())
+        .unwrap_or(MIN_RETENTION_HOURS * 3_600_000);
+    whole_hours(ms)
+}
+
+/// `retention.ms` in whole hours; unlimited (-1) counts as the longest Kinesis allows.
+fn whole_hours(retention_ms: i64) -> i64 {
+    if retention_ms < 0 {
+        MAX_RETENTION_HOURS
+    } else {
+        retention_ms / 3_600_000
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RetentionInput {
+    #[serde(flatten)]
+    stream: StreamRef,
+    retention_period_hours: i64,
+}
+
+pub fn change_retention(call: &Call, input: RetentionInput, increase: bool) -> Output {
+    let name = existing(call, &input.stream)?;
+    let hours = input.retention_period_hours;
+    if !(MIN_RETENTION_HOURS..=MAX_RETENTION_HOURS).contains(&hours) {
+        let constraint = format!("Member must have value between {MIN_RETENTION_HOURS} and {MAX_RETENTION_HOURS}");
+        return Err(KinesisError::validation("retentionPeriodHours", hours, &constraint));
+    }
+    // Checked against the period in force when the change commits, not an earlier read.
+    let checked = call.broker.update_stream_retention(&name, |current_ms| {
+        let current = whole_hours(current_ms);
+        if increase && hours < current {
+            return Err(KinesisError::invalid_argument(format!("Requested retention period ({hours} hours) for stream {name} can not be shorter than existing retention period ({current} hours). Use DecreaseRetentionPeriod API.")));
+        }
+        if !increase && hours > current {
+            return Err(KinesisError::invalid_argument(format!("Requested retention period ({hours} hours) for stream {name} can not be longer than existing retention period ({current} hours). Use IncreaseRetentionPeriod API.")));
+        }
+        Ok(hours * 3_600_000)
+    });
+    checked.map_err(|e| KinesisError::from_broker(e, &name))??;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EncryptionInput {
+    #[serde(flatten)]
+    stream: StreamRef,
+    encryption_type: String,
+    key_id: String,
+}
+
+/// Recorded and reported; data at rest is not encrypted by tidelog itself.
+pub fn encryption(call: &Call, input: EncryptionInput, start: bool) -> Output {
+    let name = existing(call, &input.stream)?;
+    if input.encryption_type != "KMS" {
+        return Err(KinesisError::validation(
+            "encryptionType",
+            &input.encryption_type,
+            "Member must satisfy enum value set: [KMS]",
+        ));
+    }
+    update_settings(call, &name, |settings| {
+        settings.encryption_key = start.then_some(input.key_id);
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MonitoringInput {
+    #[serde(flatten)]
+    stream: StreamRef,
+    shard_level_metrics: Vec<String>,
+}
+
+pub fn monitoring(call: &Call, input: MonitoringInput, enable: bool) -> Output {
+    let name = existing(call, &input.stream)?;
+    let mut wanted = Vec::new();
+    for m in &input.shard_level_metrics {
+        match m.as_str() {
+            "ALL" => wanted.extend(ALL_METRICS.iter().map(|s| s.to_string())),
+            known if ALL_METRICS.contains(&known) => wanted.push(known.to_string()),
+            other => return Err(KinesisError::validation("shardLevelMetrics", other, "Member must satisfy enum value set: [IncomingBytes, IncomingRecords, OutgoingBytes, OutgoingRecords, WriteProvisionedThroughputExceeded, ReadProvisionedThroughputExceeded, IteratorAgeMilliseconds, ALL]")),
+        }
+    }
+    let (current, desired) = update_settings(call, &name, |settings| {
+        let current: Vec<String> = settings.enhanced_metrics.iter().cloned().collect();
+        for m in wanted {
+            if enable {
+                settings.enhanced_metrics.insert(m);
+            } else {
+                settings.enhanced_metrics.remove(&m);
+            }
+        }
+        Ok((current, settings.enhanced_metrics.iter().cloned().collect::<Vec<String>>()))
+    })?;
+    Ok(json!({
+        "StreamName": name,
+        "StreamARN": arn(&call.region, &name),
+        "CurrentShardLevelMetrics": current,
+        "DesiredShardLevelMetrics": desired,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateModeInput {
+    #[serde(rename = "StreamARN")]
+    stream_arn: String,
+    stream_mode_details: StreamModeDetails,
+}
+
+pub fn update_mode(call: &Call, input: UpdateModeInput) -> Output {
+    let stream = StreamRef { stream_name: None, stream_arn: Some(input.stream_arn) };
+    let name = existing(call, &stream)?;
+    let on_demand = on_demand(&Some(input.stream_mode_details))?;
+    update_settings(call, &name, |settings| {
+        settings.on_demand = on_demand;
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
