@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::shard_ranges;
 use crate::broker::{now_ms, Broker, Produced};
+use crate::config::keys;
 use crate::error::{BrokerError, Result};
 use crate::metadata::MetadataEvent;
-use crate::config::keys;
 
 /// One shard: a partition and the slice of the 128-bit hash-key space it owns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,15 +199,31 @@ impl Broker {
             .collect())
     }
 
-    /// Closes `closing` at their current log end and adds `children` as new partitions.
-    /// Returns the new shards.
-    pub fn reshard(&self, name: &str, closing: &[i32], children: &[ChildPlan]) -> Result<Vec<Shard>> {
+    /// Plans a reshard against the current layout and applies it, both under the locks
+    /// that serialise metadata changes and shard routing, so two concurrent reshards never
+    /// plan against the same layout (a shard closed twice, a limit checked against stale
+    /// counts). `plan` returns the shards to close and the children to add, or its own
+    /// error (the inner `Err`; nothing changes then, nor when the plan is empty). Closing
+    /// shards end at their current log end; children are new partitions. Returns the new
+    /// shards. `plan` must not call back into the broker's metadata changes.
+    pub fn reshard<E>(
+        &self,
+        name: &str,
+        plan: impl FnOnce(&[Shard]) -> std::result::Result<(Vec<i32>, Vec<ChildPlan>), E>,
+    ) -> Result<std::result::Result<Vec<Shard>, E>> {
         let _admin = self.admin_lock.lock();
         let _writes = self.reshard_lock.write();
         let handle = self
             .topic(name)
             .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
         let mut shards = self.stream_shards(name)?;
+        let (closing, children) = match plan(&shards) {
+            Ok(planned) => planned,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        if closing.is_empty() && children.is_empty() {
+            return Ok(Ok(Vec::new()));
+        }
         let now = now_ms();
         for shard in shards.iter_mut().filter(|s| closing.contains(&s.partition)) {
             let partition = self.partition(name, shard.partition)?;
@@ -237,7 +253,7 @@ impl Broker {
         let partitions = (first as usize + added.len()) as u32;
         self.commit_event(MetadataEvent::StreamResharded { name: name.into(), partitions, settings })?;
         tracing::info!(stream = %name, closed = ?closing, added = added.len(), "resharded stream");
-        Ok(added)
+        Ok(Ok(added))
     }
 }
 
@@ -256,8 +272,7 @@ mod tests {
         b.create_stream("s", 1, false, Default::default()).unwrap();
         let rec = |h: u128| (h, Bytes::from_static(b"k"), Bytes::from_static(b"v"));
         b.append_by_hash("s", &[rec(5)]).unwrap();
-        let (closing, children) = plan_split(&b.stream_shards("s").unwrap(), "s", 0, 1 << 127).unwrap();
-        let added = b.reshard("s", &closing, &children).unwrap();
+        let added = b.reshard("s", |layout| plan_split(layout, "s", 0, 1 << 127)).unwrap().unwrap();
         assert_eq!(added.iter().map(|s| s.partition).collect::<Vec<_>>(), vec![1, 2]);
         let shards = b.stream_shards("s").unwrap();
         assert_eq!(shards[0].ending_offset, Some(1));
@@ -269,9 +284,9 @@ mod tests {
         assert!(matches!(plan_split(&shards, "s", 0, 7), Err(BrokerError::InvalidReshard(_))));
         assert!(matches!(plan_split(&shards, "s", 1, 0), Err(BrokerError::InvalidReshard(_))));
         // Merging the two children gives one child with both as parents.
-        let (closing, children) = plan_merge(&shards, "s", 1, 2).unwrap();
+        let (_, children) = plan_merge(&shards, "s", 1, 2).unwrap();
         assert_eq!(children[0].range, (0, u128::MAX));
-        b.reshard("s", &closing, &children).unwrap();
+        b.reshard("s", |layout| plan_merge(layout, "s", 1, 2)).unwrap().unwrap();
         assert_eq!(hash_of(&b, "s", 3), 0);
         assert!(matches!(plan_merge(&b.stream_shards("s").unwrap(), "s", 1, 2), Err(BrokerError::InvalidReshard(_))));
     }

@@ -4,9 +4,9 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use tidelog_broker::streams::{plan_merge, plan_split, plan_uniform, ChildPlan};
+use tidelog_broker::streams::{plan_merge, plan_split, plan_uniform, ChildPlan, Shard};
 
-use super::streams::{check_shard_limit, idle, shards};
+use super::streams::{check_shard_limit, idle};
 use super::Output;
 use crate::error::KinesisError;
 use crate::server::Call;
@@ -15,11 +15,26 @@ use crate::stream_ref::{arn, shard_index, StreamRef};
 /// AWS's bounds on one UpdateShardCount: at most double, at least half the open shards.
 const MAX_SHARDS_PER_STREAM: i64 = 10_000;
 
-fn apply(call: &Call, name: &str, planned: tidelog_broker::Result<(Vec<i32>, Vec<ChildPlan>)>) -> Output {
-    let (closing, children) = planned.map_err(|e| KinesisError::from_broker(e, name))?;
-    check_shard_limit(call, children.len() as i64 - closing.len() as i64)?;
-    call.broker.reshard(name, &closing, &children).map_err(|e| KinesisError::from_broker(e, name))?;
-    Ok(json!({}))
+/// Plans against the stream's current layout and reshards, as one step under the broker's
+/// metadata lock, with the account's shard limit checked against the same state.
+fn apply(
+    call: &Call,
+    name: &str,
+    plan: impl FnOnce(&[Shard]) -> Result<(Vec<i32>, Vec<ChildPlan>), KinesisError>,
+) -> Result<(), KinesisError> {
+    let resharded = call.broker.reshard(name, |layout| {
+        let (closing, children) = plan(layout)?;
+        check_shard_limit(call, children.len() as i64 - closing.len() as i64)?;
+        Ok((closing, children))
+    });
+    resharded.map_err(|e| KinesisError::from_broker(e, name))?.map(|_| ())
+}
+
+fn planned(
+    name: &str,
+    plan: tidelog_broker::Result<(Vec<i32>, Vec<ChildPlan>)>,
+) -> Result<(Vec<i32>, Vec<ChildPlan>), KinesisError> {
+    plan.map_err(|e| KinesisError::from_broker(e, name))
 }
 
 #[derive(Deserialize)]
@@ -41,8 +56,8 @@ pub fn split(call: &Call, input: SplitInput) -> Output {
             "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})",
         )
     })?;
-    let layout = shards(call, &name)?;
-    apply(call, &name, plan_split(&layout, &name, parent, key))
+    apply(call, &name, |layout| planned(&name, plan_split(layout, &name, parent, key)))?;
+    Ok(json!({}))
 }
 
 #[derive(Deserialize)]
@@ -57,8 +72,8 @@ pub struct MergeInput {
 pub fn merge(call: &Call, input: MergeInput) -> Output {
     let name = idle(call, &input.stream)?;
     let (a, b) = (shard_index(&input.shard_to_merge)?, shard_index(&input.adjacent_shard_to_merge)?);
-    let layout = shards(call, &name)?;
-    apply(call, &name, plan_merge(&layout, &name, a, b))
+    apply(call, &name, |layout| planned(&name, plan_merge(layout, &name, a, b)))?;
+    Ok(json!({}))
 }
 
 #[derive(Deserialize)]
@@ -87,17 +102,18 @@ pub fn update_count(call: &Call, input: UpdateCountInput) -> Output {
             "Member must have value less than or equal to 10000 and greater than or equal to 1",
         ));
     }
-    let layout = shards(call, &name)?;
-    let current = layout.iter().filter(|s| s.is_open()).count() as i64;
-    if target > current * 2 || target * 2 < current {
-        return Err(KinesisError::invalid_argument(format!(
-            "UpdateShardCount failed for stream {name} under account {}. Target shard count {target} must be between half and double the current open shard count {current}.",
-            crate::error::ACCOUNT
-        )));
-    }
-    if target != current {
-        apply(call, &name, Ok(plan_uniform(&layout, target as usize)))?;
-    }
+    let mut current = 0;
+    apply(call, &name, |layout| {
+        current = layout.iter().filter(|s| s.is_open()).count() as i64;
+        if target > current * 2 || target * 2 < current {
+            return Err(KinesisError::invalid_argument(format!(
+                "UpdateShardCount failed for stream {name} under account {}. Target shard count {target} must be between half and double the current open shard count {current}.",
+                crate::error::ACCOUNT
+            )));
+        }
+        // The same count plans nothing, and nothing changes.
+        Ok(if target == current { Default::default() } else { plan_uniform(layout, target as usize) })
+    })?;
     Ok(json!({
         "StreamName": name,
         "StreamARN": arn(&call.region, &name),
@@ -117,10 +133,13 @@ pub fn scale_on_demand(call: &Call, name: &str, touched: &[i32]) {
         if !call.limits.overloaded(name, partition) {
             continue;
         }
-        let Ok(layout) = call.broker.stream_shards(name) else { return };
-        let Some(shard) = layout.iter().find(|s| s.partition == partition && s.is_open()) else { continue };
-        let middle = shard.starting_hash_key + (shard.ending_hash_key - shard.starting_hash_key) / 2 + 1;
-        let outcome = apply(call, name, plan_split(&layout, name, partition, middle));
+        let outcome = apply(call, name, |layout| {
+            let shard = layout.iter().find(|s| s.partition == partition && s.is_open()).ok_or_else(|| {
+                KinesisError::invalid_argument(format!("shard {partition} of {name} is no longer open"))
+            })?;
+            let middle = shard.starting_hash_key + (shard.ending_hash_key - shard.starting_hash_key) / 2 + 1;
+            planned(name, plan_split(layout, name, partition, middle))
+        });
         match outcome {
             Ok(_) => tracing::info!(stream = %name, shard = partition, "on-demand stream split a busy shard"),
             Err(e) => tracing::debug!(stream = %name, shard = partition, error = %e, "on-demand split skipped"),

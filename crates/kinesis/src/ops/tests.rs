@@ -132,6 +132,31 @@ fn concurrent_retention_increases_never_shorten_it() {
 }
 
 /// The explicit hash key of shard `shard` of four.
+#[test]
+fn concurrent_splits_of_one_shard_close_it_once() {
+    const THREADS: usize = 6;
+    let call = call(false);
+    run(&call, "CreateStream", json!({ "StreamName": "s", "ShardCount": 1 })).unwrap();
+    let split = json!({
+        "StreamName": "s",
+        "ShardToSplit": "shardId-000000000000",
+        "NewStartingHashKey": (1u128 << 127).to_string(),
+    });
+    let threads: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (call, split) = (call.clone(), split.clone());
+            std::thread::spawn(move || run(&call, "SplitShard", split))
+        })
+        .collect();
+    let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+        assert_eq!(refused.kind, "InvalidArgumentException", "{refused:?}");
+    }
+    let shards = run(&call, "ListShards", json!({ "StreamName": "s" })).unwrap();
+    assert_eq!(shards["Shards"].as_array().unwrap().len(), 3, "one parent, two children: {shards}");
+}
+
 fn into_shard(shard: u128) -> String {
     (shard << 126).to_string()
 }
