@@ -20,6 +20,9 @@ fi
 [ -x .venv-awscli/bin/python ] || python3 -m venv .venv-awscli
 .venv-awscli/bin/pip install -q --disable-pip-version-check -r compat/requirements-awscli.txt
 
+# The house rules: formatted, and clippy-clean with warnings as errors.
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
 cargo build --workspace --all-targets
 cargo test --workspace
 TIDELOG_BIN="$PWD/target/debug/tidelog" .venv/bin/pytest -q -p no:warnings compat

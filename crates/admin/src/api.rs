@@ -2,6 +2,7 @@
 //! reads. Every answer is JSON; an unknown topic or group is a 404 with an `error` field.
 
 use std::sync::Arc;
+use tidelog_broker::access::RequestContext;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -127,7 +128,8 @@ pub(crate) async fn topic(State(admin): State<Arc<Admin>>, Path(name): Path<Stri
         })
         .collect();
     let configs: Vec<Value> = broker
-        .topic_config_entries(&name)
+        // The admin listener has no authentication yet: its views act as a local client.
+        .topic_config_entries(&RequestContext::local(), &name)
         .unwrap_or_default()
         .into_iter()
         .map(|e| json!({ "name": e.name, "value": e.value, "source": source(e.source) }))

@@ -280,8 +280,7 @@ pub fn latency_at_rate(
         // Paced: record i leaves at i / rate, not in bursts. Delivery reports are served
         // before every send: a report only counts when `poll` serves it, and when the loop
         // ran behind schedule (no wait, so no poll) reports queued up and the produce p99
-        // measured this loop instead of the broker, which answered every request within
-        // 0.5 ms (its own request-latency histogram).
+        // measured this loop instead of the broker.
         let due = started + Duration::from_nanos(i * 1_000_000_000 / records_per_s);
         producer.poll(Duration::ZERO);
         while Instant::now() < due {

@@ -59,6 +59,11 @@ impl RequestContext {
         }
     }
 
+    /// An anonymous client on this machine: what tests and local tools act as.
+    pub fn local() -> Self {
+        RequestContext::new(Principal::anonymous(), "local", None, IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+
     /// The broker acting on its own behalf.
     pub fn internal() -> Self {
         RequestContext {
@@ -181,5 +186,20 @@ mod tests {
         assert!(matches!(err, BrokerError::NotAuthorized { kind: ResourceKind::Topic, .. }));
         check(&ReadOnly, &RequestContext::internal(), Operation::Write, Resource::Cluster).unwrap();
         check(&AllowAll, &ctx, Operation::Alter, Resource::Cluster).unwrap();
+    }
+
+    #[test]
+    fn the_broker_refuses_what_its_authorizer_refuses_and_stores_nothing() {
+        let broker = crate::Broker::in_memory(crate::BrokerConfig::default());
+        let topic = crate::NewTopic { name: "t".into(), partitions: Some(1), ..Default::default() };
+        broker.create_topic(&RequestContext::local(), topic, false).unwrap();
+        broker.set_authorizer(std::sync::Arc::new(ReadOnly));
+        let batch = crate::test_support::encode_batch(1, b"v", 1, kafka_protocol::records::Compression::None);
+        let refused = broker.append(&RequestContext::local(), "t", 0, &batch).unwrap_err();
+        assert!(matches!(refused, BrokerError::NotAuthorized { kind: ResourceKind::Topic, .. }), "{refused}");
+        assert_eq!(broker.partition("t", 0).unwrap().offsets().log_end_offset, 0);
+        assert!(broker.delete_topic(&RequestContext::local(), "t").is_err());
+        // The broker's own writes (coordinators) are never refused.
+        broker.append(&RequestContext::internal(), "t", 0, &batch).unwrap();
     }
 }

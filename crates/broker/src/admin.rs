@@ -8,11 +8,12 @@ use std::sync::Arc;
 use tracing::info;
 use uuid::Uuid;
 
+use crate::access::{Operation, RequestContext, Resource};
 use crate::broker::{Broker, TopicHandle};
+use crate::config::keys;
 use crate::config::{validate_topic_configs, ConfigEntry, TopicConfig};
 use crate::error::{BrokerError, Result};
 use crate::metadata::{MetadataEvent, TopicMeta};
-use crate::config::keys;
 
 const MAX_TOPIC_NAME_LEN: usize = 249;
 
@@ -89,7 +90,8 @@ pub fn validate_topic_name(name: &str) -> Result<()> {
 
 impl Broker {
     /// Creates a topic, or with `validate_only` only checks that it could be created.
-    pub fn create_topic(&self, request: NewTopic, validate_only: bool) -> Result<TopicMeta> {
+    pub fn create_topic(&self, ctx: &RequestContext, request: NewTopic, validate_only: bool) -> Result<TopicMeta> {
+        self.authorize(ctx, Operation::Create, Resource::Topic(&request.name))?;
         self.create_topic_with_stream(request, validate_only, None)
     }
 
@@ -106,7 +108,8 @@ impl Broker {
         if partitions <= 0 {
             return Err(BrokerError::InvalidPartitions("Number of partitions must be larger than 0.".into()));
         }
-        let replication = request.replication_factor.unwrap_or(self.config.get(keys::DEFAULT_REPLICATION_FACTOR) as i16);
+        let replication =
+            request.replication_factor.unwrap_or(self.config.get(keys::DEFAULT_REPLICATION_FACTOR) as i16);
         if replication <= 0 {
             return Err(BrokerError::InvalidReplicationFactor("Replication factor must be larger than 0.".into()));
         }
@@ -142,20 +145,22 @@ impl Broker {
     }
 
     /// The topic, created with broker defaults if it is missing and auto-creation is on.
-    pub fn topic_or_auto_create(&self, name: &str) -> Result<Option<Arc<TopicHandle>>> {
+    pub fn topic_or_auto_create(&self, ctx: &RequestContext, name: &str) -> Result<Option<Arc<TopicHandle>>> {
+        self.authorize(ctx, Operation::Describe, Resource::Topic(name))?;
         if let Some(t) = self.topic(name) {
             return Ok(Some(t));
         }
         if !self.config.get(keys::AUTO_CREATE_TOPICS_ENABLE) {
             return Ok(None);
         }
-        match self.create_topic(NewTopic { name: name.into(), ..Default::default() }, false) {
+        match self.create_topic(ctx, NewTopic { name: name.into(), ..Default::default() }, false) {
             Ok(_) | Err(BrokerError::TopicAlreadyExists(_)) => Ok(self.topic(name)),
             Err(e) => Err(e),
         }
     }
 
-    pub fn delete_topic(&self, name: &str) -> Result<Uuid> {
+    pub fn delete_topic(&self, ctx: &RequestContext, name: &str) -> Result<Uuid> {
+        self.authorize(ctx, Operation::Delete, Resource::Topic(name))?;
         let _guard = self.admin_lock.lock();
         let handle = self
             .topic(name)
@@ -166,7 +171,8 @@ impl Broker {
     }
 
     /// Grows a topic to `total` partitions.
-    pub fn create_partitions(&self, name: &str, total: i32, validate_only: bool) -> Result<()> {
+    pub fn create_partitions(&self, ctx: &RequestContext, name: &str, total: i32, validate_only: bool) -> Result<()> {
+        self.authorize(ctx, Operation::Alter, Resource::Topic(name))?;
         let _guard = self.admin_lock.lock();
         let handle = self
             .topic(name)
@@ -187,7 +193,14 @@ impl Broker {
 
     /// Applies config changes to a topic: validated as a whole, persisted as one event,
     /// then in force for new appends, segment rolls and retention.
-    pub fn alter_topic_configs(&self, name: &str, changes: &[ConfigChange], validate_only: bool) -> Result<()> {
+    pub fn alter_topic_configs(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        changes: &[ConfigChange],
+        validate_only: bool,
+    ) -> Result<()> {
+        self.authorize(ctx, Operation::AlterConfigs, Resource::Topic(name))?;
         let _guard = self.admin_lock.lock();
         let handle = self
             .topic(name)
@@ -207,7 +220,8 @@ impl Broker {
 
     /// Moves a partition's log start offset to `offset` (-1: the high watermark); records
     /// below it are gone. Returns the new log start offset (DeleteRecords' low watermark).
-    pub fn delete_records(&self, topic: &str, partition: i32, offset: i64) -> Result<u64> {
+    pub fn delete_records(&self, ctx: &RequestContext, topic: &str, partition: i32, offset: i64) -> Result<u64> {
+        self.authorize(ctx, Operation::Delete, Resource::Topic(topic))?;
         let part = self.partition(topic, partition)?;
         let target = if offset == -1 {
             part.offsets().high_watermark
@@ -221,7 +235,8 @@ impl Broker {
         Ok(part.with_log(|log| log.delete_records_before(target))?)
     }
 
-    pub fn topic_config_entries(&self, name: &str) -> Result<Vec<ConfigEntry>> {
+    pub fn topic_config_entries(&self, ctx: &RequestContext, name: &str) -> Result<Vec<ConfigEntry>> {
+        self.authorize(ctx, Operation::DescribeConfigs, Resource::Topic(name))?;
         let handle = self
             .topic(name)
             .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
@@ -236,6 +251,7 @@ impl Broker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::RequestContext;
     use crate::config::BrokerConfig;
 
     fn topic(name: &str, partitions: i32) -> NewTopic {
@@ -253,35 +269,69 @@ mod tests {
     #[test]
     fn create_grow_delete_and_errors() {
         let broker = Broker::in_memory(BrokerConfig::default());
-        broker.create_topic(topic("t", 2), false).unwrap();
-        assert!(matches!(broker.create_topic(topic("t", 2), false), Err(BrokerError::TopicAlreadyExists(_))));
-        assert!(matches!(broker.create_topic(topic("u", 0), false), Err(BrokerError::InvalidPartitions(_))));
-        broker.create_topic(topic("v", 1), true).unwrap();
+        broker.create_topic(&RequestContext::local(), topic("t", 2), false).unwrap();
+        assert!(matches!(
+            broker.create_topic(&RequestContext::local(), topic("t", 2), false),
+            Err(BrokerError::TopicAlreadyExists(_))
+        ));
+        assert!(matches!(
+            broker.create_topic(&RequestContext::local(), topic("u", 0), false),
+            Err(BrokerError::InvalidPartitions(_))
+        ));
+        broker.create_topic(&RequestContext::local(), topic("v", 1), true).unwrap();
         assert!(broker.topic("v").is_none(), "validate_only must not create");
-        assert!(matches!(broker.create_partitions("t", 1, false), Err(BrokerError::InvalidPartitions(_))));
-        broker.create_partitions("t", 5, false).unwrap();
+        assert!(matches!(
+            broker.create_partitions(&RequestContext::local(), "t", 1, false),
+            Err(BrokerError::InvalidPartitions(_))
+        ));
+        broker.create_partitions(&RequestContext::local(), "t", 5, false).unwrap();
         assert_eq!(broker.topic("t").unwrap().partitions.len(), 5);
-        broker.delete_topic("t").unwrap();
+        broker.delete_topic(&RequestContext::local(), "t").unwrap();
         assert!(broker.topic("t").is_none());
-        assert!(matches!(broker.delete_topic("t"), Err(BrokerError::UnknownTopicOrPartition { .. })));
+        assert!(matches!(
+            broker.delete_topic(&RequestContext::local(), "t"),
+            Err(BrokerError::UnknownTopicOrPartition { .. })
+        ));
     }
 
     #[test]
     fn config_changes_append_subtract_and_validate() {
         let broker = Broker::in_memory(BrokerConfig::default());
-        broker.create_topic(topic("c", 1), false).unwrap();
+        broker.create_topic(&RequestContext::local(), topic("c", 1), false).unwrap();
         let policy = |b: &Broker| b.topic("c").unwrap().meta.configs.get("cleanup.policy").cloned();
         broker
-            .alter_topic_configs("c", &[ConfigChange::Append("cleanup.policy".into(), "compact".into())], false)
+            .alter_topic_configs(
+                &RequestContext::local(),
+                "c",
+                &[ConfigChange::Append("cleanup.policy".into(), "compact".into())],
+                false,
+            )
             .unwrap();
         assert_eq!(policy(&broker).as_deref(), Some("delete,compact"));
         broker
-            .alter_topic_configs("c", &[ConfigChange::Subtract("cleanup.policy".into(), "delete".into())], false)
+            .alter_topic_configs(
+                &RequestContext::local(),
+                "c",
+                &[ConfigChange::Subtract("cleanup.policy".into(), "delete".into())],
+                false,
+            )
             .unwrap();
         assert_eq!(policy(&broker).as_deref(), Some("compact"));
-        let err = broker.alter_topic_configs("c", &[ConfigChange::Set("retention.ms".into(), "soon".into())], false);
+        let err = broker.alter_topic_configs(
+            &RequestContext::local(),
+            "c",
+            &[ConfigChange::Set("retention.ms".into(), "soon".into())],
+            false,
+        );
         assert!(matches!(err, Err(BrokerError::InvalidConfig(_))));
-        broker.alter_topic_configs("c", &[ConfigChange::Set("retention.ms".into(), "5".into())], true).unwrap();
+        broker
+            .alter_topic_configs(
+                &RequestContext::local(),
+                "c",
+                &[ConfigChange::Set("retention.ms".into(), "5".into())],
+                true,
+            )
+            .unwrap();
         assert!(!broker.topic("c").unwrap().meta.configs.contains_key("retention.ms"), "validate_only changes nothing");
         assert!(broker.topic("c").unwrap().retention.ms.is_none(), "compact-only topics are not time-retained");
     }
@@ -291,7 +341,7 @@ mod tests {
         let broker = Broker::in_memory(BrokerConfig::default());
         let configs =
             [("flush.messages".to_string(), "3".to_string()), ("flush.ms".to_string(), "250".to_string())].into();
-        broker.create_topic(NewTopic { configs, ..topic("f", 1) }, false).unwrap();
+        broker.create_topic(&RequestContext::local(), NewTopic { configs, ..topic("f", 1) }, false).unwrap();
         assert_eq!(broker.topic("f").unwrap().flush, crate::broker::FlushPolicy { interval_ms: 250, messages: 3 });
         let batch = || {
             crate::test_support::encode_batch(
@@ -301,17 +351,25 @@ mod tests {
                 kafka_protocol::records::Compression::None,
             )
         };
-        assert!(!broker.append("f", 0, &batch()).unwrap().flush_now);
-        assert!(!broker.append("f", 0, &batch()).unwrap().flush_now);
-        assert!(broker.append("f", 0, &batch()).unwrap().flush_now, "three unflushed records");
-        broker.create_topic(topic("g", 1), false).unwrap();
-        assert!(!broker.append("g", 0, &batch()).unwrap().flush_now, "the default never forces a flush");
+        assert!(!broker.append(&RequestContext::local(), "f", 0, &batch()).unwrap().flush_now);
+        assert!(!broker.append(&RequestContext::local(), "f", 0, &batch()).unwrap().flush_now);
+        assert!(
+            broker.append(&RequestContext::local(), "f", 0, &batch()).unwrap().flush_now,
+            "three unflushed records"
+        );
+        broker.create_topic(&RequestContext::local(), topic("g", 1), false).unwrap();
+        assert!(
+            !broker.append(&RequestContext::local(), "g", 0, &batch()).unwrap().flush_now,
+            "the default never forces a flush"
+        );
     }
 
     #[test]
     fn replication_above_one_is_refused() {
         let broker = Broker::in_memory(BrokerConfig::default());
-        let err = broker.create_topic(NewTopic { replication_factor: Some(3), ..topic("r", 1) }, false).unwrap_err();
+        let err = broker
+            .create_topic(&RequestContext::local(), NewTopic { replication_factor: Some(3), ..topic("r", 1) }, false)
+            .unwrap_err();
         assert!(err.to_string().contains("only 1 broker(s)"), "{err}");
     }
 }

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::access::{AllowAll, Authorizer, Operation, RequestContext, Resource};
+use crate::config::keys;
 use crate::config::BrokerConfig;
 use crate::error::{BrokerError, Result};
 use crate::metadata::{
@@ -19,7 +20,6 @@ use crate::metadata::{
 };
 use crate::partition::Partition;
 use crate::validate::{self, BatchLimits};
-use crate::config::keys;
 
 const CLEAN_SHUTDOWN_MARKER: &str = ".clean-shutdown";
 const METADATA_DIR: &str = "__cluster_metadata";
@@ -76,7 +76,7 @@ pub struct Broker {
     pub(crate) producer_ids: crate::producer_ids::ProducerIdBlock,
     pub(crate) transactions: crate::txn::Transactions,
     /// Consulted at every entry point that acts for a client.
-    authorizer: Box<dyn Authorizer>,
+    authorizer: RwLock<Arc<dyn Authorizer>>,
 }
 
 /// Result of producing a batch: where it went and how to wait for its durability.
@@ -150,14 +150,19 @@ impl Broker {
             groups: Default::default(),
             producer_ids: Default::default(),
             transactions: Default::default(),
-            authorizer: Box::new(AllowAll),
+            authorizer: RwLock::new(Arc::new(AllowAll)),
         })
     }
 
     /// Whether the caller in `ctx` may perform `operation` on `resource`; `NotAuthorized`
     /// otherwise. The broker's own work (`RequestContext::internal`) is always allowed.
     pub fn authorize(&self, ctx: &RequestContext, operation: Operation, resource: Resource<'_>) -> Result<()> {
-        crate::access::check(self.authorizer.as_ref(), ctx, operation, resource)
+        crate::access::check(self.authorizer.read().as_ref(), ctx, operation, resource)
+    }
+
+    /// Replaces the authorizer (allow-all until one is configured).
+    pub fn set_authorizer(&self, authorizer: Arc<dyn Authorizer>) {
+        *self.authorizer.write() = authorizer;
     }
 
     pub fn config(&self) -> &BrokerConfig {
@@ -194,7 +199,8 @@ impl Broker {
 
     /// Validates and appends one producer batch. Durability is the caller's choice:
     /// await [`Produced::wait_durable`] for acks=all.
-    pub fn append(&self, topic: &str, partition: i32, records: &[u8]) -> Result<Produced> {
+    pub fn append(&self, ctx: &RequestContext, topic: &str, partition: i32, records: &[u8]) -> Result<Produced> {
+        self.authorize(ctx, Operation::Write, Resource::Topic(topic))?;
         if *self.shutting_down.borrow() {
             return Err(BrokerError::ShuttingDown);
         }

@@ -152,6 +152,7 @@ mod tests {
     use kafka_protocol::records::{Compression, RecordBatchDecoder};
 
     use super::*;
+    use crate::access::RequestContext;
     use crate::admin::NewTopic;
     use crate::config::BrokerConfig;
     use crate::Broker;
@@ -203,7 +204,12 @@ mod tests {
     #[test]
     fn keeps_the_latest_value_per_key_and_expires_tombstones() {
         let b = Broker::in_memory(BrokerConfig::default());
-        b.create_topic(NewTopic { name: "c".into(), partitions: Some(1), ..Default::default() }, false).unwrap();
+        b.create_topic(
+            &RequestContext::local(),
+            NewTopic { name: "c".into(), partitions: Some(1), ..Default::default() },
+            false,
+        )
+        .unwrap();
         let now = crate::broker::now_ms();
         let writes = [
             ("a", Some("1")),
@@ -216,7 +222,7 @@ mod tests {
         ];
         for (i, (k, v)) in writes.iter().enumerate() {
             let codec = if i % 2 == 0 { Compression::Zstd } else { Compression::None };
-            b.append("c", 0, &keyed(k, *v, now - 1000, codec)).unwrap();
+            b.append(&RequestContext::local(), "c", 0, &keyed(k, *v, now - 1000, codec)).unwrap();
         }
         let p = b.partition("c", 0).unwrap();
         let keep_tombstones = CompactionPolicy { delete_retention_ms: 60_000, min_compaction_lag_ms: 0, ..policy() };
@@ -237,8 +243,8 @@ mod tests {
         assert!(all_records(&b).iter().all(|(k, _, _)| k != "b"));
         assert_eq!(p.offsets().log_end_offset, 7, "offsets never change");
         let young = CompactionPolicy { delete_retention_ms: 0, min_compaction_lag_ms: 60_000, ..policy() };
-        b.append("c", 0, &keyed("a", Some("4"), now, Compression::None)).unwrap();
-        b.append("c", 0, &keyed("q", Some("1"), now, Compression::None)).unwrap();
+        b.append(&RequestContext::local(), "c", 0, &keyed("a", Some("4"), now, Compression::None)).unwrap();
+        b.append(&RequestContext::local(), "c", 0, &keyed("q", Some("1"), now, Compression::None)).unwrap();
         assert_eq!(compact(&p, young, now).unwrap(), 0, "records younger than the lag stay");
     }
 }

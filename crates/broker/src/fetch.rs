@@ -168,6 +168,7 @@ fn read_partition(part: &Partition, offset: u64, max_bytes: usize, read_committe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::RequestContext;
     use crate::admin::NewTopic;
     use crate::config::BrokerConfig;
 
@@ -182,7 +183,12 @@ mod tests {
 
     fn broker() -> Arc<Broker> {
         let b = Broker::in_memory(BrokerConfig::default());
-        b.create_topic(NewTopic { name: "t".into(), partitions: Some(2), ..Default::default() }, false).unwrap();
+        b.create_topic(
+            &RequestContext::local(),
+            NewTopic { name: "t".into(), partitions: Some(2), ..Default::default() },
+            false,
+        )
+        .unwrap();
         b
     }
 
@@ -206,7 +212,7 @@ mod tests {
             })
         };
         tokio::task::yield_now().await;
-        b.append("t", 1, &batch("hello")).unwrap();
+        b.append(&RequestContext::local(), "t", 1, &batch("hello")).unwrap();
         let results = tokio::time::timeout(Duration::from_secs(10), waiter).await.unwrap().unwrap();
         assert!(results[0].records.is_empty());
         assert!(!results[1].records.is_empty());
@@ -232,8 +238,8 @@ mod tests {
     #[tokio::test]
     async fn response_budget_is_shared_but_first_batch_always_fits() {
         let b = broker();
-        b.append("t", 0, &batch(&"x".repeat(500))).unwrap();
-        b.append("t", 1, &batch(&"y".repeat(500))).unwrap();
+        b.append(&RequestContext::local(), "t", 0, &batch(&"x".repeat(500))).unwrap();
+        b.append(&RequestContext::local(), "t", 1, &batch(&"y".repeat(500))).unwrap();
         let limits = FetchLimits { max_wait: Duration::ZERO, min_bytes: 0, max_bytes: 10, read_committed: false };
         let results = b.fetch(&[req(0, 0), req(1, 0)], limits).await;
         assert!(!results[0].records.is_empty());

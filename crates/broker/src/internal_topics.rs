@@ -7,6 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use kafka_protocol::records::{Compression, Record, RecordBatchDecoder};
 
+use crate::access::RequestContext;
 use crate::admin::NewTopic;
 use crate::broker::{now_ms, Broker, TopicHandle};
 use crate::error::{BrokerError, Result};
@@ -24,14 +25,18 @@ pub(crate) type KeyValue = (Vec<u8>, Option<Vec<u8>>);
 impl Broker {
     /// The internal topic `name`, created compacted with the partition count the broker
     /// setting `partitions_setting` gives, if it does not exist yet.
-    pub(crate) fn internal_topic(&self, name: &str, partitions_setting: crate::config::Key<i64>) -> Result<Arc<TopicHandle>> {
+    pub(crate) fn internal_topic(
+        &self,
+        name: &str,
+        partitions_setting: crate::config::Key<i64>,
+    ) -> Result<Arc<TopicHandle>> {
         if let Some(handle) = self.topic(name) {
             return Ok(handle);
         }
         let configs = [("cleanup.policy".to_string(), "compact".to_string())].into();
         let partitions = Some(self.config.get(partitions_setting) as i32);
         let topic = NewTopic { name: name.into(), partitions, replication_factor: None, configs };
-        match self.create_topic(topic, false) {
+        match self.create_topic(&RequestContext::internal(), topic, false) {
             Ok(_) | Err(BrokerError::TopicAlreadyExists(_)) => {}
             Err(e) => return Err(e),
         }
@@ -45,7 +50,7 @@ impl Broker {
         }
         let records: Vec<_> = records.into_iter().map(|(k, v)| (Some(Bytes::from(k)), v.map(Bytes::from))).collect();
         let batch = crate::records::encode_batch(&records, now_ms(), Compression::None)?;
-        let appended = self.append(topic, partition, &batch)?;
+        let appended = self.append(&RequestContext::internal(), topic, partition, &batch)?;
         appended.wait_durable().await
     }
 

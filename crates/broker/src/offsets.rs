@@ -4,6 +4,7 @@
 
 use kafka_protocol::records::RecordBatchDecoder;
 
+use crate::access::{Operation, RequestContext, Resource};
 use crate::broker::Broker;
 use crate::error::{BrokerError, Result};
 
@@ -38,7 +39,14 @@ impl OffsetQuery {
 pub type OffsetAnswer = (i64, i64);
 
 impl Broker {
-    pub fn list_offset(&self, topic: &str, partition: i32, query: OffsetQuery) -> Result<OffsetAnswer> {
+    pub fn list_offset(
+        &self,
+        ctx: &RequestContext,
+        topic: &str,
+        partition: i32,
+        query: OffsetQuery,
+    ) -> Result<OffsetAnswer> {
+        self.authorize(ctx, Operation::Describe, Resource::Topic(topic))?;
         let part = self.partition(topic, partition)?;
         let offsets = part.offsets();
         Ok(match query {

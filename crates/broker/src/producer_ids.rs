@@ -3,6 +3,7 @@
 
 use parking_lot::Mutex;
 
+use crate::access::{Operation, RequestContext, Resource};
 use crate::broker::Broker;
 use crate::error::Result;
 use crate::metadata::MetadataEvent;
@@ -23,7 +24,8 @@ impl Broker {
     /// A producer id and epoch for an idempotent producer without a transactional id.
     /// With `existing` (KIP-360) the same id gets the next epoch, or a new id once the
     /// epoch would overflow.
-    pub fn init_producer_id(&self, existing: Option<(i64, i16)>) -> Result<(i64, i16)> {
+    pub fn init_producer_id(&self, ctx: &RequestContext, existing: Option<(i64, i16)>) -> Result<(i64, i16)> {
+        self.authorize(ctx, Operation::IdempotentWrite, Resource::Cluster)?;
         match existing {
             Some((id, epoch)) if id >= 0 && (0..MAX_EPOCH).contains(&epoch) => Ok((id, epoch + 1)),
             _ => Ok((self.allocate_producer_id()?, 0)),
@@ -47,23 +49,32 @@ impl Broker {
 
 #[cfg(test)]
 mod tests {
+    use crate::access::RequestContext;
     use crate::config::BrokerConfig;
     use crate::Broker;
 
     #[test]
     fn ids_are_unique_and_epochs_bump() {
         let b = Broker::in_memory(BrokerConfig::default());
-        let ids: Vec<i64> = (0..2500).map(|_| b.init_producer_id(None).unwrap().0).collect();
+        let ids: Vec<i64> = (0..2500).map(|_| b.init_producer_id(&RequestContext::local(), None).unwrap().0).collect();
         let unique: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(unique.len(), 2500);
-        assert_eq!(b.init_producer_id(Some((ids[0], 3))).unwrap(), (ids[0], 4));
+        assert_eq!(b.init_producer_id(&RequestContext::local(), Some((ids[0], 3))).unwrap(), (ids[0], 4));
     }
 
     #[test]
     fn reserved_blocks_survive_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let first = Broker::open(BrokerConfig::default(), dir.path()).unwrap().init_producer_id(None).unwrap().0;
-        let second = Broker::open(BrokerConfig::default(), dir.path()).unwrap().init_producer_id(None).unwrap().0;
+        let first = Broker::open(BrokerConfig::default(), dir.path())
+            .unwrap()
+            .init_producer_id(&RequestContext::local(), None)
+            .unwrap()
+            .0;
+        let second = Broker::open(BrokerConfig::default(), dir.path())
+            .unwrap()
+            .init_producer_id(&RequestContext::local(), None)
+            .unwrap()
+            .0;
         assert!(second > first, "{second} must not reuse {first}");
     }
 }

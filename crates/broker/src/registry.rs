@@ -9,12 +9,12 @@ use tidelog_log::{FileLog, LogConfig, MemoryLog, PartitionLog};
 use tracing::{info, warn};
 
 use crate::broker::{Broker, FlushPolicy, Retention, TopicHandle};
+use crate::config::topic_keys;
 use crate::config::TopicConfig;
 use crate::error::Result;
 use crate::metadata::{MetadataEvent, MetadataState, TopicMeta};
 use crate::partition::Partition;
 use crate::validate::BatchLimits;
-use crate::config::topic_keys;
 
 impl Broker {
     /// Proposes `event`, and once it is committed applies it to the image and the

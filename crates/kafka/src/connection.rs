@@ -1,71 +1,135 @@
-//! One client connection: read length-prefixed frames, dispatch each, write responses
-//! in request order. Requests may pipeline (clients keep up to 5 in flight); appends
-//! happen in arrival order at dispatch, only the waiting (fsync, long-poll) overlaps.
+//! One client connection: read request frames (within the broker-wide request budget,
+//! see `request_frame`), dispatch each, write responses in request order. Requests may
+//! pipeline (clients keep up to 5 in flight); appends happen in arrival order at
+//! dispatch, only the waiting (fsync, long-poll) overlaps. A large request is dispatched
+//! on the blocking pool (see `offload`) and nothing more is read until it has been.
 //! A protocol violation closes this connection only, with a logged reason.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
+use futures::future::{self, BoxFuture, FutureExt, Join, Ready};
 use futures::stream::FuturesOrdered;
 use futures::StreamExt;
+use kafka_protocol::messages::ApiKey;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
 use tracing::{debug, warn};
 
-use crate::dispatch::dispatch;
+use crate::admission::Admitted;
+use crate::budget::Reservation;
+use crate::dispatch::{dispatch, Dispatched, Reply};
+use crate::errors::ConnectionError;
+use crate::offload::{self, OFFLOAD_AT};
+use crate::request_frame::{RequestFrame, RequestReader};
 use crate::server::Context;
 
 /// Requests read ahead of their responses; beyond this the connection stops reading.
 const MAX_IN_FLIGHT: usize = 32;
 
-pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+/// What a request keeps until its response is written: the API and the time its frame
+/// was read (for the metrics), and its share of the request budget.
+struct Answered {
+    api: ApiKey,
+    read_at: Instant,
+    _reservation: Option<Reservation>,
+}
+
+impl Answered {
+    fn new(api: ApiKey, frame: &mut RequestFrame) -> Self {
+        Answered { api, read_at: frame.read_at, _reservation: frame.reservation.take() }
+    }
+}
+
+type InFlight = Join<Reply, Ready<Answered>>;
+
+fn in_flight(dispatched: Dispatched, answered: Answered) -> InFlight {
+    future::join(dispatched.reply, future::ready(answered))
+}
+
+/// A large request being dispatched on the blocking pool.
+type Dispatching = BoxFuture<'static, (Result<Dispatched, ConnectionError>, RequestFrame)>;
+
+pub(crate) async fn run(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: Arc<Context>,
+    mut shutdown: watch::Receiver<bool>,
+    _admitted: Admitted,
+) {
     let _open = crate::metrics::ConnectionGuard::open();
-    let (read_half, write_half) = stream.into_split();
-    let codec = || {
-        LengthDelimitedCodec::builder().length_field_type::<u32>().max_frame_length(ctx.max_request_bytes).new_codec()
-    };
-    let mut frames = FramedRead::with_capacity(read_half, codec(), 64 * 1024);
-    let mut out = write_half;
-    let mut in_flight = FuturesOrdered::new();
+    let (read_half, mut out) = stream.into_split();
+    let mut requests = RequestReader::new(read_half, ctx.max_request_bytes, ctx.request_budget.clone());
+    let mut replies = FuturesOrdered::<InFlight>::new();
+    let mut dispatching: Option<Dispatching> = None;
     let mut reading = true;
     loop {
         tokio::select! {
-            frame = frames.next(), if reading && in_flight.len() < MAX_IN_FLIGHT => match frame {
-                Some(Ok(frame)) => match dispatch(&ctx, peer, frame.freeze()) {
-                    Ok(reply) => in_flight.push_back(reply),
-                    Err(e) => {
-                        warn!(%peer, reason = %e, "closing kafka connection");
-                        crate::metrics::connection_error();
-                        reading = false;
+            request = requests.next(), if reading && dispatching.is_none() && replies.len() < MAX_IN_FLIGHT => {
+                match request {
+                    Ok(Some(mut frame)) if frame.bytes.len() >= OFFLOAD_AT => {
+                        let (ctx, bytes) = (ctx.clone(), std::mem::take(&mut frame.bytes));
+                        dispatching = Some(
+                            async move { (offload::dispatch_on_blocking_pool(ctx, peer, bytes).await, frame) }.boxed(),
+                        );
                     }
-                },
-                Some(Err(e)) => {
-                    warn!(%peer, reason = %e, "closing kafka connection: bad frame");
-                    crate::metrics::connection_error();
-                    reading = false;
+                    Ok(Some(mut frame)) => match dispatch(&ctx, peer, std::mem::take(&mut frame.bytes)) {
+                        Ok(dispatched) => {
+                            let answered = Answered::new(dispatched.api, &mut frame);
+                            replies.push_back(in_flight(dispatched, answered));
+                        }
+                        Err(e) => reading = close_for(peer, &e),
+                    },
+                    Ok(None) => reading = false,
+                    Err(e) => reading = close_for(peer, &e),
                 }
-                None => reading = false,
-            },
-            Some(reply) = in_flight.next(), if !in_flight.is_empty() => match reply {
-                Ok(Some(frame)) => {
-                    if let Err(e) = frame.write_to(&mut out).await {
-                        debug!(%peer, error = %e, "client went away");
+            }
+            (dispatched, mut frame) = async {
+                match dispatching.as_mut() {
+                    Some(dispatching) => dispatching.await,
+                    None => future::pending().await,
+                }
+            }, if dispatching.is_some() => {
+                dispatching = None;
+                match dispatched {
+                    Ok(dispatched) => {
+                        let answered = Answered::new(dispatched.api, &mut frame);
+                        replies.push_back(in_flight(dispatched, answered));
+                    }
+                    Err(e) => reading = close_for(peer, &e),
+                }
+            }
+            Some((reply, answered)) = replies.next(), if !replies.is_empty() => {
+                match reply {
+                    Ok(Some(frame)) => {
+                        if let Err(e) = frame.write_to(&mut out).await {
+                            debug!(%peer, error = %e, "client went away");
+                            return;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        close_for(peer, &e);
                         return;
                     }
                 }
-                Ok(None) => {}
-                Err(e) => {
-                    warn!(%peer, reason = %e, "closing kafka connection");
-                    crate::metrics::connection_error();
-                    return;
-                }
-            },
+                crate::metrics::request_answered(answered.api, answered.read_at);
+                // Dropping `answered` gives the request's bytes back to the budget.
+            }
             _ = tidelog_broker::shutdown::stopped(&mut shutdown), if reading => reading = false,
         }
-        if !reading && in_flight.is_empty() {
+        if !reading && dispatching.is_none() && replies.is_empty() {
             debug!(%peer, "kafka connection closed");
             return;
         }
     }
+}
+
+/// Logs why the connection is being closed and counts it; returns `false`, the new
+/// value of `reading`. A client closing inside a frame counts too: it broke the framing.
+fn close_for(peer: SocketAddr, e: &ConnectionError) -> bool {
+    warn!(%peer, reason = %e, "closing kafka connection");
+    crate::metrics::connection_error();
+    false
 }

@@ -14,10 +14,18 @@ use crate::api_versions::{self, version_range};
 use crate::errors::ConnectionError;
 use crate::frame::{ChunkedBuf, Frame};
 use crate::handlers;
+use crate::scope::Scope;
 use crate::server::Context;
+use tidelog_broker::access::{Principal, RequestContext};
 
 /// The encoded response (header + body), `None` when the request wants no answer.
 pub(crate) type Reply = BoxFuture<'static, Result<Option<Frame>, ConnectionError>>;
+
+/// A request routed to its handler: the API (for the metrics) and the reply to come.
+pub(crate) struct Dispatched {
+    pub api: ApiKey,
+    pub reply: Reply,
+}
 
 pub(crate) fn decode<T: Decodable>(body: &mut Bytes, version: i16, key: ApiKey) -> Result<T, ConnectionError> {
     let request = T::decode(body, version).map_err(|e| ConnectionError::Malformed {
@@ -79,7 +87,13 @@ pub(crate) struct Client {
     pub host: String,
 }
 
-pub(crate) fn dispatch(ctx: &Arc<Context>, peer: std::net::SocketAddr, frame: Bytes) -> Result<Reply, ConnectionError> {
+/// Decodes the request in `frame` and hands it to its handler. Synchronous on purpose:
+/// appends happen here, in the order the connection read the requests.
+pub(crate) fn dispatch(
+    ctx: &Arc<Context>,
+    peer: std::net::SocketAddr,
+    frame: Bytes,
+) -> Result<Dispatched, ConnectionError> {
     if frame.len() < 8 {
         return Err(ConnectionError::Malformed {
             what: "request header".into(),
@@ -96,7 +110,7 @@ pub(crate) fn dispatch(ctx: &Arc<Context>, peer: std::net::SocketAddr, frame: By
             // KIP-511: answer with a v0 body listing what we support, so the client can retry.
             let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
             let response = api_versions::response(kafka_protocol::error::ResponseError::UnsupportedVersion.code());
-            return Ok(ready(encode(key, 0, correlation_id, &response)));
+            return Ok(Dispatched { api: key, reply: ready(encode(key, 0, correlation_id, &response)) });
         }
         return Err(ConnectionError::UnsupportedVersion { api: format!("{key:?}"), version });
     }
@@ -104,6 +118,9 @@ pub(crate) fn dispatch(ctx: &Arc<Context>, peer: std::net::SocketAddr, frame: By
     let header = RequestHeader::decode(&mut body, key.request_header_version(version))
         .map_err(|e| ConnectionError::Malformed { what: "request header".into(), reason: e.to_string() })?;
     let cid = header.correlation_id;
+    // Every handler below sees the request's scope: the listener's context and its caller.
+    let caller = RequestContext::new(Principal::anonymous(), "kafka", header.client_id.as_deref(), peer.ip());
+    let ctx = &Arc::new(Scope { server: ctx.clone(), caller });
     let client = || Client {
         client_id: header.client_id.as_deref().unwrap_or_default().to_string(),
         host: format!("/{}", peer.ip()),
@@ -196,5 +213,5 @@ pub(crate) fn dispatch(ctx: &Arc<Context>, peer: std::net::SocketAddr, frame: By
         ApiKey::OffsetDelete => answer_async!(OffsetDeleteRequest, handlers::offsets::delete),
         other => return Err(ConnectionError::UnknownApiKey(other as i16)),
     };
-    Ok(crate::metrics::timed(key, reply))
+    Ok(Dispatched { api: key, reply })
 }

@@ -77,6 +77,8 @@ pub fn item_codes(
 pub enum ConnectionError {
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    #[error("request frame of {size} bytes exceeds socket.request.max.bytes ({max})")]
+    FrameTooLarge { size: usize, max: usize },
     #[error("unknown api key {0}")]
     UnknownApiKey(i16),
     #[error("unsupported version {version} of {api}")]

@@ -1,18 +1,20 @@
 //! The Kafka front-end's metrics, declared in one place: requests and their latency per
 //! API, partition errors of Produce and Fetch by error name, connections.
+//!
+//! A request's latency runs from the moment its frame has been read in full to the moment
+//! its response has been written to the socket: decoding, the handler (appends included),
+//! waiting (fsync, long-poll), encoding and writing. It used to start only once the
+//! handler had returned, so it left out the synchronous work (for Produce, the appends).
 
 use std::sync::LazyLock;
 use std::time::Instant;
 
-use futures::FutureExt;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::ApiKey;
 use prometheus::{
     register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge, Histogram,
     HistogramVec, IntCounter, IntCounterVec, IntGauge,
 };
-
-use crate::dispatch::Reply;
 
 static REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!("tidelog_kafka_requests_total", "Kafka requests answered, per API", &["api"])
@@ -21,7 +23,7 @@ static REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 static LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(
         "tidelog_kafka_request_duration_seconds",
-        "Time from a Kafka request's arrival to its response, per API (long-polls included)",
+        "Time from a Kafka request frame read in full to its response written, per API (long-polls included)",
         &["api"],
         vec![0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
     )
@@ -51,12 +53,31 @@ static CONNECTIONS_CLOSED_ON_ERROR: LazyLock<IntCounter> = LazyLock::new(|| {
     .expect("metric names are unique")
 });
 
+static CONNECTIONS_REJECTED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "tidelog_kafka_connections_rejected_total",
+        "Kafka connections closed at once because a connection limit was reached, per limit",
+        &["reason"]
+    )
+    .expect("metric names are unique")
+});
+
+static REQUEST_BYTES_RESERVED: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "tidelog_kafka_request_bytes_reserved",
+        "Bytes of request frames read or being read and not yet answered, held against queued.max.request.bytes"
+    )
+    .expect("metric names are unique")
+});
+
 /// Makes every unlabelled metric of this crate visible before it first moves (a
 /// labelled one appears with its first label values).
 pub fn register() {
     LazyLock::force(&PER_API);
     LazyLock::force(&PARTITION_ERRORS);
     LazyLock::force(&CONNECTIONS_ACTIVE);
+    LazyLock::force(&CONNECTIONS_REJECTED);
+    LazyLock::force(&REQUEST_BYTES_RESERVED);
     for c in [&CONNECTIONS, &CONNECTIONS_CLOSED_ON_ERROR] {
         LazyLock::force(c);
     }
@@ -79,18 +100,13 @@ static PER_API: LazyLock<Vec<Option<(IntCounter, Histogram)>>> = LazyLock::new(|
     table
 });
 
-/// Counts the request and times it until its response is ready.
-pub(crate) fn timed(key: ApiKey, reply: Reply) -> Reply {
-    let started = Instant::now();
-    async move {
-        let answered = reply.await;
-        if let Some(Some((requests, latency))) = PER_API.get(key as usize) {
-            requests.inc();
-            latency.observe(started.elapsed().as_secs_f64());
-        }
-        answered
+/// Counts a request answered (its response written, or none owed) and observes the time
+/// since its frame was `read`.
+pub(crate) fn request_answered(key: ApiKey, read: Instant) {
+    if let Some(Some((requests, latency))) = PER_API.get(key as usize) {
+        requests.inc();
+        latency.observe(read.elapsed().as_secs_f64());
     }
-    .boxed()
 }
 
 /// Counts one partition answered with `code` (no-op for success).
@@ -121,4 +137,14 @@ impl Drop for ConnectionGuard {
 
 pub(crate) fn connection_error() {
     CONNECTIONS_CLOSED_ON_ERROR.inc();
+}
+
+/// Follows the request budget: `bytes` reserved (positive) or given back (negative).
+pub(crate) fn request_bytes_reserved(bytes: i64) {
+    REQUEST_BYTES_RESERVED.add(bytes);
+}
+
+/// Counts a connection closed on arrival; `reason` names the limit it met.
+pub(crate) fn connection_rejected(reason: &str) {
+    CONNECTIONS_REJECTED.with_label_values(&[reason]).inc();
 }

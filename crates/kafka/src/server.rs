@@ -1,5 +1,6 @@
 //! The Kafka listener: accepts connections, gives each its own task, and on shutdown
 //! stops accepting, lets every connection answer what it already read, then returns.
+//! Connections past `max.connections` or `max.connections.per.ip` are closed on arrival.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
+use crate::admission::ConnectionLimits;
+use crate::budget::RequestBudget;
 use crate::connection;
 
 /// What the front-end needs besides the broker: the address clients are told to use.
@@ -23,7 +26,10 @@ pub struct KafkaListener {
 pub(crate) struct Context {
     pub broker: Arc<Broker>,
     pub listener: KafkaListener,
+    /// `socket.request.max.bytes`: the largest request frame read.
     pub max_request_bytes: usize,
+    /// `queued.max.request.bytes`: request bytes read and not yet answered, all connections.
+    pub request_budget: Arc<RequestBudget>,
 }
 
 /// How long connections get to answer in-flight requests at shutdown.
@@ -36,17 +42,29 @@ pub async fn serve(
     advertised: KafkaListener,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let max_request_bytes = broker.config().get(keys::SOCKET_REQUEST_MAX_BYTES) as usize;
-    let ctx = Arc::new(Context { broker, listener: advertised, max_request_bytes });
+    let config = broker.config();
+    // Validated as non-negative: the fallback is never taken.
+    let setting = |key| usize::try_from(config.get(key)).unwrap_or(usize::MAX);
+    let max_request_bytes = setting(keys::SOCKET_REQUEST_MAX_BYTES);
+    let limits = ConnectionLimits::new(setting(keys::MAX_CONNECTIONS), setting(keys::MAX_CONNECTIONS_PER_IP));
+    let request_budget = RequestBudget::new(config.get(keys::QUEUED_MAX_REQUEST_BYTES));
+    let ctx = Arc::new(Context { broker, listener: advertised, max_request_bytes, request_budget });
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    debug!(%peer, "kafka connection opened");
-                    let _ = stream.set_nodelay(true);
-                    connections.spawn(connection::run(stream, peer, ctx.clone(), shutdown.clone()));
-                }
+                Ok((stream, peer)) => match limits.admit(peer.ip()) {
+                    Ok(admitted) => {
+                        debug!(%peer, "kafka connection opened");
+                        let _ = stream.set_nodelay(true);
+                        connections.spawn(connection::run(stream, peer, ctx.clone(), shutdown.clone(), admitted));
+                    }
+                    Err(refused) => {
+                        // Dropping the stream closes it, as Kafka does; nothing is read from it.
+                        warn!(%peer, limit = refused.setting(), "closing kafka connection: too many connections");
+                        crate::metrics::connection_rejected(refused.reason());
+                    }
+                },
                 Err(e) => {
                     // Out of file descriptors and the like: back off briefly, keep serving.
                     warn!(error = %e, "accept failed");

@@ -5,15 +5,18 @@
 //! SigV4 `Authorization` headers are read for the region (used in ARNs) and otherwise
 //! accepted as they are: signature verification comes with the security work.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use futures::stream::{BoxStream, StreamExt};
+use tidelog_broker::access::{Principal, RequestContext};
+use tidelog_broker::config::keys;
 use tidelog_broker::shutdown::stopped;
 use tidelog_broker::Broker;
 use tokio::net::TcpListener;
@@ -26,7 +29,6 @@ use crate::error::KinesisError;
 use crate::limits::Limits;
 use crate::metrics;
 use crate::ops::{self, Subscriptions};
-use tidelog_broker::config::keys;
 
 const TARGET_PREFIX: &str = "Kinesis_20131202.";
 const JSON: &str = "application/x-amz-json-1.1";
@@ -41,6 +43,8 @@ const DEFAULT_REGION: &str = "us-east-1";
 #[derive(Clone)]
 pub struct Call {
     pub broker: Arc<Broker>,
+    /// Who is asking: every broker call carries it.
+    pub caller: RequestContext,
     pub limits: Arc<Limits>,
     pub subscriptions: Arc<Subscriptions>,
     pub region: String,
@@ -62,6 +66,7 @@ pub async fn serve(listener: TcpListener, broker: Arc<Broker>, mut stop: watch::
     let service = Service { broker, limits, subscriptions: Default::default(), stop: stop.clone() };
     let app = Router::new().route("/", post(handle)).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(service);
     let shutdown = async move { stopped(&mut stop).await };
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
         tracing::error!(error = %e, "kinesis listener failed");
     }
@@ -118,13 +123,21 @@ impl Encoding {
     }
 }
 
-async fn handle(State(service): State<Service>, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(service): State<Service>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let started = std::time::Instant::now();
     let encoding = Encoding::of(&headers);
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    // The SDK's user agent stands where Kafka clients send their client.id.
+    let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok());
     let call = Call {
         broker: service.broker,
+        caller: RequestContext::new(Principal::anonymous(), "kinesis", user_agent, peer.ip()),
         limits: service.limits,
         subscriptions: service.subscriptions,
         region: region(&headers),

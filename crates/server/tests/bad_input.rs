@@ -177,7 +177,11 @@ async fn bad_batches_get_kafka_errors_and_store_nothing() {
     let server = common::start(dir.path(), &[]).await;
     server
         .broker()
-        .create_topic(NewTopic { name: "t".into(), partitions: Some(1), ..Default::default() }, false)
+        .create_topic(
+            &tidelog_broker::access::RequestContext::local(),
+            NewTopic { name: "t".into(), partitions: Some(1), ..Default::default() },
+            false,
+        )
         .unwrap();
     let mut stream = connect(&server).await;
 
@@ -205,5 +209,30 @@ async fn bad_batches_get_kafka_errors_and_store_nothing() {
     // Nothing above was stored; the connection still works and the next batch gets offset 0.
     assert_eq!(produce_error(&mut stream, "t", 0, batch(&["good", "good"])).await, (0, 0));
     assert_eq!(server.broker().partition("t", 0).unwrap().offsets().log_end_offset, 2);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_topic_named_many_times_in_metadata_is_answered_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::start(dir.path(), &[]).await;
+    server
+        .broker()
+        .create_topic(
+            &tidelog_broker::access::RequestContext::local(),
+            NewTopic { name: "t".into(), partitions: Some(3), ..Default::default() },
+            false,
+        )
+        .unwrap();
+    let mut stream = connect(&server).await;
+    let named = |name: &'static str| {
+        metadata_request::MetadataRequestTopic::default().with_name(Some(TopicName(StrBytes::from_static_str(name))))
+    };
+    // As Kafka does: repeating a topic must not multiply the work and the answer.
+    let request = MetadataRequest::default().with_topics(Some(vec![named("t"), named("t"), named("t"), named("u")]));
+    let response: MetadataResponse = call(&mut stream, ApiKey::Metadata, 12, &request).await;
+    let names: Vec<_> = response.topics.iter().map(|t| t.name.as_ref().map(|n| n.0.to_string())).collect();
+    assert_eq!(names, [Some("t".to_string()), Some("u".to_string())]);
+    assert_eq!(response.topics[0].partitions.len(), 3);
     server.shutdown().await.unwrap();
 }

@@ -898,7 +898,8 @@ impl Record {
             bail!("Record header count {num_headers} exceeds the {} bytes remaining", bytes::Buf::remaining(buf));
         }
 
-        let mut headers = IndexMap::with_capacity(num_headers);
+        // tidelog patch: room for at most 1,024 up front, as for arrays (protocol/types.rs).
+        let mut headers = IndexMap::with_capacity(num_headers.min(1024));
         for _ in 0..num_headers {
             // Key len
             let key_len: i32 = types::VarInt.decode(buf)?;

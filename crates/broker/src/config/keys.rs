@@ -32,7 +32,7 @@ broker_settings! {
         -1,
         I32_MAX,
         "268435456",
-        "request bytes read and not yet answered, across all connections (-1: no limit)",
+        "request bytes read and not yet answered, across all connections (-1 or 0: no limit, as in Kafka)",
     );
     LOG_MESSAGE_TIMESTAMP_TYPE: &'static str = Key::new(Spec {
         name: "log.message.timestamp.type",

@@ -24,11 +24,12 @@ pub use membership_api::decode_consumer_assignment;
 pub use offsets::{OffsetCommit, PartitionLag, TopicOffsets};
 pub use offsets_format::CommittedOffset;
 
+use crate::access::{Operation, RequestContext, Resource};
 use crate::broker::Broker;
+use crate::config::keys;
 use crate::error::{BrokerError, Result};
 use consumer_group::ConsumerGroup;
 use membership::Group;
-use crate::config::keys;
 
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
@@ -126,7 +127,8 @@ impl Broker {
         result
     }
 
-    pub async fn join_group(&self, group_id: &str, params: JoinParams) -> Result<JoinOutcome> {
+    pub async fn join_group(&self, ctx: &RequestContext, group_id: &str, params: JoinParams) -> Result<JoinOutcome> {
+        self.authorize(ctx, Operation::Read, Resource::Group(group_id))?;
         if group_id.is_empty() {
             return Err(BrokerError::InvalidGroupId(group_id.into()));
         }
@@ -149,12 +151,14 @@ impl Broker {
 
     pub async fn sync_group(
         &self,
+        ctx: &RequestContext,
         group_id: &str,
         generation: i32,
         member_id: &str,
         instance: Option<&str>,
         assignments: Vec<(String, bytes::Bytes)>,
     ) -> Result<SyncOutcome> {
+        self.authorize(ctx, Operation::Read, Resource::Group(group_id))?;
         let reply = self.with_existing_group(group_id, |g| {
             Ok(g.membership.sync(generation, member_id, instance, assignments, Instant::now()))
         })?;
@@ -177,7 +181,13 @@ impl Broker {
     }
 
     /// ConsumerGroupHeartbeat (KIP-848): join, stay, leave, and learn the assignment.
-    pub fn consumer_group_heartbeat(&self, group_id: &str, heartbeat: ConsumerHeartbeat) -> Result<HeartbeatOutcome> {
+    pub fn consumer_group_heartbeat(
+        &self,
+        ctx: &RequestContext,
+        group_id: &str,
+        heartbeat: ConsumerHeartbeat,
+    ) -> Result<HeartbeatOutcome> {
+        self.authorize(ctx, Operation::Read, Resource::Group(group_id))?;
         if group_id.is_empty() {
             return Err(BrokerError::InvalidGroupId(group_id.into()));
         }

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 
 use super::offsets_format::{self, CommittedOffset, OffsetsRecord};
 use super::{GroupEntry, OFFSETS_TOPIC};
+use crate::access::{Operation, RequestContext, Resource};
 use crate::broker::{now_ms, Broker};
+use crate::config::keys;
 use crate::error::{BrokerError, Result};
 use crate::internal_topics::{partition_for, KeyValue};
-use crate::config::keys;
 
 /// Kafka's `offset.metadata.max.bytes` default.
 const MAX_METADATA_BYTES: usize = 4096;
@@ -52,12 +53,14 @@ impl Broker {
     /// `Ok` holds one result per commit, in order.
     pub async fn commit_offsets(
         &self,
+        ctx: &RequestContext,
         group_id: &str,
         generation: i32,
         member_id: &str,
         instance: Option<&str>,
         commits: Vec<OffsetCommit>,
     ) -> Result<Vec<Result<()>>> {
+        self.authorize(ctx, Operation::Read, Resource::Group(group_id))?;
         if group_id.is_empty() {
             return Err(BrokerError::InvalidGroupId(group_id.into()));
         }
@@ -143,7 +146,8 @@ impl Broker {
     }
 
     /// Deletes an empty group and its offsets (tombstones in `__consumer_offsets`).
-    pub async fn delete_group(&self, group_id: &str) -> Result<()> {
+    pub async fn delete_group(&self, ctx: &RequestContext, group_id: &str) -> Result<()> {
+        self.authorize(ctx, Operation::Delete, Resource::Group(group_id))?;
         let keys = {
             let entries = self.groups.entries.lock();
             let entry = entries.get(group_id).ok_or_else(|| BrokerError::GroupIdNotFound(group_id.into()))?;
@@ -164,7 +168,13 @@ impl Broker {
     }
 
     /// Deletes committed offsets of partitions the group no longer consumes (OffsetDelete).
-    pub async fn delete_offsets(&self, group_id: &str, partitions: Vec<(String, i32)>) -> Result<Vec<Result<()>>> {
+    pub async fn delete_offsets(
+        &self,
+        ctx: &RequestContext,
+        group_id: &str,
+        partitions: Vec<(String, i32)>,
+    ) -> Result<Vec<Result<()>>> {
+        self.authorize(ctx, Operation::Delete, Resource::Group(group_id))?;
         let subscribed = {
             let entries = self.groups.entries.lock();
             let entry = entries.get(group_id).ok_or_else(|| BrokerError::GroupIdNotFound(group_id.into()))?;
@@ -236,7 +246,7 @@ impl Broker {
         };
         for (group_id, keys) in expired {
             tracing::info!(group = %group_id, partitions = keys.len(), "expiring committed offsets past retention");
-            self.delete_offsets(&group_id, keys).await?;
+            self.delete_offsets(&RequestContext::internal(), &group_id, keys).await?;
         }
         Ok(())
     }

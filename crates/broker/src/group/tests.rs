@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::*;
+use crate::access::RequestContext;
 use crate::admin::NewTopic;
 use crate::config::BrokerConfig;
 
@@ -14,7 +15,12 @@ fn broker() -> Arc<Broker> {
         BrokerConfig::from_pairs([("group.initial.rebalance.delay.ms", "0"), ("group.min.session.timeout.ms", "100")])
             .unwrap();
     let b = Broker::in_memory(config);
-    b.create_topic(NewTopic { name: "t".into(), partitions: Some(2), ..Default::default() }, false).unwrap();
+    b.create_topic(
+        &RequestContext::local(),
+        NewTopic { name: "t".into(), partitions: Some(2), ..Default::default() },
+        false,
+    )
+    .unwrap();
     tokio::spawn(b.clone().run_group_timers());
     b
 }
@@ -35,11 +41,11 @@ fn params(member_id: &str, session_ms: u64) -> JoinParams {
 
 /// Joins through the KIP-394 two-step handshake and returns the outcome.
 async fn join(b: &Broker, session_ms: u64) -> JoinOutcome {
-    let id = match b.join_group("g", params("", session_ms)).await {
+    let id = match b.join_group(&RequestContext::local(), "g", params("", session_ms)).await {
         Err(BrokerError::MemberIdRequired(id)) => id,
         other => panic!("expected MEMBER_ID_REQUIRED, got {other:?}"),
     };
-    b.join_group("g", params(&id, session_ms)).await.unwrap()
+    b.join_group(&RequestContext::local(), "g", params(&id, session_ms)).await.unwrap()
 }
 
 #[tokio::test]
@@ -48,16 +54,23 @@ async fn two_members_rebalance_sync_and_commit() {
     let first = join(&b, 6000).await;
     assert_eq!((first.generation_id, first.leader.as_str()), (1, first.member_id.as_str()));
     assert_eq!(first.protocol_name.as_deref(), Some("range"));
-    b.sync_group("g", 1, &first.member_id, None, vec![(first.member_id.clone(), Bytes::from_static(b"all"))])
-        .await
-        .unwrap();
+    b.sync_group(
+        &RequestContext::local(),
+        "g",
+        1,
+        &first.member_id,
+        None,
+        vec![(first.member_id.clone(), Bytes::from_static(b"all"))],
+    )
+    .await
+    .unwrap();
 
     // A second member: the first learns of the rebalance through its heartbeat and rejoins.
     let b2 = b.clone();
     let second = tokio::spawn(async move { join(&b2, 6000).await });
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(matches!(b.heartbeat("g", 1, &first.member_id, None), Err(BrokerError::RebalanceInProgress)));
-    let again = b.join_group("g", params(&first.member_id, 6000)).await.unwrap();
+    let again = b.join_group(&RequestContext::local(), "g", params(&first.member_id, 6000)).await.unwrap();
     let second = second.await.unwrap();
     assert_eq!((again.generation_id, second.generation_id), (2, 2));
     assert_eq!(again.members.len(), 2, "the leader sees both subscriptions");
@@ -65,28 +78,30 @@ async fn two_members_rebalance_sync_and_commit() {
 
     let b3 = b.clone();
     let follower = second.member_id.clone();
-    let waiting = tokio::spawn(async move { b3.sync_group("g", 2, &follower, None, vec![]).await });
+    let waiting =
+        tokio::spawn(async move { b3.sync_group(&RequestContext::local(), "g", 2, &follower, None, vec![]).await });
     let assignments = vec![
         (again.member_id.clone(), Bytes::from_static(b"p0")),
         (second.member_id.clone(), Bytes::from_static(b"p1")),
     ];
     assert_eq!(
-        b.sync_group("g", 2, &again.member_id, None, assignments).await.unwrap().assignment,
+        b.sync_group(&RequestContext::local(), "g", 2, &again.member_id, None, assignments).await.unwrap().assignment,
         Bytes::from_static(b"p0")
     );
     assert_eq!(waiting.await.unwrap().unwrap().assignment, Bytes::from_static(b"p1"));
 
     assert!(matches!(
-        b.sync_group("g", 1, &again.member_id, None, vec![]).await,
+        b.sync_group(&RequestContext::local(), "g", 1, &again.member_id, None, vec![]).await,
         Err(BrokerError::IllegalGeneration { .. })
     ));
     let commit = OffsetCommit { topic: "t".into(), partition: 1, offset: 7, leader_epoch: 0, metadata: "m".into() };
     assert!(matches!(
-        b.commit_offsets("g", 1, &again.member_id, None, vec![commit.clone()]).await,
+        b.commit_offsets(&RequestContext::local(), "g", 1, &again.member_id, None, vec![commit.clone()]).await,
         Err(BrokerError::IllegalGeneration { .. })
     ));
     let results = b
         .commit_offsets(
+            &RequestContext::local(),
             "g",
             2,
             &again.member_id,
@@ -111,6 +126,7 @@ async fn two_members_rebalance_sync_and_commit() {
     assert_eq!(fetched[0].1[0].1.as_ref().unwrap().offset, 7);
     for _ in 0..10 {
         b.append(
+            &RequestContext::local(),
             "t",
             1,
             &crate::test_support::encode_batch(
@@ -128,9 +144,10 @@ async fn two_members_rebalance_sync_and_commit() {
         vec![PartitionLag { topic: "t".into(), partition: 1, committed_offset: 7, log_end_offset: 10, lag: 3 }]
     );
     // Members subscribe to nothing readable here ("sub" is not a consumer-protocol subscription).
-    assert!(b.delete_offsets("g", vec![("t".into(), 1)]).await.unwrap()[0].is_ok());
+    assert!(b.delete_offsets(&RequestContext::local(), "g", vec![("t".into(), 1)]).await.unwrap()[0].is_ok());
     assert!(b.fetch_offsets("g", None).is_empty());
     b.commit_offsets(
+        &RequestContext::local(),
         "g",
         2,
         &again.member_id,
@@ -140,11 +157,11 @@ async fn two_members_rebalance_sync_and_commit() {
     .await
     .unwrap();
 
-    assert!(matches!(b.delete_group("g").await, Err(BrokerError::NonEmptyGroup(_))));
+    assert!(matches!(b.delete_group(&RequestContext::local(), "g").await, Err(BrokerError::NonEmptyGroup(_))));
     let left = b.leave_group("g", &[(again.member_id.clone(), None), (second.member_id.clone(), None)]);
     assert!(left.iter().all(|r| r.is_ok()));
     assert_eq!(b.describe_group("g").state, Some(GroupState::Empty));
-    b.delete_group("g").await.unwrap();
+    b.delete_group(&RequestContext::local(), "g").await.unwrap();
     assert!(b.fetch_offsets("g", None).is_empty());
 }
 
@@ -152,7 +169,7 @@ async fn two_members_rebalance_sync_and_commit() {
 async fn a_silent_member_is_expired_after_its_session_timeout() {
     let b = broker();
     let only = join(&b, 300).await;
-    b.sync_group("g", 1, &only.member_id, None, vec![]).await.unwrap();
+    b.sync_group(&RequestContext::local(), "g", 1, &only.member_id, None, vec![]).await.unwrap();
     let b2 = b.clone();
     // Paused time would stall the real-time session clock; wait for the real expiry.
     let describe = tokio::time::timeout(Duration::from_secs(10), async move {
@@ -170,18 +187,31 @@ async fn a_silent_member_is_expired_after_its_session_timeout() {
 #[tokio::test]
 async fn errors_for_bad_joins() {
     let b = broker();
-    assert!(matches!(b.join_group("", params("", 6000)).await, Err(BrokerError::InvalidGroupId(_))));
-    assert!(matches!(b.join_group("g", params("", 10)).await, Err(BrokerError::InvalidSessionTimeout { .. })));
-    assert!(matches!(b.join_group("g", params("ghost", 6000)).await, Err(BrokerError::UnknownMemberId(_))));
+    assert!(matches!(
+        b.join_group(&RequestContext::local(), "", params("", 6000)).await,
+        Err(BrokerError::InvalidGroupId(_))
+    ));
+    assert!(matches!(
+        b.join_group(&RequestContext::local(), "g", params("", 10)).await,
+        Err(BrokerError::InvalidSessionTimeout { .. })
+    ));
+    assert!(matches!(
+        b.join_group(&RequestContext::local(), "g", params("ghost", 6000)).await,
+        Err(BrokerError::UnknownMemberId(_))
+    ));
     assert!(matches!(b.heartbeat("none", 1, "x", None), Err(BrokerError::UnknownMemberId(_))));
-    assert!(matches!(b.delete_group("none").await, Err(BrokerError::GroupIdNotFound(_))));
+    assert!(matches!(b.delete_group(&RequestContext::local(), "none").await, Err(BrokerError::GroupIdNotFound(_))));
 }
 
 #[tokio::test]
 async fn a_coordinator_partition_unloads_and_reloads_its_groups() {
     let b = broker();
     let commit = OffsetCommit { topic: "t".into(), partition: 0, offset: 5, leader_epoch: 0, metadata: String::new() };
-    b.commit_offsets("solo", -1, "", None, vec![commit]).await.unwrap().into_iter().for_each(|r| r.unwrap());
+    b.commit_offsets(&RequestContext::local(), "solo", -1, "", None, vec![commit])
+        .await
+        .unwrap()
+        .into_iter()
+        .for_each(|r| r.unwrap());
     let committed =
         |b: &Broker| b.fetch_offsets("solo", Some(vec![("t".into(), vec![0])]))[0].1[0].1.as_ref().map(|c| c.offset);
     assert_eq!(committed(&b), Some(5));

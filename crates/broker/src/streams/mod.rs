@@ -13,6 +13,7 @@ pub use shards::{even_layout, plan_merge, plan_split, plan_uniform, ChildPlan, S
 use bytes::Bytes;
 use kafka_protocol::records::{Compression, RecordBatchDecoder};
 
+use crate::access::{Operation, RequestContext, Resource};
 use crate::broker::{now_ms, Broker, Produced};
 use crate::error::{BrokerError, Result};
 
@@ -60,24 +61,28 @@ impl Broker {
     /// Appends `(key, value)` records to one partition as one batch stamped `now`.
     pub fn append_records(
         &self,
+        ctx: &RequestContext,
         topic: &str,
         partition: i32,
         records: &[(Option<Bytes>, Option<Bytes>)],
     ) -> Result<Produced> {
+        self.authorize(ctx, Operation::Write, Resource::Topic(topic))?;
         let batch = crate::records::encode_batch(records, now_ms(), Compression::None)?;
-        self.append(topic, partition, &batch)
+        self.append(ctx, topic, partition, &batch)
     }
 
     /// Committed records from `offset`: at most `max_records`, and stopping after the batch
     /// that crosses `max_bytes`. Control records and aborted transactions are left out.
     pub fn read_records(
         &self,
+        ctx: &RequestContext,
         topic: &str,
         partition: i32,
         offset: u64,
         max_records: usize,
         max_bytes: usize,
     ) -> Result<RecordsRead> {
+        self.authorize(ctx, Operation::Read, Resource::Topic(topic))?;
         let part = self.partition(topic, partition)?;
         let read = part.read_isolated(offset, max_bytes, true)?;
         let mut out = RecordsRead {
@@ -125,6 +130,7 @@ impl Broker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::RequestContext;
     use crate::config::BrokerConfig;
 
     #[test]
@@ -146,17 +152,17 @@ mod tests {
     #[test]
     fn streams_read_and_write_records() {
         let b = Broker::in_memory(BrokerConfig::default());
-        b.create_stream("s", 2, false, Default::default()).unwrap();
+        b.create_stream(&RequestContext::local(), "s", 2, false, Default::default()).unwrap();
         let settings = b.stream_settings("s").unwrap();
         assert!(settings.created_ms > 0 && !settings.on_demand);
         let records = [
             (Some(Bytes::from_static(b"k")), Some(Bytes::from_static(b"v1"))),
             (None, Some(Bytes::from_static(b"v2"))),
         ];
-        b.append_records("s", 1, &records).unwrap();
-        let read = b.read_records("s", 1, 0, 1, 1 << 20).unwrap();
+        b.append_records(&RequestContext::local(), "s", 1, &records).unwrap();
+        let read = b.read_records(&RequestContext::local(), "s", 1, 0, 1, 1 << 20).unwrap();
         assert_eq!((read.records.len(), read.next_offset, read.high_watermark), (1, 1, 2));
-        let read = b.read_records("s", 1, 1, 100, 1 << 20).unwrap();
+        let read = b.read_records(&RequestContext::local(), "s", 1, 1, 100, 1 << 20).unwrap();
         assert_eq!(read.records[0].value.as_deref(), Some(&b"v2"[..]));
         assert_eq!(read.next_offset, 2);
     }

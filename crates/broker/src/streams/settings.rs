@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::Shard;
+use crate::access::{Operation, RequestContext, Resource};
 use crate::admin::NewTopic;
 use crate::broker::{now_ms, Broker};
 use crate::config::{keys, topic_keys};
@@ -74,11 +75,13 @@ impl Broker {
     /// retention, its settings committed in the same event as the topic.
     pub fn create_stream(
         &self,
+        ctx: &RequestContext,
         name: &str,
         shards: i32,
         on_demand: bool,
         tags: BTreeMap<String, String>,
     ) -> Result<()> {
+        self.authorize(ctx, Operation::Create, Resource::Topic(name))?;
         let retention = (DEFAULT_RETENTION_HOURS * 3_600_000).to_string();
         let configs = [("retention.ms".to_string(), retention)].into();
         let now = now_ms();
@@ -104,9 +107,11 @@ impl Broker {
     /// broker's metadata changes.
     pub fn update_stream_settings<T, E>(
         &self,
+        ctx: &RequestContext,
         name: &str,
         change: impl FnOnce(&mut StreamSettings) -> std::result::Result<T, E>,
     ) -> Result<std::result::Result<T, E>> {
+        self.authorize(ctx, Operation::Alter, Resource::Topic(name))?;
         let _guard = self.admin_lock.lock();
         let current = self.stream_settings(name).ok_or_else(|| unknown_stream(name))?;
         let mut settings = current.clone();
@@ -128,9 +133,11 @@ impl Broker {
     /// holds when the new one is committed.
     pub fn update_stream_retention<E>(
         &self,
+        ctx: &RequestContext,
         name: &str,
         change: impl FnOnce(i64) -> std::result::Result<i64, E>,
     ) -> Result<std::result::Result<(), E>> {
+        self.authorize(ctx, Operation::AlterConfigs, Resource::Topic(name))?;
         let _guard = self.admin_lock.lock();
         let handle = self.topic(name).ok_or_else(|| unknown_stream(name))?;
         let current =
@@ -155,6 +162,7 @@ impl Broker {
 
 #[cfg(test)]
 mod tests {
+    use crate::access::RequestContext;
     use std::sync::Arc;
 
     use super::*;
@@ -165,7 +173,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let b = Broker::open(BrokerConfig::default(), dir.path()).unwrap();
-            b.create_stream("s", 2, true, [("team".to_string(), "a".to_string())].into()).unwrap();
+            b.create_stream(&RequestContext::local(), "s", 2, true, [("team".to_string(), "a".to_string())].into())
+                .unwrap();
             b.shutdown().unwrap();
         }
         let (_, events) = crate::metadata::LocalMetadataStore::open(&dir.path().join("__cluster_metadata")).unwrap();
@@ -191,15 +200,15 @@ mod tests {
     #[test]
     fn refused_or_empty_changes_commit_nothing_and_layout_is_kept() {
         let b = Broker::in_memory(BrokerConfig::default());
-        b.create_stream("s", 1, false, BTreeMap::new()).unwrap();
+        b.create_stream(&RequestContext::local(), "s", 1, false, BTreeMap::new()).unwrap();
         let before = b.stream_settings("s").unwrap();
-        let refused = b.update_stream_settings("s", |s| {
+        let refused = b.update_stream_settings(&RequestContext::local(), "s", |s| {
             s.tags.insert("k".into(), "v".into());
             Err::<(), _>("no")
         });
         assert_eq!(refused.unwrap(), Err("no"));
         assert_eq!(b.stream_settings("s").unwrap(), before);
-        b.update_stream_settings("s", |s| {
+        b.update_stream_settings(&RequestContext::local(), "s", |s| {
             s.shards.clear();
             s.shards.push(super::super::even_layout(3).remove(2));
             s.on_demand = true;
@@ -209,7 +218,7 @@ mod tests {
         .unwrap();
         let after = b.stream_settings("s").unwrap();
         assert!(after.on_demand && after.shards == before.shards);
-        let missing = b.update_stream_settings("nope", |_| Ok::<_, ()>(()));
+        let missing = b.update_stream_settings(&RequestContext::local(), "nope", |_| Ok::<_, ()>(()));
         assert!(matches!(missing, Err(BrokerError::UnknownTopicOrPartition { .. })));
     }
 
@@ -218,7 +227,7 @@ mod tests {
         const THREADS: usize = 8;
         const CHANGES_PER_THREAD: usize = 25;
         let b = Broker::in_memory(BrokerConfig::default());
-        b.create_stream("s", 1, false, BTreeMap::new()).unwrap();
+        b.create_stream(&RequestContext::local(), "s", 1, false, BTreeMap::new()).unwrap();
         let threads: Vec<_> = (0..THREADS)
             .map(|t| {
                 let b = Arc::clone(&b);
@@ -226,7 +235,7 @@ mod tests {
                     for i in 0..CHANGES_PER_THREAD {
                         // Even threads tag, odd ones register consumers: two kinds of change
                         // to the same settings, each of which used to overwrite the other.
-                        b.update_stream_settings("s", |s| {
+                        b.update_stream_settings(&RequestContext::local(), "s", |s| {
                             if t % 2 == 0 {
                                 s.tags.insert(format!("t{t}-{i}"), "v".into());
                             } else {
@@ -249,15 +258,20 @@ mod tests {
     #[test]
     fn retention_changes_are_checked_against_the_current_period() {
         let b = Broker::in_memory(BrokerConfig::default());
-        b.create_stream("s", 1, false, BTreeMap::new()).unwrap();
+        b.create_stream(&RequestContext::local(), "s", 1, false, BTreeMap::new()).unwrap();
         let day = DEFAULT_RETENTION_HOURS * 3_600_000;
         let grow = |b: &Broker, ms: i64| {
-            b.update_stream_retention("s", |current| if ms >= current { Ok(ms) } else { Err(current) }).unwrap()
+            b.update_stream_retention(
+                &RequestContext::local(),
+                "s",
+                |current| if ms >= current { Ok(ms) } else { Err(current) },
+            )
+            .unwrap()
         };
         assert_eq!(grow(&b, 2 * day), Ok(()));
         assert_eq!(grow(&b, day), Err(2 * day), "an increase never shortens");
         assert_eq!(b.topic("s").unwrap().retention.ms, Some(2 * day));
-        let bad = b.update_stream_retention("s", |_| Ok::<_, ()>(-7));
+        let bad = b.update_stream_retention(&RequestContext::local(), "s", |_| Ok::<_, ()>(-7));
         assert!(matches!(bad, Err(BrokerError::InvalidConfig(_))), "{bad:?}");
     }
 }

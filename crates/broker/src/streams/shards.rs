@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::shard_ranges;
+use crate::access::{Operation, RequestContext, Resource};
 use crate::broker::{now_ms, Broker, Produced};
 use crate::config::keys;
 use crate::error::{BrokerError, Result};
@@ -177,7 +178,13 @@ impl Broker {
 
     /// Appends `(hash key, partition key, data)` records, each to the open shard whose
     /// range holds its hash key: one batch per shard, in the caller's order.
-    pub fn append_by_hash(&self, name: &str, records: &[(u128, Bytes, Bytes)]) -> Result<Vec<ShardAppend>> {
+    pub fn append_by_hash(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        records: &[(u128, Bytes, Bytes)],
+    ) -> Result<Vec<ShardAppend>> {
+        self.authorize(ctx, Operation::Write, Resource::Topic(name))?;
         let _layout = self.reshard_lock.read();
         let open: Vec<Shard> = self.stream_shards(name)?.into_iter().filter(Shard::is_open).collect();
         let mut by_shard: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
@@ -193,7 +200,7 @@ impl Broker {
             .map(|(partition, indexes)| {
                 let batch: Vec<_> =
                     indexes.iter().map(|&i| (Some(records[i].1.clone()), Some(records[i].2.clone()))).collect();
-                let produced = self.append_records(name, partition, &batch);
+                let produced = self.append_records(ctx, name, partition, &batch);
                 ShardAppend { partition, indexes, produced }
             })
             .collect())
@@ -208,9 +215,11 @@ impl Broker {
     /// shards. `plan` must not call back into the broker's metadata changes.
     pub fn reshard<E>(
         &self,
+        ctx: &RequestContext,
         name: &str,
         plan: impl FnOnce(&[Shard]) -> std::result::Result<(Vec<i32>, Vec<ChildPlan>), E>,
     ) -> Result<std::result::Result<Vec<Shard>, E>> {
+        self.authorize(ctx, Operation::Alter, Resource::Topic(name))?;
         let _admin = self.admin_lock.lock();
         let _writes = self.reshard_lock.write();
         let handle = self
@@ -260,6 +269,7 @@ impl Broker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::RequestContext;
     use crate::config::BrokerConfig;
 
     fn hash_of(b: &Broker, name: &str, partition: i32) -> u128 {
@@ -269,16 +279,17 @@ mod tests {
     #[test]
     fn split_closes_the_parent_and_routes_to_the_children() {
         let b = Broker::in_memory(BrokerConfig::default());
-        b.create_stream("s", 1, false, Default::default()).unwrap();
+        b.create_stream(&RequestContext::local(), "s", 1, false, Default::default()).unwrap();
         let rec = |h: u128| (h, Bytes::from_static(b"k"), Bytes::from_static(b"v"));
-        b.append_by_hash("s", &[rec(5)]).unwrap();
-        let added = b.reshard("s", |layout| plan_split(layout, "s", 0, 1 << 127)).unwrap().unwrap();
+        b.append_by_hash(&RequestContext::local(), "s", &[rec(5)]).unwrap();
+        let added =
+            b.reshard(&RequestContext::local(), "s", |layout| plan_split(layout, "s", 0, 1 << 127)).unwrap().unwrap();
         assert_eq!(added.iter().map(|s| s.partition).collect::<Vec<_>>(), vec![1, 2]);
         let shards = b.stream_shards("s").unwrap();
         assert_eq!(shards[0].ending_offset, Some(1));
         assert_eq!((shards[1].ending_hash_key, shards[2].starting_hash_key), ((1 << 127) - 1, 1 << 127));
         assert_eq!(b.topic("s").unwrap().partitions.len(), 3);
-        let appended = b.append_by_hash("s", &[rec(5), rec(u128::MAX)]).unwrap();
+        let appended = b.append_by_hash(&RequestContext::local(), "s", &[rec(5), rec(u128::MAX)]).unwrap();
         assert_eq!(appended.iter().map(|a| a.partition).collect::<Vec<_>>(), vec![1, 2]);
         // A closed shard cannot split again; a split key outside the range is refused.
         assert!(matches!(plan_split(&shards, "s", 0, 7), Err(BrokerError::InvalidReshard(_))));
@@ -286,7 +297,7 @@ mod tests {
         // Merging the two children gives one child with both as parents.
         let (_, children) = plan_merge(&shards, "s", 1, 2).unwrap();
         assert_eq!(children[0].range, (0, u128::MAX));
-        b.reshard("s", |layout| plan_merge(layout, "s", 1, 2)).unwrap().unwrap();
+        b.reshard(&RequestContext::local(), "s", |layout| plan_merge(layout, "s", 1, 2)).unwrap().unwrap();
         assert_eq!(hash_of(&b, "s", 3), 0);
         assert!(matches!(plan_merge(&b.stream_shards("s").unwrap(), "s", 1, 2), Err(BrokerError::InvalidReshard(_))));
     }

@@ -11,12 +11,13 @@ use std::collections::BTreeSet;
 use tidelog_log::BatchHeader;
 
 use super::{TxnDescription, TxnMeta, TxnState};
+use crate::access::{Operation, RequestContext, Resource};
 use crate::broker::{now_ms, Broker};
+use crate::config::keys;
 use crate::error::{BrokerError, Result};
 use crate::group::OffsetCommit;
 use crate::producer_ids::MAX_EPOCH;
 use crate::records::{encode_marker, Marker};
-use crate::config::keys;
 
 /// The state after InitProducerId, or the id's current state: it must belong to this
 /// producer id and epoch.
@@ -59,10 +60,12 @@ impl Broker {
     /// (fencing any older instance), after its open transaction, if any, is aborted.
     pub async fn init_transactional_producer(
         &self,
+        ctx: &RequestContext,
         transactional_id: &str,
         timeout_ms: i32,
         existing: Option<(i64, i16)>,
     ) -> Result<(i64, i16)> {
+        self.authorize(ctx, Operation::Write, Resource::TransactionalId(transactional_id))?;
         if transactional_id.is_empty() {
             return Err(BrokerError::InvalidRequest("the transactional id must not be empty".into()));
         }
@@ -118,12 +121,14 @@ impl Broker {
     /// each partition is checked to be part of the open transaction.
     pub async fn add_partitions_to_txn(
         &self,
+        ctx: &RequestContext,
         transactional_id: &str,
         producer_id: i64,
         epoch: i16,
         partitions: Vec<(String, i32)>,
         verify_only: bool,
     ) -> Result<Vec<Result<()>>> {
+        self.authorize(ctx, Operation::Write, Resource::TransactionalId(transactional_id))?;
         let slot = self.transactions.slot(transactional_id);
         let mut guard = slot.lock().await;
         let meta = check_producer(guard.as_mut(), producer_id, epoch)?;
@@ -164,11 +169,13 @@ impl Broker {
     /// AddOffsetsToTxn: the transaction will commit offsets for `group_id`.
     pub async fn add_offsets_to_txn(
         &self,
+        ctx: &RequestContext,
         transactional_id: &str,
         producer_id: i64,
         epoch: i16,
         group_id: &str,
     ) -> Result<()> {
+        self.authorize(ctx, Operation::Write, Resource::TransactionalId(transactional_id))?;
         if group_id.is_empty() {
             return Err(BrokerError::InvalidGroupId(group_id.into()));
         }
@@ -191,6 +198,7 @@ impl Broker {
     #[allow(clippy::too_many_arguments)]
     pub async fn txn_offset_commit(
         &self,
+        ctx: &RequestContext,
         transactional_id: &str,
         group_id: &str,
         producer_id: i64,
@@ -200,6 +208,7 @@ impl Broker {
         instance: Option<&str>,
         commits: Vec<OffsetCommit>,
     ) -> Result<Vec<Result<()>>> {
+        self.authorize(ctx, Operation::Read, Resource::Group(group_id))?;
         if group_id.is_empty() {
             return Err(BrokerError::InvalidGroupId(group_id.into()));
         }
@@ -229,7 +238,15 @@ impl Broker {
 
     /// EndTxn: commits or aborts the open transaction. A retry of a completed EndTxn
     /// succeeds again; the opposite decision is refused.
-    pub async fn end_txn(&self, transactional_id: &str, producer_id: i64, epoch: i16, commit: bool) -> Result<()> {
+    pub async fn end_txn(
+        &self,
+        ctx: &RequestContext,
+        transactional_id: &str,
+        producer_id: i64,
+        epoch: i16,
+        commit: bool,
+    ) -> Result<()> {
+        self.authorize(ctx, Operation::Write, Resource::TransactionalId(transactional_id))?;
         let slot = self.transactions.slot(transactional_id);
         let mut guard = slot.lock().await;
         let meta = check_producer(guard.as_mut(), producer_id, epoch)?;

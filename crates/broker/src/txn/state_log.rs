@@ -17,7 +17,8 @@ impl Broker {
             .map(serde_json::to_vec)
             .transpose()
             .map_err(|e| BrokerError::Storage(format!("encoding transaction state: {e}")))?;
-        let handle = self.internal_topic(TRANSACTION_STATE_TOPIC, crate::config::keys::TRANSACTION_STATE_LOG_NUM_PARTITIONS)?;
+        let handle =
+            self.internal_topic(TRANSACTION_STATE_TOPIC, crate::config::keys::TRANSACTION_STATE_LOG_NUM_PARTITIONS)?;
         let partition = partition_for(transactional_id, handle.partitions.len());
         self.write_internal(TRANSACTION_STATE_TOPIC, partition, vec![(transactional_id.as_bytes().to_vec(), value)])
             .await

@@ -1,6 +1,8 @@
 //! The coordinator through the broker API: state changes, markers, the last stable
 //! offset, fencing, transactional offsets and recovery after a restart.
 
+use crate::access::RequestContext;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -14,7 +16,12 @@ use crate::records::{encode_batch_as, BatchProducer};
 use crate::{Broker, BrokerError};
 
 fn with_topic(b: Arc<Broker>) -> Arc<Broker> {
-    b.create_topic(NewTopic { name: "t".into(), partitions: Some(2), ..Default::default() }, false).unwrap();
+    b.create_topic(
+        &RequestContext::local(),
+        NewTopic { name: "t".into(), partitions: Some(2), ..Default::default() },
+        false,
+    )
+    .unwrap();
     b
 }
 
@@ -45,27 +52,30 @@ async fn state(b: &Broker, id: &str) -> TxnState {
 #[tokio::test]
 async fn commit_makes_records_stable_and_abort_lists_them() {
     let b = with_topic(Broker::in_memory(BrokerConfig::default()));
-    let p = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
+    let p = b.init_transactional_producer(&RequestContext::local(), "tx", 60_000, None).await.unwrap();
     assert_eq!(p.1, 0);
-    b.add_partitions_to_txn("tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
+    b.add_partitions_to_txn(&RequestContext::local(), "tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
     assert_eq!(state(&b, "tx").await, TxnState::Ongoing);
-    b.append("t", 0, &txn_batch(p, 0, "a")).unwrap();
-    b.append("t", 0, &plain_batch("plain")).unwrap();
+    b.append(&RequestContext::local(), "t", 0, &txn_batch(p, 0, "a")).unwrap();
+    b.append(&RequestContext::local(), "t", 0, &plain_batch("plain")).unwrap();
     let part = b.partition("t", 0).unwrap();
     // The open transaction holds the stable offset at its first record.
     assert_eq!((part.last_stable_offset(), part.offsets().high_watermark), (0, 2));
     assert!(part.read_isolated(0, 1 << 20, true).unwrap().records.is_empty());
     assert!(!part.read_isolated(0, 1 << 20, false).unwrap().records.is_empty());
-    b.end_txn("tx", p.0, p.1, true).await.unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await.unwrap();
     assert_eq!(state(&b, "tx").await, TxnState::CompleteCommit);
     assert_eq!(part.last_stable_offset(), 3, "data, plain record and the commit marker are stable");
     // A retried EndTxn(commit) succeeds; an abort now is refused.
-    b.end_txn("tx", p.0, p.1, true).await.unwrap();
-    assert!(matches!(b.end_txn("tx", p.0, p.1, false).await, Err(BrokerError::InvalidTxnState(_))));
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await.unwrap();
+    assert!(matches!(
+        b.end_txn(&RequestContext::local(), "tx", p.0, p.1, false).await,
+        Err(BrokerError::InvalidTxnState(_))
+    ));
 
-    b.add_partitions_to_txn("tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
-    b.append("t", 0, &txn_batch(p, 1, "b")).unwrap();
-    b.end_txn("tx", p.0, p.1, false).await.unwrap();
+    b.add_partitions_to_txn(&RequestContext::local(), "tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
+    b.append(&RequestContext::local(), "t", 0, &txn_batch(p, 1, "b")).unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, false).await.unwrap();
     let read = part.read_isolated(0, 1 << 20, true).unwrap();
     assert_eq!(read.last_stable_offset, 5);
     assert_eq!(read.aborted.len(), 1);
@@ -75,26 +85,42 @@ async fn commit_makes_records_stable_and_abort_lists_them() {
 #[tokio::test]
 async fn a_new_producer_fences_the_old_one_and_aborts_its_transaction() {
     let b = with_topic(Broker::in_memory(BrokerConfig::default()));
-    let old = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
-    b.add_partitions_to_txn("tx", old.0, old.1, vec![("t".into(), 1)], false).await.unwrap();
-    b.append("t", 1, &txn_batch(old, 0, "zombie")).unwrap();
-    let new = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
+    let old = b.init_transactional_producer(&RequestContext::local(), "tx", 60_000, None).await.unwrap();
+    b.add_partitions_to_txn(&RequestContext::local(), "tx", old.0, old.1, vec![("t".into(), 1)], false).await.unwrap();
+    b.append(&RequestContext::local(), "t", 1, &txn_batch(old, 0, "zombie")).unwrap();
+    let new = b.init_transactional_producer(&RequestContext::local(), "tx", 60_000, None).await.unwrap();
     assert_eq!((new.0, new.1), (old.0, old.1 + 1));
     let part = b.partition("t", 1).unwrap();
     assert_eq!(part.last_stable_offset(), 2, "the zombie's transaction was aborted");
     assert_eq!(part.read_isolated(0, 1 << 20, true).unwrap().aborted.len(), 1);
     // The old epoch is fenced at the coordinator and at the partition.
-    let fenced = b.add_partitions_to_txn("tx", old.0, old.1, vec![("t".into(), 0)], false).await;
+    let fenced =
+        b.add_partitions_to_txn(&RequestContext::local(), "tx", old.0, old.1, vec![("t".into(), 0)], false).await;
     assert!(matches!(fenced, Err(BrokerError::ProducerFenced(_))));
-    assert!(matches!(b.end_txn("tx", old.0, old.1, true).await, Err(BrokerError::ProducerFenced(_))));
-    assert!(matches!(b.append("t", 1, &txn_batch(old, 1, "late")), Err(BrokerError::InvalidProducerEpoch { .. })));
+    assert!(matches!(
+        b.end_txn(&RequestContext::local(), "tx", old.0, old.1, true).await,
+        Err(BrokerError::ProducerFenced(_))
+    ));
+    assert!(matches!(
+        b.append(&RequestContext::local(), "t", 1, &txn_batch(old, 1, "late")),
+        Err(BrokerError::InvalidProducerEpoch { .. })
+    ));
     // Unknown partitions fail alone; the rest is not attempted.
-    let results = b.add_partitions_to_txn("tx", new.0, new.1, vec![("t".into(), 0), ("nope".into(), 0)], false).await;
+    let results = b
+        .add_partitions_to_txn(
+            &RequestContext::local(),
+            "tx",
+            new.0,
+            new.1,
+            vec![("t".into(), 0), ("nope".into(), 0)],
+            false,
+        )
+        .await;
     let results = results.unwrap();
     assert!(matches!(results[0], Err(BrokerError::OperationNotAttempted)));
     assert!(matches!(results[1], Err(BrokerError::UnknownTopicOrPartition { .. })));
     assert!(matches!(
-        b.init_transactional_producer("tx", 0, None).await,
+        b.init_transactional_producer(&RequestContext::local(), "tx", 0, None).await,
         Err(BrokerError::InvalidTransactionTimeout { .. })
     ));
 }
@@ -102,34 +128,40 @@ async fn a_new_producer_fences_the_old_one_and_aborts_its_transaction() {
 #[tokio::test]
 async fn offsets_commit_with_the_transaction_only() {
     let b = with_topic(Broker::in_memory(BrokerConfig::default()));
-    let p = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
-    b.add_offsets_to_txn("tx", p.0, p.1, "g").await.unwrap();
-    b.txn_offset_commit("tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 7)]).await.unwrap();
-    b.end_txn("tx", p.0, p.1, false).await.unwrap();
+    let p = b.init_transactional_producer(&RequestContext::local(), "tx", 60_000, None).await.unwrap();
+    b.add_offsets_to_txn(&RequestContext::local(), "tx", p.0, p.1, "g").await.unwrap();
+    b.txn_offset_commit(&RequestContext::local(), "tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 7)]).await.unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, false).await.unwrap();
     assert!(b.fetch_offsets("g", None).is_empty(), "aborted offsets are never committed");
-    b.add_offsets_to_txn("tx", p.0, p.1, "g").await.unwrap();
-    b.txn_offset_commit("tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 9), commit(1, 4)]).await.unwrap();
-    b.end_txn("tx", p.0, p.1, true).await.unwrap();
+    b.add_offsets_to_txn(&RequestContext::local(), "tx", p.0, p.1, "g").await.unwrap();
+    b.txn_offset_commit(&RequestContext::local(), "tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 9), commit(1, 4)])
+        .await
+        .unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await.unwrap();
     let committed = b.fetch_offsets("g", None);
     let offsets: Vec<i64> = committed[0].1.iter().map(|(_, c)| c.as_ref().unwrap().offset).collect();
     assert_eq!(offsets, vec![9, 4]);
     // Offsets for a group not added to the transaction are refused.
-    b.add_partitions_to_txn("tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
-    let refused = b.txn_offset_commit("tx", "other", p.0, p.1, -1, "", None, vec![commit(0, 1)]).await;
+    b.add_partitions_to_txn(&RequestContext::local(), "tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
+    let refused =
+        b.txn_offset_commit(&RequestContext::local(), "tx", "other", p.0, p.1, -1, "", None, vec![commit(0, 1)]).await;
     assert!(matches!(refused, Err(BrokerError::InvalidTxnState(_))));
 }
 
 #[tokio::test]
 async fn timed_out_transactions_are_aborted_and_their_producer_fenced() {
     let b = with_topic(Broker::in_memory(BrokerConfig::default()));
-    let p = b.init_transactional_producer("tx", 1, None).await.unwrap();
-    b.add_partitions_to_txn("tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
-    b.append("t", 0, &txn_batch(p, 0, "slow")).unwrap();
+    let p = b.init_transactional_producer(&RequestContext::local(), "tx", 1, None).await.unwrap();
+    b.add_partitions_to_txn(&RequestContext::local(), "tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
+    b.append(&RequestContext::local(), "t", 0, &txn_batch(p, 0, "slow")).unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     b.transaction_housekeeping().await;
     assert_eq!(state(&b, "tx").await, TxnState::CompleteAbort);
     assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), 2);
-    assert!(matches!(b.end_txn("tx", p.0, p.1, true).await, Err(BrokerError::ProducerFenced(_))));
+    assert!(matches!(
+        b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await,
+        Err(BrokerError::ProducerFenced(_))
+    ));
     let listed = b.list_transactions(&["CompleteAbort".into()], &[], -1).await;
     assert_eq!(listed.len(), 1);
     assert!(b.list_transactions(&["Ongoing".into()], &[], -1).await.is_empty());
@@ -140,11 +172,13 @@ async fn state_and_open_transactions_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let (p, first) = {
         let b = with_topic(Broker::open(BrokerConfig::default(), dir.path()).unwrap());
-        let p = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
-        b.add_partitions_to_txn("tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
-        b.add_offsets_to_txn("tx", p.0, p.1, "g").await.unwrap();
-        b.txn_offset_commit("tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 1)]).await.unwrap();
-        let first = b.append("t", 0, &txn_batch(p, 0, "open")).unwrap();
+        let p = b.init_transactional_producer(&RequestContext::local(), "tx", 60_000, None).await.unwrap();
+        b.add_partitions_to_txn(&RequestContext::local(), "tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
+        b.add_offsets_to_txn(&RequestContext::local(), "tx", p.0, p.1, "g").await.unwrap();
+        b.txn_offset_commit(&RequestContext::local(), "tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 1)])
+            .await
+            .unwrap();
+        let first = b.append(&RequestContext::local(), "t", 0, &txn_batch(p, 0, "open")).unwrap();
         first.wait_durable().await.unwrap();
         // Dropped without shutdown: an unclean stop.
         (p, first.base_offset)
@@ -152,14 +186,14 @@ async fn state_and_open_transactions_survive_a_restart() {
     let b = Broker::open(BrokerConfig::default(), dir.path()).unwrap();
     assert_eq!(state(&b, "tx").await, TxnState::Ongoing);
     assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), first, "the open transaction is recovered");
-    b.end_txn("tx", p.0, p.1, true).await.unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await.unwrap();
     assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), 2);
     assert_eq!(b.fetch_offsets("g", None)[0].1[0].1.as_ref().unwrap().offset, 1);
     drop(b);
     let b = Broker::open(BrokerConfig::default(), dir.path()).unwrap();
     assert_eq!(state(&b, "tx").await, TxnState::CompleteCommit);
     assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), 2, "markers are replayed");
-    let next = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
+    let next = b.init_transactional_producer(&RequestContext::local(), "tx", 60_000, None).await.unwrap();
     assert_eq!(next, (p.0, p.1 + 1));
 }
 
@@ -168,11 +202,22 @@ async fn a_commit_interrupted_after_prepare_is_finished_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
     let p = {
         let b = with_topic(Broker::open(BrokerConfig::default(), dir.path()).unwrap());
-        let p = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
-        b.add_partitions_to_txn("tx", p.0, p.1, vec![("t".into(), 0), ("t".into(), 1)], false).await.unwrap();
-        b.add_offsets_to_txn("tx", p.0, p.1, "g").await.unwrap();
-        b.txn_offset_commit("tx", "g", p.0, p.1, -1, "", None, vec![commit(1, 5)]).await.unwrap();
-        b.append("t", 0, &txn_batch(p, 0, "x")).unwrap().wait_durable().await.unwrap();
+        let p = b.init_transactional_producer(&RequestContext::local(), "tx", 60_000, None).await.unwrap();
+        b.add_partitions_to_txn(
+            &RequestContext::local(),
+            "tx",
+            p.0,
+            p.1,
+            vec![("t".into(), 0), ("t".into(), 1)],
+            false,
+        )
+        .await
+        .unwrap();
+        b.add_offsets_to_txn(&RequestContext::local(), "tx", p.0, p.1, "g").await.unwrap();
+        b.txn_offset_commit(&RequestContext::local(), "tx", "g", p.0, p.1, -1, "", None, vec![commit(1, 5)])
+            .await
+            .unwrap();
+        b.append(&RequestContext::local(), "t", 0, &txn_batch(p, 0, "x")).unwrap().wait_durable().await.unwrap();
         // The crash lands after PrepareCommit was persisted, before any marker.
         let mut meta = b.describe_transactions(&["tx".into()]).await.remove(0).unwrap().meta;
         meta.state = TxnState::PrepareCommit;
@@ -185,7 +230,7 @@ async fn a_commit_interrupted_after_prepare_is_finished_at_the_next_start() {
     assert_eq!(state(&b, "tx").await, TxnState::CompleteCommit);
     assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), 2);
     assert_eq!(b.fetch_offsets("g", None)[0].1[0].1.as_ref().unwrap().offset, 5);
-    b.end_txn("tx", p.0, p.1, true).await.unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await.unwrap();
 }
 
 /// read_committed over a file-backed log: a slice wholly below the last stable offset is
@@ -198,12 +243,12 @@ async fn read_committed_sends_file_slices_only_when_wholly_stable() {
     let b = with_topic(Broker::open(BrokerConfig::default(), dir.path()).unwrap());
     let part = b.partition("t", 0).unwrap();
     for value in ["a", "b"] {
-        b.append("t", 0, &plain_batch(value)).unwrap();
+        b.append(&RequestContext::local(), "t", 0, &plain_batch(value)).unwrap();
     }
-    let p = b.init_transactional_producer("tx", 60_000, None).await.unwrap();
-    b.add_partitions_to_txn("tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
-    b.append("t", 0, &txn_batch(p, 0, "open")).unwrap();
-    b.append("t", 0, &plain_batch("after")).unwrap();
+    let p = b.init_transactional_producer(&RequestContext::local(), "tx", 60_000, None).await.unwrap();
+    b.add_partitions_to_txn(&RequestContext::local(), "tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
+    b.append(&RequestContext::local(), "t", 0, &txn_batch(p, 0, "open")).unwrap();
+    b.append(&RequestContext::local(), "t", 0, &plain_batch("after")).unwrap();
     let uncommitted = part.read_isolated(0, 1 << 20, false).unwrap().records;
 
     let cut = part.read_for_sending(0, 1 << 20, true).unwrap();
@@ -213,7 +258,7 @@ async fn read_committed_sends_file_slices_only_when_wholly_stable() {
     let first_two = tidelog_log::batch::batches(&uncommitted).nth(1).unwrap().unwrap().1.end;
     assert_eq!(stable, uncommitted.slice(..first_two), "exactly the two batches before the transaction");
 
-    b.end_txn("tx", p.0, p.1, false).await.unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, false).await.unwrap();
     let whole = part.read_for_sending(0, 1 << 20, true).unwrap();
     assert_eq!(whole.last_stable_offset, part.offsets().high_watermark);
     assert_eq!(whole.aborted.len(), 1, "the aborted transaction is listed for the client to skip");

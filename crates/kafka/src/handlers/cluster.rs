@@ -7,12 +7,12 @@ use kafka_protocol::messages::{DescribeClusterRequest, DescribeClusterResponse};
 
 use super::str_bytes;
 use crate::errors::NONE;
-use crate::server::Context;
+use crate::scope::Scope;
 
 /// Kafka's "authorized operations not requested" marker.
 const OPERATIONS_NOT_REQUESTED: i32 = i32::MIN;
 
-pub(crate) fn describe(ctx: &Arc<Context>, _request: DescribeClusterRequest, _version: i16) -> DescribeClusterResponse {
+pub(crate) fn describe(ctx: &Arc<Scope>, _request: DescribeClusterRequest, _version: i16) -> DescribeClusterResponse {
     let node = ctx.broker.node_id().into();
     DescribeClusterResponse::default()
         .with_error_code(NONE)

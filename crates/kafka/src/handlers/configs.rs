@@ -15,7 +15,7 @@ use tidelog_broker::{ConfigChange, ConfigEntry, ConfigSource};
 
 use super::str_bytes;
 use crate::errors::{error_code, NONE};
-use crate::server::Context;
+use crate::scope::Scope;
 
 const RESOURCE_TOPIC: i8 = 2;
 const RESOURCE_BROKER: i8 = 4;
@@ -44,7 +44,7 @@ fn config_type(name: &str) -> i8 {
     }
 }
 
-pub(crate) fn describe(ctx: &Arc<Context>, request: DescribeConfigsRequest, version: i16) -> DescribeConfigsResponse {
+pub(crate) fn describe(ctx: &Arc<Scope>, request: DescribeConfigsRequest, version: i16) -> DescribeConfigsResponse {
     let results = request
         .resources
         .into_iter()
@@ -54,7 +54,7 @@ pub(crate) fn describe(ctx: &Arc<Context>, request: DescribeConfigsRequest, vers
                 .with_resource_name(resource.resource_name.clone());
             let name = resource.resource_name.to_string();
             let (entries, read_only) = match resource.resource_type {
-                RESOURCE_TOPIC => match ctx.broker.topic_config_entries(&name) {
+                RESOURCE_TOPIC => match ctx.broker.topic_config_entries(&ctx.caller, &name) {
                     Ok(entries) => (entries, false),
                     Err(e) => {
                         return result
@@ -129,7 +129,7 @@ fn config_result(
 
 /// The changes one AlterConfigs / IncrementalAlterConfigs resource asks for.
 fn alter_resource(
-    ctx: &Context,
+    ctx: &Scope,
     resource_type: i8,
     name: &str,
     changes: Result<Vec<ConfigChange>, String>,
@@ -145,13 +145,13 @@ fn alter_resource(
         Ok(c) => c,
         Err(message) => return (ResponseError::InvalidConfig.code(), Some(message)),
     };
-    match ctx.broker.alter_topic_configs(name, &changes, validate_only) {
+    match ctx.broker.alter_topic_configs(&ctx.caller, name, &changes, validate_only) {
         Ok(()) => (NONE, None),
         Err(e) => (error_code(&e), Some(e.to_string())),
     }
 }
 
-pub(crate) fn alter(ctx: &Arc<Context>, request: AlterConfigsRequest, _version: i16) -> AlterConfigsResponse {
+pub(crate) fn alter(ctx: &Arc<Scope>, request: AlterConfigsRequest, _version: i16) -> AlterConfigsResponse {
     use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
     let responses = request
         .resources
@@ -177,7 +177,7 @@ pub(crate) fn alter(ctx: &Arc<Context>, request: AlterConfigsRequest, _version: 
 }
 
 pub(crate) fn incremental_alter(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     request: IncrementalAlterConfigsRequest,
     _version: i16,
 ) -> IncrementalAlterConfigsResponse {

@@ -16,12 +16,12 @@ use tidelog_broker::group::ConsumerHeartbeat;
 use super::str_bytes;
 use crate::dispatch::Client;
 use crate::errors::{error_code, NONE};
-use crate::server::Context;
+use crate::scope::Scope;
 
 const OPERATIONS_NOT_REQUESTED: i32 = i32::MIN;
 
 /// Groups (topic, partition) pairs by topic id, skipping topics that no longer exist.
-fn by_topic_id(ctx: &Context, partitions: &BTreeSet<(String, i32)>) -> Vec<(uuid::Uuid, String, Vec<i32>)> {
+fn by_topic_id(ctx: &Scope, partitions: &BTreeSet<(String, i32)>) -> Vec<(uuid::Uuid, String, Vec<i32>)> {
     let mut grouped: BTreeMap<String, Vec<i32>> = BTreeMap::new();
     for (topic, p) in partitions {
         grouped.entry(topic.clone()).or_default().push(*p);
@@ -33,7 +33,7 @@ fn by_topic_id(ctx: &Context, partitions: &BTreeSet<(String, i32)>) -> Vec<(uuid
 }
 
 pub(crate) fn heartbeat(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     client: &Client,
     request: ConsumerGroupHeartbeatRequest,
     _version: i16,
@@ -66,7 +66,7 @@ pub(crate) fn heartbeat(
                 "subscribed_topic_regex is not supported yet; subscribe by topic names",
             )));
     }
-    match ctx.broker.consumer_group_heartbeat(&request.group_id.0, heartbeat) {
+    match ctx.broker.consumer_group_heartbeat(&ctx.caller, &request.group_id.0, heartbeat) {
         Ok(outcome) => {
             let assignment = outcome.assignment.map(|a| {
                 let topic_partitions = by_topic_id(ctx, &a)
@@ -88,7 +88,7 @@ pub(crate) fn heartbeat(
     }
 }
 
-fn described_assignment(ctx: &Context, partitions: &BTreeSet<(String, i32)>) -> DescribedAssignment {
+fn described_assignment(ctx: &Scope, partitions: &BTreeSet<(String, i32)>) -> DescribedAssignment {
     let topic_partitions = by_topic_id(ctx, partitions)
         .into_iter()
         .map(|(id, name, ps)| {
@@ -102,7 +102,7 @@ fn described_assignment(ctx: &Context, partitions: &BTreeSet<(String, i32)>) -> 
 }
 
 pub(crate) fn describe(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     request: ConsumerGroupDescribeRequest,
     _version: i16,
 ) -> ConsumerGroupDescribeResponse {

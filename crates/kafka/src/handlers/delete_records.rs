@@ -6,9 +6,9 @@ use kafka_protocol::messages::delete_records_response::{DeleteRecordsPartitionRe
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
 use crate::errors::{error_code, NONE};
-use crate::server::Context;
+use crate::scope::Scope;
 
-pub(crate) fn handle(ctx: &Arc<Context>, request: DeleteRecordsRequest, _version: i16) -> DeleteRecordsResponse {
+pub(crate) fn handle(ctx: &Arc<Scope>, request: DeleteRecordsRequest, _version: i16) -> DeleteRecordsResponse {
     let topics = request
         .topics
         .into_iter()
@@ -18,7 +18,7 @@ pub(crate) fn handle(ctx: &Arc<Context>, request: DeleteRecordsRequest, _version
                 .iter()
                 .map(|p| {
                     let result = DeleteRecordsPartitionResult::default().with_partition_index(p.partition_index);
-                    match ctx.broker.delete_records(&t.name.0, p.partition_index, p.offset) {
+                    match ctx.broker.delete_records(&ctx.caller, &t.name.0, p.partition_index, p.offset) {
                         Ok(low) => result.with_error_code(NONE).with_low_watermark(low as i64),
                         Err(e) => result.with_error_code(error_code(&e)).with_low_watermark(-1),
                     }

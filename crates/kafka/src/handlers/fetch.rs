@@ -14,14 +14,14 @@ use tidelog_broker::{BrokerError, FetchLimits, FetchPartition, Records};
 
 use crate::errors::{error_code, NONE};
 use crate::frame::{self, MAX_FILE_SLICE};
-use crate::server::Context;
+use crate::scope::Scope;
 
 /// Upper bound on a long-poll, whatever the client asks: keeps shutdown prompt.
 const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
 
 /// The response, and the record sets it carries in encoding order: those the frame
 /// sends without copying (see `frame`).
-pub(crate) async fn handle(ctx: &Context, request: FetchRequest, version: i16) -> (FetchResponse, Vec<Records>) {
+pub(crate) async fn handle(ctx: &Scope, request: FetchRequest, version: i16) -> (FetchResponse, Vec<Records>) {
     if request.session_id != 0 {
         return (FetchResponse::default().with_error_code(ResponseError::FetchSessionIdNotFound.code()), Vec::new());
     }

@@ -18,7 +18,7 @@ use tidelog_broker::BrokerError;
 use super::str_bytes;
 use crate::dispatch::Client;
 use crate::errors::{error_code, NONE};
-use crate::server::Context;
+use crate::scope::Scope;
 
 const KEY_TYPE_GROUP: i8 = 0;
 const KEY_TYPE_TRANSACTION: i8 = 1;
@@ -29,7 +29,7 @@ fn code(result: &Result<(), BrokerError>) -> i16 {
 }
 
 pub(crate) fn find_coordinator(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     request: FindCoordinatorRequest,
     version: i16,
 ) -> FindCoordinatorResponse {
@@ -72,7 +72,7 @@ pub(crate) fn find_coordinator(
 }
 
 pub(crate) async fn join(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     client: &Client,
     request: JoinGroupRequest,
     version: i16,
@@ -94,7 +94,7 @@ pub(crate) async fn join(
         .with_generation_id(-1)
         .with_protocol_name(Some(str_bytes("")))
         .with_member_id(request.member_id.clone());
-    match ctx.broker.join_group(&request.group_id.0, params).await {
+    match ctx.broker.join_group(&ctx.caller, &request.group_id.0, params).await {
         Ok(joined) => {
             let members = joined
                 .members
@@ -126,7 +126,7 @@ pub(crate) async fn join(
 }
 
 pub(crate) async fn sync(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     _client: &Client,
     request: SyncGroupRequest,
     version: i16,
@@ -135,7 +135,14 @@ pub(crate) async fn sync(
     let instance = request.group_instance_id.as_ref().map(|s| s.to_string());
     match ctx
         .broker
-        .sync_group(&request.group_id.0, request.generation_id, &request.member_id, instance.as_deref(), assignments)
+        .sync_group(
+            &ctx.caller,
+            &request.group_id.0,
+            request.generation_id,
+            &request.member_id,
+            instance.as_deref(),
+            assignments,
+        )
         .await
     {
         Ok(synced) => {
@@ -150,14 +157,14 @@ pub(crate) async fn sync(
     }
 }
 
-pub(crate) fn heartbeat(ctx: &Arc<Context>, request: HeartbeatRequest, _version: i16) -> HeartbeatResponse {
+pub(crate) fn heartbeat(ctx: &Arc<Scope>, request: HeartbeatRequest, _version: i16) -> HeartbeatResponse {
     let instance = request.group_instance_id.as_ref().map(|s| s.to_string());
     let result =
         ctx.broker.heartbeat(&request.group_id.0, request.generation_id, &request.member_id, instance.as_deref());
     HeartbeatResponse::default().with_error_code(code(&result))
 }
 
-pub(crate) fn leave(ctx: &Arc<Context>, request: LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
+pub(crate) fn leave(ctx: &Arc<Scope>, request: LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
     if version < 3 {
         let results = ctx.broker.leave_group(&request.group_id.0, &[(request.member_id.to_string(), None)]);
         return LeaveGroupResponse::default().with_error_code(code(&results[0]));
@@ -182,7 +189,7 @@ pub(crate) fn leave(ctx: &Arc<Context>, request: LeaveGroupRequest, version: i16
     LeaveGroupResponse::default().with_error_code(NONE).with_members(responses)
 }
 
-pub(crate) fn describe(ctx: &Arc<Context>, request: DescribeGroupsRequest, version: i16) -> DescribeGroupsResponse {
+pub(crate) fn describe(ctx: &Arc<Scope>, request: DescribeGroupsRequest, version: i16) -> DescribeGroupsResponse {
     let groups = request
         .groups
         .into_iter()
@@ -232,7 +239,7 @@ pub(crate) fn describe(ctx: &Arc<Context>, request: DescribeGroupsRequest, versi
     DescribeGroupsResponse::default().with_groups(groups)
 }
 
-pub(crate) fn list(ctx: &Arc<Context>, request: ListGroupsRequest, version: i16) -> ListGroupsResponse {
+pub(crate) fn list(ctx: &Arc<Scope>, request: ListGroupsRequest, version: i16) -> ListGroupsResponse {
     let states: Vec<String> = request.states_filter.iter().map(|s| s.to_lowercase()).collect();
     let types: Vec<String> = request.types_filter.iter().map(|s| s.to_lowercase()).collect();
     let groups = ctx
@@ -258,14 +265,14 @@ pub(crate) fn list(ctx: &Arc<Context>, request: ListGroupsRequest, version: i16)
 }
 
 pub(crate) async fn delete(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     _client: &Client,
     request: DeleteGroupsRequest,
     _version: i16,
 ) -> DeleteGroupsResponse {
     let mut results = Vec::with_capacity(request.groups_names.len());
     for id in request.groups_names {
-        let result = ctx.broker.delete_group(&id.0).await;
+        let result = ctx.broker.delete_group(&ctx.caller, &id.0).await;
         results.push(DeletableGroupResult::default().with_group_id(id).with_error_code(code(&result)));
     }
     DeleteGroupsResponse::default().with_results(results)

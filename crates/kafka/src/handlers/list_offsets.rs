@@ -8,9 +8,9 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use tidelog_broker::OffsetQuery;
 
 use crate::errors::{error_code, NONE};
-use crate::server::Context;
+use crate::scope::Scope;
 
-pub(crate) fn handle(ctx: &Arc<Context>, request: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
+pub(crate) fn handle(ctx: &Arc<Scope>, request: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
     let read_committed = request.isolation_level == 1;
     let topics = request
         .topics
@@ -27,7 +27,7 @@ pub(crate) fn handle(ctx: &Arc<Context>, request: ListOffsetsRequest, version: i
                     let Some(query) = OffsetQuery::from_kafka(p.timestamp, read_committed) else {
                         return response.with_error_code(ResponseError::InvalidRequest.code());
                     };
-                    match ctx.broker.list_offset(&topic.name.0, p.partition_index, query) {
+                    match ctx.broker.list_offset(&ctx.caller, &topic.name.0, p.partition_index, query) {
                         Ok((offset, timestamp)) => {
                             let r = response.with_error_code(NONE).with_offset(offset).with_timestamp(timestamp);
                             if version >= 4 {

@@ -10,9 +10,9 @@ use kafka_protocol::messages::{DescribeLogDirsRequest, DescribeLogDirsResponse, 
 
 use super::str_bytes;
 use crate::errors::NONE;
-use crate::server::Context;
+use crate::scope::Scope;
 
-pub(crate) fn describe(ctx: &Arc<Context>, request: DescribeLogDirsRequest, _version: i16) -> DescribeLogDirsResponse {
+pub(crate) fn describe(ctx: &Arc<Scope>, request: DescribeLogDirsRequest, _version: i16) -> DescribeLogDirsResponse {
     let wanted: Option<Vec<String>> =
         request.topics.as_ref().map(|ts| ts.iter().map(|t| t.topic.0.to_string()).collect());
     let mut by_topic: BTreeMap<String, Vec<DescribeLogDirsPartition>> = BTreeMap::new();

@@ -1,6 +1,7 @@
 //! Metadata: this broker as the only node and leader of every partition; topics by name
 //! or (v10+) by id, auto-created when the broker and the request allow it.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
@@ -12,9 +13,9 @@ use tidelog_broker::{validate_topic_name, TopicHandle};
 
 use super::str_bytes;
 use crate::errors::{error_code, NONE};
-use crate::server::Context;
+use crate::scope::Scope;
 
-pub(crate) fn handle(ctx: &Arc<Context>, request: MetadataRequest, version: i16) -> MetadataResponse {
+pub(crate) fn handle(ctx: &Arc<Scope>, request: MetadataRequest, version: i16) -> MetadataResponse {
     let broker = &ctx.broker;
     let node: BrokerId = broker.node_id().into();
     // v0: an empty list means all topics; v1+: null means all, empty means none.
@@ -26,10 +27,14 @@ pub(crate) fn handle(ctx: &Arc<Context>, request: MetadataRequest, version: i16)
     let topics = if wants_all {
         broker.all_topics().iter().map(|t| topic_entry(t, node, version)).collect()
     } else {
+        // Each topic once, as Kafka answers (it reads the request's topics into a set): a
+        // request naming one topic a million times gets one answer, not a million.
+        let mut seen = HashSet::new();
         request
             .topics
             .unwrap_or_default()
             .into_iter()
+            .filter(|wanted| seen.insert((wanted.name.clone(), wanted.topic_id)))
             .map(|wanted| match wanted.name {
                 Some(name) => by_name(ctx, name, allow_auto_create, node, version),
                 None => match broker.topic_name_by_id(wanted.topic_id).and_then(|n| broker.topic(&n)) {
@@ -52,7 +57,7 @@ pub(crate) fn handle(ctx: &Arc<Context>, request: MetadataRequest, version: i16)
 }
 
 fn by_name(
-    ctx: &Context,
+    ctx: &Scope,
     name: TopicName,
     allow_auto_create: bool,
     node: BrokerId,
@@ -62,8 +67,11 @@ fn by_name(
     if validate_topic_name(&name.0).is_err() {
         return failed(ResponseError::InvalidTopicException.code());
     }
-    let found =
-        if allow_auto_create { ctx.broker.topic_or_auto_create(&name.0) } else { Ok(ctx.broker.topic(&name.0)) };
+    let found = if allow_auto_create {
+        ctx.broker.topic_or_auto_create(&ctx.caller, &name.0)
+    } else {
+        Ok(ctx.broker.topic(&name.0))
+    };
     match found {
         Ok(Some(topic)) => topic_entry(&topic, node, version),
         Ok(None) => failed(ResponseError::UnknownTopicOrPartition.code()),

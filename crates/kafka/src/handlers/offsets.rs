@@ -13,10 +13,10 @@ use tidelog_broker::group::{CommittedOffset, OffsetCommit};
 use super::str_bytes;
 use crate::dispatch::Client;
 use crate::errors::{error_code, item_codes, NONE};
-use crate::server::Context;
+use crate::scope::Scope;
 
 pub(crate) async fn commit(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     _client: &Client,
     request: OffsetCommitRequest,
     _version: i16,
@@ -38,6 +38,7 @@ pub(crate) async fn commit(
     let outcome = ctx
         .broker
         .commit_offsets(
+            &ctx.caller,
             &request.group_id.0,
             request.generation_id_or_member_epoch,
             &request.member_id,
@@ -74,7 +75,7 @@ struct Row {
 }
 
 /// The committed offsets of a group, by topic, for the wanted partitions or all of them.
-fn rows(ctx: &Context, group_id: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> Vec<(TopicName, Vec<Row>)> {
+fn rows(ctx: &Scope, group_id: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> Vec<(TopicName, Vec<Row>)> {
     ctx.broker
         .fetch_offsets(group_id, wanted)
         .into_iter()
@@ -94,7 +95,7 @@ fn rows(ctx: &Context, group_id: &str, wanted: Option<Vec<(String, Vec<i32>)>>) 
 
 /// OffsetFetch answers one group per request up to v7 and many from v8. An unknown group
 /// has no offsets: Kafka answers -1 for each, not an error.
-pub(crate) fn fetch(ctx: &Arc<Context>, request: OffsetFetchRequest, version: i16) -> OffsetFetchResponse {
+pub(crate) fn fetch(ctx: &Arc<Scope>, request: OffsetFetchRequest, version: i16) -> OffsetFetchResponse {
     if version >= 8 {
         let groups = request
             .groups
@@ -148,7 +149,7 @@ pub(crate) fn fetch(ctx: &Arc<Context>, request: OffsetFetchRequest, version: i1
 }
 
 pub(crate) async fn delete(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     _client: &Client,
     request: OffsetDeleteRequest,
     _version: i16,
@@ -159,7 +160,7 @@ pub(crate) async fn delete(
         .iter()
         .flat_map(|t| t.partitions.iter().map(|p| (t.name.0.to_string(), p.partition_index)))
         .collect();
-    let outcome = ctx.broker.delete_offsets(&request.group_id.0, partitions).await;
+    let outcome = ctx.broker.delete_offsets(&ctx.caller, &request.group_id.0, partitions).await;
     if let Err(e) = &outcome {
         return OffsetDeleteResponse::default().with_error_code(error_code(e));
     }

@@ -13,9 +13,9 @@ use tidelog_broker::Produced;
 use super::str_bytes;
 use crate::dispatch::{encode, Reply};
 use crate::errors::{error_code, NONE};
-use crate::server::Context;
+use crate::scope::Scope;
 
-pub(crate) fn handle(ctx: &Arc<Context>, request: ProduceRequest, version: i16, correlation_id: i32) -> Reply {
+pub(crate) fn handle(ctx: &Arc<Scope>, request: ProduceRequest, version: i16, correlation_id: i32) -> Reply {
     let acks = request.acks;
     let mut waits: Vec<(usize, usize, Produced)> = Vec::new();
     let mut topics = Vec::with_capacity(request.topic_data.len());
@@ -34,7 +34,7 @@ pub(crate) fn handle(ctx: &Arc<Context>, request: ProduceRequest, version: i16, 
                 continue;
             }
             let records = data.records.unwrap_or_default();
-            match ctx.broker.append(&name, data.index, &records) {
+            match ctx.broker.append(&ctx.caller, &name, data.index, &records) {
                 Ok(appended) => {
                     response.error_code = NONE;
                     response.base_offset = appended.base_offset as i64;

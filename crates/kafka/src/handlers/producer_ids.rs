@@ -7,10 +7,10 @@ use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, Pr
 
 use crate::dispatch::Client;
 use crate::errors::{error_code, NONE};
-use crate::server::Context;
+use crate::scope::Scope;
 
 pub(crate) async fn init(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     _client: &Client,
     request: InitProducerIdRequest,
     version: i16,
@@ -18,8 +18,10 @@ pub(crate) async fn init(
     let existing =
         (version >= 3 && request.producer_id.0 >= 0).then_some((request.producer_id.0, request.producer_epoch));
     let outcome = match &request.transactional_id {
-        Some(id) => ctx.broker.init_transactional_producer(id, request.transaction_timeout_ms, existing).await,
-        None => ctx.broker.init_producer_id(existing),
+        Some(id) => {
+            ctx.broker.init_transactional_producer(&ctx.caller, id, request.transaction_timeout_ms, existing).await
+        }
+        None => ctx.broker.init_producer_id(&ctx.caller, existing),
     };
     match outcome {
         Ok((id, epoch)) => InitProducerIdResponse::default()

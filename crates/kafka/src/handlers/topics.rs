@@ -13,9 +13,9 @@ use tidelog_broker::{BrokerError, NewTopic};
 use super::configs::source_code;
 use super::str_bytes;
 use crate::errors::{error_code, NONE};
-use crate::server::Context;
+use crate::scope::Scope;
 
-pub(crate) fn create(ctx: &Arc<Context>, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
+pub(crate) fn create(ctx: &Arc<Scope>, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
     let mut seen = HashSet::new();
     let duplicates: HashSet<String> =
         request.topics.iter().filter(|t| !seen.insert(t.name.0.to_string())).map(|t| t.name.0.to_string()).collect();
@@ -76,7 +76,7 @@ pub(crate) fn create(ctx: &Arc<Context>, request: CreateTopicsRequest, version: 
                 replication_factor: (replication != -1).then_some(replication),
                 configs,
             };
-            match ctx.broker.create_topic(new_topic, request.validate_only) {
+            match ctx.broker.create_topic(&ctx.caller, new_topic, request.validate_only) {
                 Ok(meta) => {
                     let mut r = CreatableTopicResult::default().with_name(topic.name.clone()).with_error_code(NONE);
                     if version >= 5 {
@@ -96,7 +96,7 @@ pub(crate) fn create(ctx: &Arc<Context>, request: CreateTopicsRequest, version: 
     CreateTopicsResponse::default().with_topics(results)
 }
 
-fn topic_configs(ctx: &Context, overrides: &BTreeMap<String, String>) -> Vec<CreatableTopicConfigs> {
+fn topic_configs(ctx: &Scope, overrides: &BTreeMap<String, String>) -> Vec<CreatableTopicConfigs> {
     tidelog_broker::config::TopicConfig { overrides, broker: ctx.broker.config() }
         .entries()
         .into_iter()
@@ -109,7 +109,7 @@ fn topic_configs(ctx: &Context, overrides: &BTreeMap<String, String>) -> Vec<Cre
         .collect()
 }
 
-pub(crate) fn delete(ctx: &Arc<Context>, request: DeleteTopicsRequest, version: i16) -> DeleteTopicsResponse {
+pub(crate) fn delete(ctx: &Arc<Scope>, request: DeleteTopicsRequest, version: i16) -> DeleteTopicsResponse {
     // v6 names topics by name or id; earlier versions by name only.
     let wanted: Vec<(Option<String>, uuid::Uuid)> = if version >= 6 {
         request.topics.iter().map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id)).collect()
@@ -121,7 +121,7 @@ pub(crate) fn delete(ctx: &Arc<Context>, request: DeleteTopicsRequest, version: 
         .map(|(name, id)| {
             let resolved = name.clone().or_else(|| ctx.broker.topic_name_by_id(id));
             let outcome = match &resolved {
-                Some(n) => ctx.broker.delete_topic(n),
+                Some(n) => ctx.broker.delete_topic(&ctx.caller, n),
                 None => Err(BrokerError::UnknownTopicId(id)),
             };
             let mut r = DeletableTopicResult::default().with_name(resolved.map(|n| TopicName(str_bytes(n))));
@@ -149,7 +149,7 @@ pub(crate) fn delete(ctx: &Arc<Context>, request: DeleteTopicsRequest, version: 
 }
 
 pub(crate) fn create_partitions(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     request: CreatePartitionsRequest,
     _version: i16,
 ) -> CreatePartitionsResponse {
@@ -157,7 +157,7 @@ pub(crate) fn create_partitions(
         .topics
         .into_iter()
         .map(|topic| {
-            let outcome = ctx.broker.create_partitions(&topic.name.0, topic.count, request.validate_only);
+            let outcome = ctx.broker.create_partitions(&ctx.caller, &topic.name.0, topic.count, request.validate_only);
             let r = CreatePartitionsTopicResult::default().with_name(topic.name);
             match outcome {
                 Ok(()) => r.with_error_code(NONE),

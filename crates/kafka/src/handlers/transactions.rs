@@ -21,7 +21,7 @@ use tidelog_broker::BrokerError;
 use super::str_bytes;
 use crate::dispatch::Client;
 use crate::errors::{error_code, item_codes, NONE};
-use crate::server::Context;
+use crate::scope::Scope;
 
 fn code(result: &Result<(), BrokerError>) -> i16 {
     result.as_ref().err().map_or(NONE, error_code)
@@ -29,7 +29,7 @@ fn code(result: &Result<(), BrokerError>) -> i16 {
 
 /// One transaction's partitions added, answered per topic and partition.
 async fn add_partitions(
-    ctx: &Context,
+    ctx: &Scope,
     transactional_id: &str,
     producer: (i64, i16),
     topics: &[AddPartitionsToTxnTopic],
@@ -37,8 +37,10 @@ async fn add_partitions(
 ) -> Vec<AddPartitionsToTxnTopicResult> {
     let partitions: Vec<(String, i32)> =
         topics.iter().flat_map(|t| t.partitions.iter().map(|p| (t.name.0.to_string(), *p))).collect();
-    let outcome =
-        ctx.broker.add_partitions_to_txn(transactional_id, producer.0, producer.1, partitions, verify_only).await;
+    let outcome = ctx
+        .broker
+        .add_partitions_to_txn(&ctx.caller, transactional_id, producer.0, producer.1, partitions, verify_only)
+        .await;
     let mut codes = item_codes(&outcome, topics.iter().map(|t| t.partitions.len()).sum());
     topics
         .iter()
@@ -58,7 +60,7 @@ async fn add_partitions(
 }
 
 pub(crate) async fn add_partitions_to_txn(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     _client: &Client,
     request: AddPartitionsToTxnRequest,
     version: i16,
@@ -84,7 +86,7 @@ pub(crate) async fn add_partitions_to_txn(
 }
 
 pub(crate) async fn add_offsets_to_txn(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     _client: &Client,
     request: AddOffsetsToTxnRequest,
     _version: i16,
@@ -92,6 +94,7 @@ pub(crate) async fn add_offsets_to_txn(
     let outcome = ctx
         .broker
         .add_offsets_to_txn(
+            &ctx.caller,
             &request.transactional_id.0,
             request.producer_id.0,
             request.producer_epoch,
@@ -102,7 +105,7 @@ pub(crate) async fn add_offsets_to_txn(
 }
 
 pub(crate) async fn txn_offset_commit(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     _client: &Client,
     request: TxnOffsetCommitRequest,
     _version: i16,
@@ -124,6 +127,7 @@ pub(crate) async fn txn_offset_commit(
     let outcome = ctx
         .broker
         .txn_offset_commit(
+            &ctx.caller,
             &request.transactional_id.0,
             &request.group_id.0,
             request.producer_id.0,
@@ -155,20 +159,26 @@ pub(crate) async fn txn_offset_commit(
 }
 
 pub(crate) async fn end_txn(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     _client: &Client,
     request: EndTxnRequest,
     _version: i16,
 ) -> EndTxnResponse {
     let outcome = ctx
         .broker
-        .end_txn(&request.transactional_id.0, request.producer_id.0, request.producer_epoch, request.committed)
+        .end_txn(
+            &ctx.caller,
+            &request.transactional_id.0,
+            request.producer_id.0,
+            request.producer_epoch,
+            request.committed,
+        )
         .await;
     EndTxnResponse::default().with_error_code(code(&outcome)).with_producer_id(ProducerId(-1)).with_producer_epoch(-1)
 }
 
 pub(crate) fn describe_producers(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     request: DescribeProducersRequest,
     _version: i16,
 ) -> DescribeProducersResponse {
@@ -210,7 +220,7 @@ pub(crate) fn describe_producers(
 }
 
 pub(crate) async fn describe_transactions(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     _client: &Client,
     request: DescribeTransactionsRequest,
     _version: i16,
@@ -268,7 +278,7 @@ const STATE_NAMES: &[&str] = &[
 ];
 
 pub(crate) async fn list_transactions(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Scope>,
     _client: &Client,
     request: ListTransactionsRequest,
     _version: i16,

@@ -107,7 +107,7 @@ pub async fn put_record(call: &Call, input: PutRecordInput<'_>) -> Output {
 }
 
 fn append(call: &Call, name: &str, records: &[Routed]) -> Result<Vec<ShardAppend>, KinesisError> {
-    call.broker.append_by_hash(name, records).map_err(|e| KinesisError::from_broker(e, name))
+    call.broker.append_by_hash(&call.caller, name, records).map_err(|e| KinesisError::from_broker(e, name))
 }
 
 /// The open shard each hash key routes to now (for throughput accounting).
@@ -292,7 +292,7 @@ pub(crate) fn starting_offset(call: &Call, name: &str, shard: &Shard, at: &Posit
                 .timestamp
                 .ok_or_else(|| KinesisError::invalid_argument("Timestamp is required for AT_TIMESTAMP"))?;
             let query = OffsetQuery::Timestamp((ts * 1000.0) as i64);
-            match call.broker.list_offset(name, index, query).map_err(|e| KinesisError::from_broker(e, name))? {
+            match call.broker.list_offset(&call.caller, name, index, query).map_err(|e| KinesisError::from_broker(e, name))? {
                 (-1, _) => end,
                 (offset, _) => offset as u64,
             }
@@ -388,10 +388,10 @@ pub(crate) fn read_shard(
     let index = shard.partition;
     let read = call
         .broker
-        .read_records(name, index, offset, limit, max_bytes)
+        .read_records(&call.caller, name, index, offset, limit, max_bytes)
         .or_else(|e| match e {
             tidelog_broker::BrokerError::OffsetOutOfRange { log_start_offset, .. } if offset < log_start_offset => {
-                call.broker.read_records(name, index, log_start_offset, limit, max_bytes)
+                call.broker.read_records(&call.caller, name, index, log_start_offset, limit, max_bytes)
             }
             other => Err(other),
         })

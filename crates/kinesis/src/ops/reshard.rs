@@ -22,7 +22,7 @@ fn apply(
     name: &str,
     plan: impl FnOnce(&[Shard]) -> Result<(Vec<i32>, Vec<ChildPlan>), KinesisError>,
 ) -> Result<(), KinesisError> {
-    let resharded = call.broker.reshard(name, |layout| {
+    let resharded = call.broker.reshard(&call.caller, name, |layout| {
         let (closing, children) = plan(layout)?;
         check_shard_limit(call, children.len() as i64 - closing.len() as i64)?;
         Ok((closing, children))

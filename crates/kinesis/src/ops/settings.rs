@@ -34,13 +34,13 @@ pub(crate) fn update_settings<T>(
     name: &str,
     change: impl FnOnce(&mut StreamSettings) -> Result<T, KinesisError>,
 ) -> Result<T, KinesisError> {
-    call.broker.update_stream_settings(name, change).map_err(|e| KinesisError::from_broker(e, name))?
+    call.broker.update_stream_settings(&call.caller, name, change).map_err(|e| KinesisError::from_broker(e, name))?
 }
 
 pub(super) fn retention_hours(call: &Call, name: &str) -> i64 {
     let ms = call
         .broker
-        .topic_config_entries(name)
+        .topic_config_entries(&call.caller, name)
         .ok()
         .and_then(|entries| entries.into_iter().find(|e| e.name == "retention.ms"))
         .and_then(|e| e.value.parse::<i64>().ok())
@@ -73,7 +73,7 @@ pub fn change_retention(call: &Call, input: RetentionInput, increase: bool) -> O
         return Err(KinesisError::validation("retentionPeriodHours", hours, &constraint));
     }
     // Checked against the period in force when the change commits, not an earlier read.
-    let checked = call.broker.update_stream_retention(&name, |current_ms| {
+    let checked = call.broker.update_stream_retention(&call.caller, &name, |current_ms| {
         let current = whole_hours(current_ms);
         if increase && hours < current {
             return Err(KinesisError::invalid_argument(format!("Requested retention period ({hours} hours) for stream {name} can not be shorter than existing retention period ({current} hours). Use DecreaseRetentionPeriod API.")));

@@ -184,7 +184,7 @@ pub fn create(call: &Call, input: CreateInput) -> Output {
     };
     check_shard_limit(call, shards)?;
     call.broker
-        .create_stream(&input.stream_name, shards as i32, on_demand, input.tags)
+        .create_stream(&call.caller, &input.stream_name, shards as i32, on_demand, input.tags)
         .map_err(|e| KinesisError::from_broker(e, &input.stream_name))?;
     Ok(json!({}))
 }
@@ -201,7 +201,7 @@ pub struct DeleteInput {
 pub fn delete(call: &Call, input: DeleteInput) -> Output {
     let name = existing(call, &input.stream)?;
     super::consumers::block_deletion(call, &name, input.enforce_consumer_deletion)?;
-    call.broker.delete_topic(&name).map_err(|e| KinesisError::from_broker(e, &name))?;
+    call.broker.delete_topic(&call.caller, &name).map_err(|e| KinesisError::from_broker(e, &name))?;
     Ok(json!({}))
 }
 

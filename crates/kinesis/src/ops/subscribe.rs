@@ -226,14 +226,15 @@ mod tests {
     async fn a_busy_subscription_still_ends_on_shutdown() {
         let call = Call {
             broker: Broker::in_memory(BrokerConfig::default()),
+            caller: tidelog_broker::access::RequestContext::local(),
             limits: Arc::new(Limits::new(false)),
             subscriptions: Default::default(),
             region: "us-east-1".into(),
         };
-        call.broker.create_stream("s", 1, false, Default::default()).unwrap();
+        call.broker.create_stream(&call.caller, "s", 1, false, Default::default()).unwrap();
         let consumer = call
             .broker
-            .update_stream_settings("s", |s| {
+            .update_stream_settings(&call.caller, "s", |s| {
                 let consumer = tidelog_broker::streams::StreamConsumer { name: "c".into(), created_ms: now_ms() };
                 s.consumers.push(consumer.clone());
                 Ok::<_, ()>(consumer)
@@ -242,7 +243,7 @@ mod tests {
             .unwrap();
         let append = || {
             let record = (Some(Bytes::from_static(b"k")), Some(Bytes::from_static(b"v")));
-            call.broker.append_records("s", 0, &[record]).unwrap();
+            call.broker.append_records(&call.caller, "s", 0, &[record]).unwrap();
         };
         append();
         let input = json!({

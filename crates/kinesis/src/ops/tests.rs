@@ -19,6 +19,7 @@ const REGION: &str = "us-east-1";
 fn call(enforce_limits: bool) -> Call {
     Call {
         broker: Broker::in_memory(BrokerConfig::default()),
+        caller: tidelog_broker::access::RequestContext::local(),
         limits: Arc::new(Limits::new(enforce_limits)),
         subscriptions: Default::default(),
         region: REGION.into(),

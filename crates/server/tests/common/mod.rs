@@ -1,6 +1,8 @@
 //! Starting tidelog in process on port 0, and real librdkafka clients pointed at it.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -9,7 +11,8 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::FutureProducer;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use tidelog_server::{Listeners, Overrides, Running, Settings};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 pub async fn start(dir: &Path, settings: &[&str]) -> Running {
     // Broker logs show up with `RUST_LOG=debug cargo test -- --nocapture`.
@@ -79,4 +82,21 @@ pub async fn consume(consumer: &StreamConsumer, n: usize, timeout: Duration) -> 
         ));
     }
     out
+}
+
+/// The broker's Prometheus text, from its admin listener.
+pub async fn scrape_metrics(server: &Running) -> String {
+    let mut stream = TcpStream::connect(server.admin_addr().expect("admin listener")).await.expect("connect");
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").await.expect("send");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.expect("metrics text");
+    text
+}
+
+/// The value of `series` (a name with its labels, as Prometheus prints them) in `text`.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let (name, value) = line.rsplit_once(' ')?;
+        (name == series).then(|| value.parse().ok()).flatten()
+    })
 }

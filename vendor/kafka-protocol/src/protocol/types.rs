@@ -980,6 +980,9 @@ impl<T, E: for<'a> Encoder<&'a T>> Encoder<&Vec<T>> for Array<E> {
     }
 }
 
+/// tidelog patch: most elements an array decoder reserves room for before decoding them.
+const PREALLOCATED_ELEMENTS: usize = 1024;
+
 impl<T, E: Decoder<T>> Decoder<Option<Vec<T>>> for Array<E> {
     fn decode<B: ByteBuf>(&self, buf: &mut B) -> Result<Option<Vec<T>>> {
         match Int32.decode(buf)? {
@@ -990,7 +993,10 @@ impl<T, E: Decoder<T>> Decoder<Option<Vec<T>>> for Array<E> {
                 if n as usize > buf.remaining() {
                     bail!("Array length {n} exceeds the {} bytes remaining", buf.remaining());
                 }
-                let mut result = Vec::with_capacity(n as usize);
+                // tidelog patch: the count is still the client's word, and an element in
+                // memory is many times its least size on the wire; reserve a bounded
+                // start and let the vector grow with the elements that do decode.
+                let mut result = Vec::with_capacity((n as usize).min(PREALLOCATED_ELEMENTS));
                 for _ in 0..n {
                     result.push(self.0.decode(buf)?);
                 }
@@ -1102,7 +1108,7 @@ impl<T, E: Decoder<T>> Decoder<Option<Vec<T>>> for CompactArray<E> {
                 if (n - 1) as usize > buf.remaining() {
                     bail!("Compact array length {} exceeds the {} bytes remaining", n - 1, buf.remaining());
                 }
-                let mut result = Vec::with_capacity((n - 1) as usize);
+                let mut result = Vec::with_capacity(((n - 1) as usize).min(PREALLOCATED_ELEMENTS));
                 for _ in 1..n {
                     result.push(self.0.decode(buf)?);
                 }

@@ -1,0 +1,121 @@
+//! Large requests are handled on tokio's blocking pool, never on a runtime worker.
+//!
+//! The work of a request grows with its size: a 24 MiB request holds millions of array
+//! elements, and decoding, handling and encoding them took one worker 19 s (Produce, 3.1
+//! million partitions) to over a minute (Metadata, 3.5 million topics) in a debug build.
+//! With two workers, two such requests from a fuzzer stalled every other connection for
+//! as long; see `crates/server/tests/connection_isolation.rs`. Beyond [`OFFLOAD_AT`] bytes, dispatch
+//! runs on a blocking thread, and so does every later poll of the reply, so the CPU work
+//! of handlers that continue after an await (Fetch, the group and transaction APIs) is
+//! off the workers too. Waiting (fsync, long-poll) holds no thread: between polls the
+//! reply is parked until its waker fires.
+//!
+//! The connection waits for the dispatch before reading its next request, which keeps
+//! appends in arrival order; the reply then joins the others in flight.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use futures::FutureExt;
+use tokio::sync::Notify;
+
+use crate::dispatch::{dispatch, Dispatched, Reply};
+use crate::errors::ConnectionError;
+use crate::server;
+
+/// Requests at least this large are handled on the blocking pool. Each poll there costs
+/// a hand-over to another thread (one for a reply that is ready at once, two for one that
+/// waits on an fsync), which small requests, the bulk of the traffic, should not pay; a
+/// request of this size does enough work (a CRC and a copy of every byte at the least)
+/// that the hand-over is small beside it, and little enough that a worker stalls only
+/// briefly on one just under the threshold.
+pub(crate) const OFFLOAD_AT: usize = 256 * 1024;
+
+/// Dispatches `frame` and polls its reply once, both on a blocking thread. A reply that
+/// is not ready by then is driven on the blocking pool from there on.
+pub(crate) async fn dispatch_on_blocking_pool(
+    ctx: Arc<server::Context>,
+    peer: SocketAddr,
+    frame: bytes::Bytes,
+) -> Result<Dispatched, ConnectionError> {
+    let signal = Arc::new(Signal::default());
+    let waker = Waker::from(signal.clone());
+    let dispatched = tokio::task::spawn_blocking(move || {
+        let Dispatched { api, mut reply } = dispatch(&ctx, peer, frame)?;
+        let first = reply.as_mut().poll(&mut Context::from_waker(&waker));
+        Ok::<_, ConnectionError>((api, reply, first))
+    })
+    .await
+    .map_err(lost)??;
+    let (api, reply, first) = dispatched;
+    let reply = match first {
+        Poll::Ready(answered) => futures::future::ready(answered).boxed(),
+        Poll::Pending => drive(reply, signal).boxed(),
+    };
+    Ok(Dispatched { api, reply })
+}
+
+/// Polls `reply` on the blocking pool each time its waker fires, until it is ready.
+async fn drive(mut reply: Reply, signal: Arc<Signal>) -> <Reply as Future>::Output {
+    loop {
+        // A wake that came before this wait left a permit: none is lost.
+        signal.woken.notified().await;
+        let waker = Waker::from(signal.clone());
+        let polled = tokio::task::spawn_blocking(move || {
+            let poll = reply.as_mut().poll(&mut Context::from_waker(&waker));
+            (reply, poll)
+        })
+        .await
+        .map_err(lost)?;
+        match polled {
+            (_, Poll::Ready(answered)) => return answered,
+            (pending, Poll::Pending) => reply = pending,
+        }
+    }
+}
+
+/// The waker of an offloaded reply: it only records that the reply wants a poll.
+#[derive(Default)]
+struct Signal {
+    woken: Notify,
+}
+
+impl Wake for Signal {
+    fn wake(self: Arc<Self>) {
+        self.woken.notify_one();
+    }
+}
+
+/// A blocking task that panicked or was cancelled at shutdown ends its connection.
+fn lost(e: tokio::task::JoinError) -> ConnectionError {
+    ConnectionError::Io(std::io::Error::other(format!("request handling on the blocking pool failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A reply that waits on a timer and a channel, as fetch and produce replies do.
+    #[tokio::test]
+    async fn a_reply_that_waits_is_driven_to_the_end_off_the_runtime() {
+        let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
+        let reply = async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let value = rx.await.unwrap_or(0);
+            assert!(tokio::runtime::Handle::try_current().is_ok(), "runtime context on the blocking pool");
+            Ok(if value == 7 { None } else { Some(crate::frame::Frame::default()) })
+        }
+        .boxed();
+        let signal = Arc::new(Signal::default());
+        let driven = tokio::spawn(drive(reply, signal.clone()));
+        signal.wake_by_ref();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        tx.send(7).unwrap();
+        let answered = tokio::time::timeout(Duration::from_secs(5), driven).await.unwrap().unwrap();
+        assert!(matches!(answered, Ok(None)));
+    }
+}
