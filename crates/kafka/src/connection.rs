@@ -21,7 +21,7 @@ use crate::admission::Admitted;
 use crate::budget::Reservation;
 use crate::dispatch::{dispatch, Dispatched, Reply};
 use crate::errors::ConnectionError;
-use crate::offload::{self, OFFLOAD_AT};
+use crate::offload;
 use crate::request_frame::{RequestFrame, RequestReader};
 use crate::server::Context;
 
@@ -68,7 +68,7 @@ pub(crate) async fn run(
         tokio::select! {
             request = requests.next(), if reading && dispatching.is_none() && replies.len() < MAX_IN_FLIGHT => {
                 match request {
-                    Ok(Some(mut frame)) if frame.bytes.len() >= OFFLOAD_AT => {
+                    Ok(Some(mut frame)) if offload::belongs_off_the_runtime(&frame.bytes) => {
                         let (ctx, bytes) = (ctx.clone(), std::mem::take(&mut frame.bytes));
                         dispatching = Some(
                             async move { (offload::dispatch_on_blocking_pool(ctx, peer, bytes).await, frame) }.boxed(),

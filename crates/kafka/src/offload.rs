@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures::FutureExt;
+use kafka_protocol::messages::ApiKey;
 use tokio::sync::Notify;
 
 use crate::dispatch::{dispatch, Dispatched, Reply};
@@ -32,6 +33,35 @@ use crate::server;
 /// that the hand-over is small beside it, and little enough that a worker stalls only
 /// briefly on one just under the threshold.
 pub(crate) const OFFLOAD_AT: usize = 256 * 1024;
+
+/// APIs whose handling may create, fsync or delete files whatever their size: topic
+/// administration (a log directory and its fsyncs per partition), Metadata (auto-creation),
+/// and the coordinator APIs whose first use creates an internal topic or reserves a block
+/// of producer ids in the metadata log. They run on the blocking pool too.
+const FILE_WORK_APIS: &[ApiKey] = &[
+    ApiKey::Metadata,
+    ApiKey::CreateTopics,
+    ApiKey::DeleteTopics,
+    ApiKey::CreatePartitions,
+    ApiKey::AlterConfigs,
+    ApiKey::IncrementalAlterConfigs,
+    ApiKey::DeleteRecords,
+    ApiKey::InitProducerId,
+    ApiKey::OffsetCommit,
+    ApiKey::TxnOffsetCommit,
+    ApiKey::AddPartitionsToTxn,
+    ApiKey::AddOffsetsToTxn,
+];
+
+/// Whether the request in `frame` belongs on the blocking pool: it is large, or its API
+/// does file work.
+pub(crate) fn belongs_off_the_runtime(frame: &[u8]) -> bool {
+    if frame.len() >= OFFLOAD_AT {
+        return true;
+    }
+    let Some(key) = frame.get(..2).map(|b| i16::from_be_bytes([b[0], b[1]])) else { return false };
+    ApiKey::try_from(key).is_ok_and(|api| FILE_WORK_APIS.contains(&api))
+}
 
 /// Dispatches `frame` and polls its reply once, both on a blocking thread. A reply that
 /// is not ready by then is driven on the blocking pool from there on.
@@ -117,5 +147,26 @@ mod tests {
         tx.send(7).unwrap();
         let answered = tokio::time::timeout(Duration::from_secs(5), driven).await.unwrap().unwrap();
         assert!(matches!(answered, Ok(None)));
+    }
+}
+
+#[cfg(test)]
+mod placement_tests {
+    use super::*;
+
+    fn request(api: ApiKey, len: usize) -> Vec<u8> {
+        let mut frame = vec![0u8; len.max(8)];
+        frame[..2].copy_from_slice(&(api as i16).to_be_bytes());
+        frame
+    }
+
+    #[test]
+    fn file_work_and_large_requests_go_to_the_blocking_pool() {
+        assert!(belongs_off_the_runtime(&request(ApiKey::CreateTopics, 100)));
+        assert!(belongs_off_the_runtime(&request(ApiKey::Metadata, 40)));
+        assert!(!belongs_off_the_runtime(&request(ApiKey::Produce, 16 * 1024)));
+        assert!(!belongs_off_the_runtime(&request(ApiKey::Fetch, 200)));
+        assert!(belongs_off_the_runtime(&request(ApiKey::Produce, OFFLOAD_AT)));
+        assert!(!belongs_off_the_runtime(&[0]), "too short to name an API");
     }
 }
