@@ -51,36 +51,57 @@ pub async fn dispatch(call: &Call, operation: &str, body: &RequestBody) -> Resul
     }
 }
 
+/// Runs an operation that changes metadata on the blocking pool: it fsyncs the metadata
+/// log, and creating, deleting or resharding a stream creates or deletes partition logs.
+/// Inline where no runtime runs (unit tests driving operations from plain threads).
+async fn off_runtime<I: Send + 'static>(
+    call: &Call,
+    input: I,
+    operation: impl FnOnce(&Call, I) -> Output + Send + 'static,
+) -> Output {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return operation(call, input);
+    }
+    let call = call.clone();
+    tokio::task::spawn_blocking(move || operation(&call, input))
+        .await
+        .unwrap_or_else(|e| Err(KinesisError::new("InternalFailure", format!("the operation's task failed: {e}"))))
+}
+
 /// The operations that answer a small JSON tree.
 async fn dispatch_tree(call: &Call, operation: &str, body: &RequestBody) -> Output {
     match operation {
-        "CreateStream" => streams::create(call, body.input()?),
-        "DeleteStream" => streams::delete(call, body.input()?),
+        "CreateStream" => off_runtime(call, body.input()?, streams::create).await,
+        "DeleteStream" => off_runtime(call, body.input()?, streams::delete).await,
         "DescribeStream" => streams::describe(call, body.input()?),
         "DescribeStreamSummary" => streams::describe_summary(call, body.input()?),
         "ListStreams" => streams::list(call, body.input()?),
         "ListShards" => streams::list_shards(call, body.input()?),
-        "IncreaseStreamRetentionPeriod" => settings::change_retention(call, body.input()?, true),
-        "DecreaseStreamRetentionPeriod" => settings::change_retention(call, body.input()?, false),
+        "IncreaseStreamRetentionPeriod" => {
+            off_runtime(call, body.input()?, |c, i| settings::change_retention(c, i, true)).await
+        }
+        "DecreaseStreamRetentionPeriod" => {
+            off_runtime(call, body.input()?, |c, i| settings::change_retention(c, i, false)).await
+        }
         "DescribeLimits" => body.ignore().and_then(|()| streams::describe_limits(call)),
-        "StartStreamEncryption" => settings::encryption(call, body.input()?, true),
-        "StopStreamEncryption" => settings::encryption(call, body.input()?, false),
-        "EnableEnhancedMonitoring" => settings::monitoring(call, body.input()?, true),
-        "DisableEnhancedMonitoring" => settings::monitoring(call, body.input()?, false),
-        "UpdateStreamMode" => settings::update_mode(call, body.input()?),
-        "AddTagsToStream" => tags::add(call, body.input()?),
-        "RemoveTagsFromStream" => tags::remove(call, body.input()?),
+        "StartStreamEncryption" => off_runtime(call, body.input()?, |c, i| settings::encryption(c, i, true)).await,
+        "StopStreamEncryption" => off_runtime(call, body.input()?, |c, i| settings::encryption(c, i, false)).await,
+        "EnableEnhancedMonitoring" => off_runtime(call, body.input()?, |c, i| settings::monitoring(c, i, true)).await,
+        "DisableEnhancedMonitoring" => off_runtime(call, body.input()?, |c, i| settings::monitoring(c, i, false)).await,
+        "UpdateStreamMode" => off_runtime(call, body.input()?, settings::update_mode).await,
+        "AddTagsToStream" => off_runtime(call, body.input()?, tags::add).await,
+        "RemoveTagsFromStream" => off_runtime(call, body.input()?, tags::remove).await,
         "ListTagsForStream" => tags::list(call, body.input()?),
-        "TagResource" => tags::tag_resource(call, body.input()?),
-        "UntagResource" => tags::untag_resource(call, body.input()?),
+        "TagResource" => off_runtime(call, body.input()?, tags::tag_resource).await,
+        "UntagResource" => off_runtime(call, body.input()?, tags::untag_resource).await,
         "ListTagsForResource" => tags::list_for_resource(call, body.input()?),
         "PutRecord" => records::put_record(call, body.input()?).await,
         "GetShardIterator" => records::get_shard_iterator(call, body.input()?),
-        "SplitShard" => reshard::split(call, body.input()?),
-        "MergeShards" => reshard::merge(call, body.input()?),
-        "UpdateShardCount" => reshard::update_count(call, body.input()?),
-        "RegisterStreamConsumer" => consumers::register(call, body.input()?),
-        "DeregisterStreamConsumer" => consumers::deregister(call, body.input()?),
+        "SplitShard" => off_runtime(call, body.input()?, reshard::split).await,
+        "MergeShards" => off_runtime(call, body.input()?, reshard::merge).await,
+        "UpdateShardCount" => off_runtime(call, body.input()?, reshard::update_count).await,
+        "RegisterStreamConsumer" => off_runtime(call, body.input()?, consumers::register).await,
+        "DeregisterStreamConsumer" => off_runtime(call, body.input()?, consumers::deregister).await,
         "DescribeStreamConsumer" => consumers::describe(call, body.input()?),
         "ListStreamConsumers" => consumers::list(call, body.input()?),
         other => Err(KinesisError::new("UnknownOperationException", format!("Operation {other} is not supported"))),
