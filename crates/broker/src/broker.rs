@@ -103,12 +103,16 @@ impl Produced {
 impl Broker {
     /// Opens the broker on `data_dir`, replaying metadata and recovering every partition.
     pub fn open(config: BrokerConfig, data_dir: &Path) -> Result<Arc<Broker>> {
-        std::fs::create_dir_all(data_dir)
+        tidelog_log::durable::create_dir_all(data_dir)
             .map_err(|e| BrokerError::Storage(format!("cannot create {}: {e}", data_dir.display())))?;
         let marker = data_dir.join(CLEAN_SHUTDOWN_MARKER);
         let clean_start = marker.exists();
         if clean_start {
-            std::fs::remove_file(&marker).map_err(|e| BrokerError::Storage(format!("{}: {e}", marker.display())))?;
+            // Removed for good before anything is written: a crash from here on must not
+            // find the marker and be reported as a clean start.
+            std::fs::remove_file(&marker)
+                .and_then(|()| tidelog_log::durable::sync_dir(data_dir))
+                .map_err(|e| BrokerError::Storage(format!("{}: {e}", marker.display())))?;
         }
         let (store, events) = LocalMetadataStore::open(&data_dir.join(METADATA_DIR))?;
         let mut state = MetadataState::default();
