@@ -100,12 +100,14 @@ impl SyncJob {
         for f in &self.files {
             f.sync_data()?;
         }
-        if let Some(dir) = &self.dir {
-            durable::sync_dir(dir)?;
-        }
-        if let Some(point) = &self.recovery_point {
-            durable::replace_file(&point.path, point.offset.to_string().as_bytes())?;
-            point.persisted.fetch_max(point.offset, Ordering::AcqRel);
+        match (&self.recovery_point, &self.dir) {
+            // Writing the recovery point fsyncs the directory too: that covers new segments.
+            (Some(point), _) => {
+                durable::replace_file(&point.path, point.offset.to_string().as_bytes())?;
+                point.persisted.fetch_max(point.offset, Ordering::AcqRel);
+            }
+            (None, Some(dir)) => durable::sync_dir(dir)?,
+            (None, None) => {}
         }
         Ok(())
     }
