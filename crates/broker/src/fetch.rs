@@ -9,6 +9,7 @@ use futures::future::select_all;
 use tidelog_log::{LogOffsets, Records};
 use tokio::time::Instant;
 
+use crate::access::{Operation, RequestContext, Resource};
 use crate::broker::Broker;
 use crate::error::{BrokerError, Result};
 use crate::partition::Partition;
@@ -55,10 +56,21 @@ pub struct FetchLimits {
 }
 
 impl Broker {
-    pub async fn fetch(&self, requests: &[FetchPartition], limits: FetchLimits) -> Vec<FetchedPartition> {
+    pub async fn fetch(
+        &self,
+        ctx: &RequestContext,
+        requests: &[FetchPartition],
+        limits: FetchLimits,
+    ) -> Vec<FetchedPartition> {
         let deadline = Instant::now() + limits.max_wait;
-        let partitions: Vec<Result<Arc<Partition>>> =
-            requests.iter().map(|r| self.partition(&r.topic, r.partition)).collect();
+        // A partition the caller may not read answers with the refusal, the others as usual.
+        let partitions: Vec<Result<Arc<Partition>>> = requests
+            .iter()
+            .map(|r| {
+                self.authorize(ctx, Operation::Read, Resource::Topic(&r.topic))?;
+                self.partition(&r.topic, r.partition)
+            })
+            .collect();
         let mut watchers: Vec<_> = partitions.iter().filter_map(|p| p.as_ref().ok().map(|p| p.subscribe())).collect();
         let mut shutdown = self.shutdown_signal();
         loop {
@@ -208,7 +220,7 @@ mod tests {
                     max_bytes: 1 << 20,
                     read_committed: false,
                 };
-                b.fetch(&[req(0, 0), req(1, 0)], limits).await
+                b.fetch(&RequestContext::local(), &[req(0, 0), req(1, 0)], limits).await
             })
         };
         tokio::task::yield_now().await;
@@ -228,9 +240,9 @@ mod tests {
             max_bytes: 1 << 20,
             read_committed: false,
         };
-        let results = b.fetch(&[req(0, 0)], limits).await;
+        let results = b.fetch(&RequestContext::local(), &[req(0, 0)], limits).await;
         assert!(results[0].records.is_empty() && results[0].error.is_none());
-        let results = b.fetch(&[req(0, 5), req(7, 0)], limits).await;
+        let results = b.fetch(&RequestContext::local(), &[req(0, 5), req(7, 0)], limits).await;
         assert!(matches!(results[0].error, Some(BrokerError::OffsetOutOfRange { .. })));
         assert!(matches!(results[1].error, Some(BrokerError::UnknownTopicOrPartition { .. })));
     }
@@ -241,7 +253,7 @@ mod tests {
         b.append(&RequestContext::local(), "t", 0, &batch(&"x".repeat(500))).unwrap();
         b.append(&RequestContext::local(), "t", 1, &batch(&"y".repeat(500))).unwrap();
         let limits = FetchLimits { max_wait: Duration::ZERO, min_bytes: 0, max_bytes: 10, read_committed: false };
-        let results = b.fetch(&[req(0, 0), req(1, 0)], limits).await;
+        let results = b.fetch(&RequestContext::local(), &[req(0, 0), req(1, 0)], limits).await;
         assert!(!results[0].records.is_empty());
         assert!(results[1].records.is_empty());
     }

@@ -165,19 +165,33 @@ impl Broker {
         reply.await.unwrap_or(Err(BrokerError::RebalanceInProgress))
     }
 
-    pub fn heartbeat(&self, group_id: &str, generation: i32, member_id: &str, instance: Option<&str>) -> Result<()> {
+    pub fn heartbeat(
+        &self,
+        ctx: &RequestContext,
+        group_id: &str,
+        generation: i32,
+        member_id: &str,
+        instance: Option<&str>,
+    ) -> Result<()> {
+        self.authorize(ctx, Operation::Read, Resource::Group(group_id))?;
         self.with_existing_group(group_id, |g| g.membership.heartbeat(generation, member_id, instance, Instant::now()))
     }
 
     /// Removes members; one result per (member id, instance id) given.
-    pub fn leave_group(&self, group_id: &str, members: &[(String, Option<String>)]) -> Vec<Result<()>> {
+    pub fn leave_group(
+        &self,
+        ctx: &RequestContext,
+        group_id: &str,
+        members: &[(String, Option<String>)],
+    ) -> Result<Vec<Result<()>>> {
+        self.authorize(ctx, Operation::Read, Resource::Group(group_id))?;
         let now = Instant::now();
-        members
+        Ok(members
             .iter()
             .map(|(member_id, instance)| {
                 self.with_existing_group(group_id, |g| g.membership.leave(member_id, instance.as_deref(), now))
             })
-            .collect()
+            .collect())
     }
 
     /// ConsumerGroupHeartbeat (KIP-848): join, stay, leave, and learn the assignment.

@@ -69,7 +69,10 @@ async fn two_members_rebalance_sync_and_commit() {
     let b2 = b.clone();
     let second = tokio::spawn(async move { join(&b2, 6000).await });
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(matches!(b.heartbeat("g", 1, &first.member_id, None), Err(BrokerError::RebalanceInProgress)));
+    assert!(matches!(
+        b.heartbeat(&RequestContext::local(), "g", 1, &first.member_id, None),
+        Err(BrokerError::RebalanceInProgress)
+    ));
     let again = b.join_group(&RequestContext::local(), "g", params(&first.member_id, 6000)).await.unwrap();
     let second = second.await.unwrap();
     assert_eq!((again.generation_id, second.generation_id), (2, 2));
@@ -158,7 +161,13 @@ async fn two_members_rebalance_sync_and_commit() {
     .unwrap();
 
     assert!(matches!(b.delete_group(&RequestContext::local(), "g").await, Err(BrokerError::NonEmptyGroup(_))));
-    let left = b.leave_group("g", &[(again.member_id.clone(), None), (second.member_id.clone(), None)]);
+    let left = b
+        .leave_group(
+            &RequestContext::local(),
+            "g",
+            &[(again.member_id.clone(), None), (second.member_id.clone(), None)],
+        )
+        .unwrap();
     assert!(left.iter().all(|r| r.is_ok()));
     assert_eq!(b.describe_group("g").state, Some(GroupState::Empty));
     b.delete_group(&RequestContext::local(), "g").await.unwrap();
@@ -181,7 +190,10 @@ async fn a_silent_member_is_expired_after_its_session_timeout() {
         }
     });
     describe.await.expect("member expired");
-    assert!(matches!(b.heartbeat("g", 1, &only.member_id, None), Err(BrokerError::UnknownMemberId(_))));
+    assert!(matches!(
+        b.heartbeat(&RequestContext::local(), "g", 1, &only.member_id, None),
+        Err(BrokerError::UnknownMemberId(_))
+    ));
 }
 
 #[tokio::test]
@@ -199,7 +211,10 @@ async fn errors_for_bad_joins() {
         b.join_group(&RequestContext::local(), "g", params("ghost", 6000)).await,
         Err(BrokerError::UnknownMemberId(_))
     ));
-    assert!(matches!(b.heartbeat("none", 1, "x", None), Err(BrokerError::UnknownMemberId(_))));
+    assert!(matches!(
+        b.heartbeat(&RequestContext::local(), "none", 1, "x", None),
+        Err(BrokerError::UnknownMemberId(_))
+    ));
     assert!(matches!(b.delete_group(&RequestContext::local(), "none").await, Err(BrokerError::GroupIdNotFound(_))));
 }
 

@@ -55,7 +55,7 @@ pub(crate) async fn handle(ctx: &Scope, request: FetchRequest, version: i16) -> 
         max_bytes: if request.max_bytes <= 0 { usize::MAX } else { request.max_bytes as usize },
         read_committed: request.isolation_level == 1,
     };
-    let mut results = ctx.broker.fetch(&wanted, limits).await.into_iter();
+    let mut results = ctx.broker.fetch(&ctx.caller, &wanted, limits).await.into_iter();
     let mut records = Vec::with_capacity(wanted.len());
     let responses = topics
         .into_iter()

@@ -159,22 +159,31 @@ pub(crate) async fn sync(
 
 pub(crate) fn heartbeat(ctx: &Arc<Scope>, request: HeartbeatRequest, _version: i16) -> HeartbeatResponse {
     let instance = request.group_instance_id.as_ref().map(|s| s.to_string());
-    let result =
-        ctx.broker.heartbeat(&request.group_id.0, request.generation_id, &request.member_id, instance.as_deref());
+    let result = ctx.broker.heartbeat(
+        &ctx.caller,
+        &request.group_id.0,
+        request.generation_id,
+        &request.member_id,
+        instance.as_deref(),
+    );
     HeartbeatResponse::default().with_error_code(code(&result))
 }
 
 pub(crate) fn leave(ctx: &Arc<Scope>, request: LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
     if version < 3 {
-        let results = ctx.broker.leave_group(&request.group_id.0, &[(request.member_id.to_string(), None)]);
-        return LeaveGroupResponse::default().with_error_code(code(&results[0]));
+        let left = ctx.broker.leave_group(&ctx.caller, &request.group_id.0, &[(request.member_id.to_string(), None)]);
+        let outcome = left.and_then(|mut results| results.pop().unwrap_or(Ok(())));
+        return LeaveGroupResponse::default().with_error_code(code(&outcome));
     }
     let members: Vec<(String, Option<String>)> = request
         .members
         .iter()
         .map(|m| (m.member_id.to_string(), m.group_instance_id.as_ref().map(|s| s.to_string())))
         .collect();
-    let results = ctx.broker.leave_group(&request.group_id.0, &members);
+    let results = match ctx.broker.leave_group(&ctx.caller, &request.group_id.0, &members) {
+        Ok(results) => results,
+        Err(refused) => return LeaveGroupResponse::default().with_error_code(error_code(&refused)),
+    };
     let responses = request
         .members
         .into_iter()
