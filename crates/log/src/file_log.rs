@@ -52,6 +52,10 @@ pub struct FileLog {
     recovery_point: Arc<AtomicU64>,
     /// A segment file was created since the last sync job: the directory needs an fsync.
     dir_dirty: bool,
+    /// The log's directory was created and its entry in the parent is not durable yet.
+    /// The first sync job fsyncs the parent: creating a topic of many partitions pays no
+    /// fsync per partition, and nothing acknowledged as durable can lose its directory.
+    parent_dirty: bool,
 }
 
 impl FileLog {
@@ -64,7 +68,8 @@ impl FileLog {
     /// segment's base) ends the log, and every later segment is deleted, so no offset is
     /// reported that holds no record.
     pub fn open(dir: &Path, config: LogConfig) -> Result<Self, LogError> {
-        durable::create_dir_all(dir).map_err(|e| LogError::io(dir, e))?;
+        let created = !dir.is_dir();
+        std::fs::create_dir_all(dir).map_err(|e| LogError::io(dir, e))?;
         let bases = list_segments(dir)?;
         let fresh = bases.is_empty();
         let recovery_point = match read_file_in(dir, RECOVERY_POINT_CHECKPOINT)? {
@@ -92,6 +97,7 @@ impl FileLog {
             high_watermark: 0,
             recovery_point: Arc::new(AtomicU64::new(recovery_point)),
             dir_dirty: false,
+            parent_dirty: created,
         };
         if let Some(first_lost) = cut_at {
             log.drop_segments_after_cut(&bases[first_lost..])?;
@@ -101,10 +107,11 @@ impl FileLog {
         }
         if fresh {
             // Marks the log as one that keeps a recovery point. Its content need not be
-            // durable (empty reads as 0); its name and the first segment's must be.
+            // durable (empty reads as 0); its name and the first segment's become durable
+            // with the first sync job, before anything in the log counts as durable.
             let path = dir.join(RECOVERY_POINT_CHECKPOINT);
             std::fs::write(&path, b"0").map_err(|e| LogError::io(&path, e))?;
-            durable::sync_dir(dir).map_err(|e| LogError::io(dir, e))?;
+            log.dir_dirty = true;
         }
         log.log_start_offset = *log.segments.keys().next().unwrap_or(&0);
         // One node: everything that survived recovery is committed.
@@ -306,6 +313,9 @@ impl PartitionLog for FileLog {
         let mut job = SyncJob::new(files, self.log_end_offset());
         if std::mem::take(&mut self.dir_dirty) {
             job = job.with_dir(self.dir.clone());
+        }
+        if let Some(parent) = self.dir.parent().filter(|_| std::mem::take(&mut self.parent_dirty)) {
+            job = job.with_dir(parent.to_path_buf());
         }
         let active_base = self.active().base_offset();
         if active_base > recovery_point {

@@ -63,8 +63,9 @@ pub struct AppendInfo {
 #[derive(Debug, Default)]
 pub struct SyncJob {
     files: Vec<Arc<File>>,
-    /// Directory whose entries (new segment files) must become durable too.
-    dir: Option<PathBuf>,
+    /// Directories whose entries (new segment files, a new log directory) must become
+    /// durable too, children before parents.
+    dirs: Vec<PathBuf>,
     /// Persisted once the files are durable: the log's new recovery point.
     recovery_point: Option<RecoveryPoint>,
     pub up_to: u64,
@@ -85,7 +86,7 @@ impl SyncJob {
     }
 
     pub(crate) fn with_dir(mut self, dir: PathBuf) -> Self {
-        self.dir = Some(dir);
+        self.dirs.push(dir);
         self
     }
 
@@ -100,14 +101,16 @@ impl SyncJob {
         for f in &self.files {
             f.sync_data()?;
         }
-        match (&self.recovery_point, &self.dir) {
-            // Writing the recovery point fsyncs the directory too: that covers new segments.
-            (Some(point), _) => {
-                durable::replace_file(&point.path, point.offset.to_string().as_bytes())?;
-                point.persisted.fetch_max(point.offset, Ordering::AcqRel);
-            }
-            (None, Some(dir)) => durable::sync_dir(dir)?,
-            (None, None) => {}
+        // Writing the recovery point fsyncs its directory, the log's: that covers new
+        // segments, and that directory needs no fsync of its own then.
+        let mut synced = None;
+        if let Some(point) = &self.recovery_point {
+            durable::replace_file(&point.path, point.offset.to_string().as_bytes())?;
+            point.persisted.fetch_max(point.offset, Ordering::AcqRel);
+            synced = point.path.parent();
+        }
+        for dir in self.dirs.iter().filter(|d| Some(d.as_path()) != synced) {
+            durable::sync_dir(dir)?;
         }
         Ok(())
     }
