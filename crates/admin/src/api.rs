@@ -83,7 +83,7 @@ pub(crate) async fn topics(State(admin): State<Arc<Admin>>) -> Response {
                 "topic_id": t.meta.topic_id,
                 "partitions": t.partitions.len(),
                 "internal": t.meta.name.starts_with("__"),
-                "stream": t.meta.stream.is_some(),
+                "stream": t.meta.attributes.contains_key("kinesis"),
                 "size_bytes": size,
             })
         })

@@ -92,16 +92,16 @@ impl Broker {
     /// Creates a topic, or with `validate_only` only checks that it could be created.
     pub fn create_topic(&self, ctx: &RequestContext, request: NewTopic, validate_only: bool) -> Result<TopicMeta> {
         self.authorize(ctx, Operation::Create, Resource::Topic(&request.name))?;
-        self.create_topic_with_stream(request, validate_only, None)
+        self.create_topic_unchecked(request, validate_only, BTreeMap::new())
     }
 
-    /// [`Broker::create_topic`], with a Kinesis stream's settings committed in the same
-    /// event as the topic (CreateStream).
-    pub(crate) fn create_topic_with_stream(
+    /// [`Broker::create_topic`] after authorization, with front-ends' attributes committed
+    /// in the same event as the topic.
+    pub(crate) fn create_topic_unchecked(
         &self,
         request: NewTopic,
         validate_only: bool,
-        stream: Option<crate::streams::StreamSettings>,
+        attributes: BTreeMap<String, serde_json::Value>,
     ) -> Result<TopicMeta> {
         validate_topic_name(&request.name)?;
         let partitions = request.partitions.unwrap_or(self.config.get(keys::NUM_PARTITIONS) as i32);
@@ -128,7 +128,8 @@ impl Broker {
             topic_id: Uuid::new_v4(),
             partitions: partitions as u32,
             configs,
-            stream,
+            attributes,
+            sealed: BTreeMap::new(),
         };
         if validate_only {
             return Ok(meta);
@@ -138,7 +139,7 @@ impl Broker {
             topic_id: meta.topic_id,
             partitions: meta.partitions,
             configs: meta.configs.clone(),
-            stream: meta.stream.clone(),
+            attributes: meta.attributes.clone(),
         })?;
         info!(topic = %meta.name, partitions, "created topic");
         Ok(meta)
@@ -202,18 +203,30 @@ impl Broker {
     ) -> Result<()> {
         self.authorize(ctx, Operation::AlterConfigs, Resource::Topic(name))?;
         let _guard = self.admin_lock.lock();
-        let handle = self
-            .topic(name)
+        let meta = self
+            .topic_meta(name)
             .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
-        let mut configs = handle.meta.configs.clone();
+        self.apply_config_changes(&meta, changes, validate_only)
+    }
+
+    /// Validates `changes` against `meta`'s configs as a whole and commits the result
+    /// (nothing when it changes nothing). Callers hold `admin_lock`.
+    pub(crate) fn apply_config_changes(
+        &self,
+        meta: &TopicMeta,
+        changes: &[ConfigChange],
+        validate_only: bool,
+    ) -> Result<()> {
+        let mut configs = meta.configs.clone();
         for change in changes {
             apply_change(&mut configs, change, &self.config);
         }
         let configs = validate_topic_configs(&configs)?;
-        if validate_only {
+        if validate_only || configs == meta.configs {
             return Ok(());
         }
-        self.commit_event(MetadataEvent::TopicConfigsChanged { name: name.into(), configs })?;
+        let name = meta.name.clone();
+        self.commit_event(MetadataEvent::TopicConfigsChanged { name: name.clone(), configs })?;
         info!(topic = %name, "changed topic configs");
         Ok(())
     }

@@ -67,9 +67,9 @@ pub struct Broker {
     pub(crate) topics: RwLock<HashMap<String, Arc<TopicHandle>>>,
     /// Serialises metadata changes so validation and apply see the same state.
     pub(crate) admin_lock: Mutex<()>,
-    /// Kinesis appends route by the shard layout under the read side; resharding closes
-    /// shards under the write side, so no record lands in a shard after it closed.
-    pub(crate) reshard_lock: RwLock<()>,
+    /// Appends routed by a topic's shape (Kinesis shards) hold the read side; reshapes
+    /// take the write side, so no routed record lands in a partition after it was sealed.
+    pub(crate) shape_lock: RwLock<()>,
     shutting_down: watch::Sender<bool>,
     pub(crate) clean_start: bool,
     pub(crate) groups: crate::group::Groups,
@@ -148,7 +148,7 @@ impl Broker {
             metadata_store,
             topics: RwLock::new(HashMap::new()),
             admin_lock: Mutex::new(()),
-            reshard_lock: RwLock::new(()),
+            shape_lock: RwLock::new(()),
             shutting_down: watch::channel(false).0,
             clean_start,
             groups: Default::default(),

@@ -85,9 +85,6 @@ pub enum BrokerError {
     OperationNotAttempted,
     #[error("coordinator not available: {0}")]
     CoordinatorNotAvailable(String),
-    /// A split, merge or shard-count change that the stream's layout does not allow.
-    #[error("{0}")]
-    InvalidReshard(String),
     /// The authorizer refused the caller.
     #[error("{principal} may not {operation:?} {} '{resource}'", kind_name(*kind))]
     NotAuthorized {

@@ -4,6 +4,7 @@
 
 pub mod access;
 mod admin;
+mod attributes;
 mod broker;
 mod compaction;
 pub mod config;
@@ -17,16 +18,17 @@ mod offsets;
 mod partition;
 mod producer_ids;
 mod producer_state;
+mod record_access;
 pub mod records;
 mod registry;
 pub mod shutdown;
-pub mod streams;
 #[cfg(test)]
 mod test_support;
 pub mod txn;
 mod validate;
 
 pub use admin::{validate_topic_name, ConfigChange, NewTopic};
+pub use attributes::Reshape;
 pub use broker::{now_ms, Broker, Produced, Retention, TopicHandle};
 pub use config::{BrokerConfig, ConfigEntry, ConfigError, ConfigSource};
 pub use error::{BrokerError, Result};
@@ -34,5 +36,6 @@ pub use fetch::{FetchLimits, FetchPartition, FetchedPartition};
 pub use offsets::{OffsetAnswer, OffsetQuery};
 pub use partition::{Partition, PartitionRead};
 pub use producer_state::{AbortedTxn, ProducerSummary};
+pub use record_access::{RecordsRead, StoredRecord};
 pub use tidelog_log::{FileSlice, LogOffsets, Records};
 pub use validate::{validate_batch, BatchLimits};

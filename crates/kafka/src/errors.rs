@@ -38,7 +38,7 @@ pub fn error_code(e: &BrokerError) -> i16 {
         BrokerError::UnsupportedAssignor(_) => ResponseError::UnsupportedAssignor,
         BrokerError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
         BrokerError::OutOfOrderSequence(_) => ResponseError::OutOfOrderSequenceNumber,
-        BrokerError::InvalidRequest(_) | BrokerError::InvalidReshard(_) => ResponseError::InvalidRequest,
+        BrokerError::InvalidRequest(_) => ResponseError::InvalidRequest,
         BrokerError::CoordinatorNotAvailable(_) => ResponseError::CoordinatorNotAvailable,
         BrokerError::ProducerFenced(_) => ResponseError::ProducerFenced,
         BrokerError::InvalidProducerIdMapping(_) => ResponseError::InvalidProducerIdMapping,

@@ -59,9 +59,7 @@ impl KinesisError {
             BrokerError::InvalidTopic { reason, name } => {
                 Self::validation("streamName", name, &format!("Member must satisfy the stream name rules ({reason})"))
             }
-            BrokerError::OffsetOutOfRange { .. } | BrokerError::InvalidReshard(_) => {
-                Self::invalid_argument(e.to_string())
-            }
+            BrokerError::OffsetOutOfRange { .. } => Self::invalid_argument(e.to_string()),
             BrokerError::MessageTooLarge { .. } | BrokerError::InvalidRecord(_) | BrokerError::InvalidTimestamp(_) => {
                 Self::invalid_argument(e.to_string())
             }

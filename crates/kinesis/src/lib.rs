@@ -10,6 +10,7 @@ mod eventstream;
 mod iterator;
 mod limits;
 pub mod metrics;
+pub mod model;
 mod ops;
 mod sequence;
 mod server;

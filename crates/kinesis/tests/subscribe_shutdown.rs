@@ -40,7 +40,15 @@ async fn call(addr: SocketAddr, operation: &str, input: Value) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribe_to_shard_ends_promptly_on_shutdown() {
     let broker = Broker::in_memory(BrokerConfig::default());
-    broker.create_stream(&tidelog_broker::access::RequestContext::local(), "s", 1, false, Default::default()).unwrap();
+    tidelog_kinesis::model::create_stream(
+        &broker,
+        &tidelog_broker::access::RequestContext::local(),
+        "s",
+        1,
+        false,
+        Default::default(),
+    )
+    .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = watch::channel(false);

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,9 +19,9 @@ pub enum MetadataEvent {
         topic_id: Uuid,
         partitions: u32,
         configs: BTreeMap<String, String>,
-        /// A Kinesis stream's attributes, created with its topic in one event.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        stream: Option<crate::streams::StreamSettings>,
+        /// Front-ends' attributes of the topic, created with it in one event.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        attributes: BTreeMap<String, Value>,
     },
     PartitionsAdded {
         name: String,
@@ -38,17 +39,35 @@ pub enum MetadataEvent {
     ProducerIdsReserved {
         next: i64,
     },
-    /// A topic's Kinesis view (mode, tags, encryption...) replaced as a whole.
+    /// A front-end's attribute of a topic (its own model of the topic, opaque here)
+    /// replaced as a whole.
+    TopicAttributeChanged {
+        name: String,
+        namespace: String,
+        value: Value,
+    },
+    /// Partitions sealed at their log end, partitions added and attributes replaced, in
+    /// one event so that a crash never leaves half a reshape (a Kinesis reshard).
+    TopicReshaped {
+        name: String,
+        partitions: u32,
+        #[serde(default)]
+        sealed: BTreeMap<i32, Seal>,
+        #[serde(default)]
+        attributes: BTreeMap<String, Value>,
+    },
+    /// Written before topic attributes existed: a stream's settings replaced as a whole.
+    /// Replayed as the topic's `kinesis` attribute.
     StreamSettingsChanged {
         name: String,
-        settings: crate::streams::StreamSettings,
+        settings: Value,
     },
-    /// Shards closed and child partitions added, in one event so that a crash never
-    /// leaves half a reshard.
+    /// Written before topic attributes existed: shards closed and children added. Replayed
+    /// as the partition count and the `kinesis` attribute (which then held the seals).
     StreamResharded {
         name: String,
         partitions: u32,
-        settings: crate::streams::StreamSettings,
+        settings: Value,
     },
 }
 
@@ -60,6 +79,8 @@ impl MetadataEvent {
             | MetadataEvent::PartitionsAdded { name, .. }
             | MetadataEvent::TopicDeleted { name }
             | MetadataEvent::TopicConfigsChanged { name, .. }
+            | MetadataEvent::TopicAttributeChanged { name, .. }
+            | MetadataEvent::TopicReshaped { name, .. }
             | MetadataEvent::StreamSettingsChanged { name, .. }
             | MetadataEvent::StreamResharded { name, .. } => Some(name),
             MetadataEvent::ClusterCreated { .. } | MetadataEvent::ProducerIdsReserved { .. } => None,
@@ -73,6 +94,21 @@ pub struct TopicMeta {
     pub topic_id: Uuid,
     pub partitions: u32,
     pub configs: BTreeMap<String, String>,
-    /// Set once the topic is created or changed as a Kinesis stream.
-    pub stream: Option<crate::streams::StreamSettings>,
+    /// Front-ends' own models of the topic, by namespace (`kinesis`: the stream's
+    /// settings and shard layout). The core stores them and never looks inside.
+    pub attributes: BTreeMap<String, Value>,
+    /// Partitions sealed at an offset: a view that treats the partition as closed (a
+    /// closed Kinesis shard) ends there. Kafka clients may still write past it.
+    pub sealed: BTreeMap<i32, Seal>,
 }
+
+/// Where a sealed partition ends, and when it was sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seal {
+    /// The log end offset when the partition was sealed.
+    pub offset: u64,
+    pub sealed_ms: i64,
+}
+
+/// The namespace the attributes of events written before attributes existed belong to.
+pub(crate) const LEGACY_STREAM_NAMESPACE: &str = "kinesis";

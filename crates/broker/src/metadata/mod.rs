@@ -8,6 +8,6 @@ mod events;
 mod state;
 mod store;
 
-pub use events::{MetadataEvent, TopicMeta};
+pub use events::{MetadataEvent, Seal, TopicMeta};
 pub use state::MetadataState;
 pub use store::{LocalMetadataStore, MemoryMetadataStore, MetadataStore};

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use uuid::Uuid;
 
+use super::events::LEGACY_STREAM_NAMESPACE;
 use super::{MetadataEvent, TopicMeta};
 
 #[derive(Debug, Default, Clone)]
@@ -20,7 +21,7 @@ impl MetadataState {
     pub fn apply(&mut self, event: &MetadataEvent) {
         match event {
             MetadataEvent::ClusterCreated { cluster_id } => self.cluster_id = cluster_id.clone(),
-            MetadataEvent::TopicCreated { name, topic_id, partitions, configs, stream } => {
+            MetadataEvent::TopicCreated { name, topic_id, partitions, configs, attributes } => {
                 self.topic_names_by_id.insert(*topic_id, name.clone());
                 self.topics.insert(
                     name.clone(),
@@ -29,7 +30,8 @@ impl MetadataState {
                         topic_id: *topic_id,
                         partitions: *partitions,
                         configs: configs.clone(),
-                        stream: stream.clone(),
+                        attributes: attributes.clone(),
+                        sealed: BTreeMap::new(),
                     },
                 );
             }
@@ -43,15 +45,27 @@ impl MetadataState {
                     t.configs = configs.clone();
                 }
             }
+            MetadataEvent::TopicAttributeChanged { name, namespace, value } => {
+                if let Some(t) = self.topics.get_mut(name) {
+                    t.attributes.insert(namespace.clone(), value.clone());
+                }
+            }
+            MetadataEvent::TopicReshaped { name, partitions, sealed, attributes } => {
+                if let Some(t) = self.topics.get_mut(name) {
+                    t.partitions = *partitions;
+                    t.sealed.extend(sealed.iter().map(|(p, s)| (*p, *s)));
+                    t.attributes.extend(attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+            }
             MetadataEvent::StreamSettingsChanged { name, settings } => {
                 if let Some(t) = self.topics.get_mut(name) {
-                    t.stream = Some(settings.clone());
+                    t.attributes.insert(LEGACY_STREAM_NAMESPACE.into(), settings.clone());
                 }
             }
             MetadataEvent::StreamResharded { name, partitions, settings } => {
                 if let Some(t) = self.topics.get_mut(name) {
                     t.partitions = *partitions;
-                    t.stream = Some(settings.clone());
+                    t.attributes.insert(LEGACY_STREAM_NAMESPACE.into(), settings.clone());
                 }
             }
             MetadataEvent::ProducerIdsReserved { next } => self.next_producer_id = self.next_producer_id.max(*next),

@@ -111,7 +111,7 @@ mod tests {
             topic_id: Uuid::new_v4(),
             partitions: 2,
             configs: BTreeMap::new(),
-            stream: None,
+            attributes: BTreeMap::new(),
         };
         {
             let (log, events) = LocalMetadataStore::open(dir.path()).unwrap();

@@ -1,20 +1,21 @@
 //! The shard layout of a stream: which partitions are shards, the hash-key range each
 //! owns, its parents, and where a closed shard ends. A stream never resharded has the
 //! even layout over all its partitions and stores nothing; the first reshard stores the
-//! layout, and every reshard closes shards and adds their children as new partitions in
-//! one metadata event.
+//! layout, and every reshard seals the closing shards' partitions and adds their children
+//! as new partitions in one reshape of the topic.
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use tidelog_broker::access::RequestContext;
+use tidelog_broker::config::keys;
+use tidelog_broker::metadata::TopicMeta;
+use tidelog_broker::{now_ms, Broker, BrokerError, Produced, Reshape};
 
-use super::shard_ranges;
-use crate::access::{Operation, RequestContext, Resource};
-use crate::broker::{now_ms, Broker, Produced};
-use crate::config::keys;
-use crate::error::{BrokerError, Result};
-use crate::metadata::MetadataEvent;
+use super::settings::{self, StreamSettings};
+use super::{shard_ranges, NAMESPACE};
+use crate::error::{KinesisError, ACCOUNT};
 
 /// One shard: a partition and the slice of the 128-bit hash-key space it owns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,24 +85,26 @@ pub struct ChildPlan {
     pub adjacent_parent: Option<i32>,
 }
 
-/// Records appended to one shard by [`Broker::append_by_hash`].
+/// Records appended to one shard by [`append_by_hash`].
 #[derive(Debug)]
 pub struct ShardAppend {
     pub partition: i32,
     /// Positions of the records in the caller's list, in append order.
     pub indexes: Vec<usize>,
-    pub produced: Result<Produced>,
+    pub produced: Result<Produced, BrokerError>,
 }
 
-fn reshard_error(message: String) -> BrokerError {
-    BrokerError::InvalidReshard(message)
+fn reshard_error(message: String) -> KinesisError {
+    KinesisError::invalid_argument(message)
 }
 
-fn open_shard(shards: &[Shard], stream: &str, partition: i32) -> Result<Shard> {
-    let shard = shards
-        .iter()
-        .find(|s| s.partition == partition)
-        .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: stream.into(), partition: Some(partition) })?;
+fn open_shard(shards: &[Shard], stream: &str, partition: i32) -> Result<Shard, KinesisError> {
+    let shard = shards.iter().find(|s| s.partition == partition).ok_or_else(|| {
+        KinesisError::new(
+            "ResourceNotFoundException",
+            format!("Shard shardId-{partition:012} in stream {stream} under account {ACCOUNT} does not exist"),
+        )
+    })?;
     if !shard.is_open() {
         return Err(reshard_error(format!(
             "Shard shardId-{partition:012} in stream {stream} under account 000000000000 has already been merged or split, and thus is not eligible for merging or splitting."
@@ -111,7 +114,12 @@ fn open_shard(shards: &[Shard], stream: &str, partition: i32) -> Result<Shard> {
 }
 
 /// Splits `parent` at `new_start`: children `[start, new_start-1]` and `[new_start, end]`.
-pub fn plan_split(shards: &[Shard], stream: &str, parent: i32, new_start: u128) -> Result<(Vec<i32>, Vec<ChildPlan>)> {
+pub fn plan_split(
+    shards: &[Shard],
+    stream: &str,
+    parent: i32,
+    new_start: u128,
+) -> Result<(Vec<i32>, Vec<ChildPlan>), KinesisError> {
     let shard = open_shard(shards, stream, parent)?;
     if new_start <= shard.starting_hash_key || new_start > shard.ending_hash_key {
         return Err(reshard_error(format!(
@@ -127,7 +135,12 @@ pub fn plan_split(shards: &[Shard], stream: &str, parent: i32, new_start: u128) 
 }
 
 /// Merges two open shards whose ranges touch into one child.
-pub fn plan_merge(shards: &[Shard], stream: &str, shard: i32, adjacent: i32) -> Result<(Vec<i32>, Vec<ChildPlan>)> {
+pub fn plan_merge(
+    shards: &[Shard],
+    stream: &str,
+    shard: i32,
+    adjacent: i32,
+) -> Result<(Vec<i32>, Vec<ChildPlan>), KinesisError> {
     let a = open_shard(shards, stream, shard)?;
     let b = open_shard(shards, stream, adjacent)?;
     let touching = a.ending_hash_key.checked_add(1) == Some(b.starting_hash_key)
@@ -162,84 +175,88 @@ pub fn plan_uniform(shards: &[Shard], target: usize) -> (Vec<i32>, Vec<ChildPlan
     (open.iter().map(|s| s.partition).collect(), children)
 }
 
-impl Broker {
-    /// Every shard of a stream, open and closed, in partition order.
-    pub fn stream_shards(&self, name: &str) -> Result<Vec<Shard>> {
-        let metadata = self.metadata.read();
-        let topic = metadata
-            .topics
-            .get(name)
-            .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
-        Ok(match &topic.stream {
-            Some(settings) if !settings.shards.is_empty() => settings.shards.clone(),
-            _ => even_layout(topic.partitions as usize),
-        })
+/// The layout as the stream's model stores it: every shard with its range and parents (a
+/// stream never resharded stores none: the even layout over its partitions).
+fn stored_layout(meta: &TopicMeta) -> Vec<Shard> {
+    let stored = settings::of_meta(meta).shards;
+    if stored.is_empty() {
+        even_layout(meta.partitions as usize)
+    } else {
+        stored
     }
+}
 
-    /// Appends `(hash key, partition key, data)` records, each to the open shard whose
-    /// range holds its hash key: one batch per shard, in the caller's order.
-    pub fn append_by_hash(
-        &self,
-        ctx: &RequestContext,
-        name: &str,
-        records: &[(u128, Bytes, Bytes)],
-    ) -> Result<Vec<ShardAppend>> {
-        self.authorize(ctx, Operation::Write, Resource::Topic(name))?;
-        let _layout = self.reshard_lock.read();
-        let open: Vec<Shard> = self.stream_shards(name)?.into_iter().filter(Shard::is_open).collect();
-        let mut by_shard: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
-        for (i, (hash, _, _)) in records.iter().enumerate() {
-            let shard = open
-                .iter()
-                .find(|s| s.holds(*hash))
-                .ok_or_else(|| BrokerError::Storage(format!("stream {name} has no open shard for hash key {hash}")))?;
-            by_shard.entry(shard.partition).or_default().push(i);
+/// Every shard of a stream, open and closed, in partition order: a shard is closed where
+/// the core sealed its partition (or, for layouts stored before seals, where it says).
+pub(crate) fn layout_of(meta: &TopicMeta) -> Vec<Shard> {
+    let mut shards = stored_layout(meta);
+    for shard in &mut shards {
+        if let Some(seal) = meta.sealed.get(&shard.partition) {
+            shard.ending_offset.get_or_insert(seal.offset);
+            shard.closed_ms.get_or_insert(seal.sealed_ms);
         }
-        Ok(by_shard
-            .into_iter()
-            .map(|(partition, indexes)| {
-                let batch: Vec<_> =
-                    indexes.iter().map(|&i| (Some(records[i].1.clone()), Some(records[i].2.clone()))).collect();
-                let produced = self.append_records(ctx, name, partition, &batch);
-                ShardAppend { partition, indexes, produced }
-            })
-            .collect())
     }
+    shards
+}
 
-    /// Plans a reshard against the current layout and applies it, both under the locks
-    /// that serialise metadata changes and shard routing, so two concurrent reshards never
-    /// plan against the same layout (a shard closed twice, a limit checked against stale
-    /// counts). `plan` returns the shards to close and the children to add, or its own
-    /// error (the inner `Err`; nothing changes then, nor when the plan is empty). Closing
-    /// shards end at their current log end; children are new partitions. Returns the new
-    /// shards. `plan` must not call back into the broker's metadata changes.
-    pub fn reshard<E>(
-        &self,
-        ctx: &RequestContext,
-        name: &str,
-        plan: impl FnOnce(&[Shard]) -> std::result::Result<(Vec<i32>, Vec<ChildPlan>), E>,
-    ) -> Result<std::result::Result<Vec<Shard>, E>> {
-        self.authorize(ctx, Operation::Alter, Resource::Topic(name))?;
-        let _admin = self.admin_lock.lock();
-        let _writes = self.reshard_lock.write();
-        let handle = self
-            .topic(name)
-            .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
-        let mut shards = self.stream_shards(name)?;
-        let (closing, children) = match plan(&shards) {
-            Ok(planned) => planned,
-            Err(refused) => return Ok(Err(refused)),
-        };
+/// Every shard of a stream, open and closed, in partition order.
+pub fn layout(broker: &Broker, name: &str) -> Result<Vec<Shard>, BrokerError> {
+    broker
+        .topic_meta(name)
+        .map(|meta| layout_of(&meta))
+        .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })
+}
+
+/// Appends `(hash key, partition key, data)` records, each to the open shard whose range
+/// holds its hash key: one batch per shard, in the caller's order. Holds the broker's
+/// shape guard, so no record lands in a shard that a concurrent reshard closes.
+pub fn append_by_hash(
+    broker: &Broker,
+    ctx: &RequestContext,
+    name: &str,
+    records: &[(u128, Bytes, Bytes)],
+) -> Result<Vec<ShardAppend>, BrokerError> {
+    let _shape = broker.shape_guard();
+    let open: Vec<Shard> = layout(broker, name)?.into_iter().filter(Shard::is_open).collect();
+    let mut by_shard: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+    for (i, (hash, _, _)) in records.iter().enumerate() {
+        let shard = open
+            .iter()
+            .find(|s| s.holds(*hash))
+            .ok_or_else(|| BrokerError::Storage(format!("stream {name} has no open shard for hash key {hash}")))?;
+        by_shard.entry(shard.partition).or_default().push(i);
+    }
+    Ok(by_shard
+        .into_iter()
+        .map(|(partition, indexes)| {
+            let batch: Vec<_> =
+                indexes.iter().map(|&i| (Some(records[i].1.clone()), Some(records[i].2.clone()))).collect();
+            let produced = broker.append_records(ctx, name, partition, &batch);
+            ShardAppend { partition, indexes, produced }
+        })
+        .collect())
+}
+
+/// Plans a reshard against the current layout and applies it as one reshape of the topic
+/// (closing shards sealed at their log end, children added as new partitions, the layout
+/// stored), under the broker's metadata and shape locks, so two concurrent reshards never
+/// plan against the same layout. `plan` returns the shards to close and the children to
+/// add, or its own error (the inner `Err`); an empty plan changes nothing. Returns the new
+/// shards. `plan` runs under the lock, so it must not change metadata itself.
+pub fn reshard<E>(
+    broker: &Broker,
+    ctx: &RequestContext,
+    name: &str,
+    plan: impl FnOnce(&[Shard]) -> std::result::Result<(Vec<i32>, Vec<ChildPlan>), E>,
+) -> Result<std::result::Result<Vec<Shard>, E>, BrokerError> {
+    let transition_ms = broker.config().get(keys::KINESIS_STREAM_TRANSITION_MS);
+    broker.reshape_topic(ctx, name, |meta| {
+        let (closing, children) = plan(&layout_of(meta))?;
         if closing.is_empty() && children.is_empty() {
-            return Ok(Ok(Vec::new()));
+            return Ok((Reshape { partitions: meta.partitions, ..Reshape::default() }, Vec::new()));
         }
         let now = now_ms();
-        for shard in shards.iter_mut().filter(|s| closing.contains(&s.partition)) {
-            let partition = self.partition(name, shard.partition)?;
-            shard.ending_offset = Some(partition.offsets().log_end_offset);
-            shard.closed_ms = Some(now);
-        }
-        let first = handle.meta.partitions as i32;
+        let first = meta.partitions as i32;
         let added: Vec<Shard> = children
             .iter()
             .enumerate()
@@ -254,52 +271,58 @@ impl Broker {
                 closed_ms: None,
             })
             .collect();
-        shards.extend(added.iter().cloned());
-        let mut settings = self.stream_settings(name).unwrap_or_default();
-        settings.shards = shards;
-        let transition_ms = self.config.get(keys::KINESIS_STREAM_TRANSITION_MS);
-        settings.transition = super::StreamSettings::transition_for("UPDATING", transition_ms, now);
-        let partitions = (first as usize + added.len()) as u32;
-        self.commit_event(MetadataEvent::StreamResharded { name: name.into(), partitions, settings })?;
-        tracing::info!(stream = %name, closed = ?closing, added = added.len(), "resharded stream");
-        Ok(Ok(added))
-    }
+        let mut stream = settings::of_meta(meta);
+        stream.shards = stored_layout(meta);
+        stream.shards.extend(added.iter().cloned());
+        stream.transition = StreamSettings::transition_for("UPDATING", transition_ms, now);
+        let reshape = Reshape {
+            seal: closing,
+            partitions: (first as usize + added.len()) as u32,
+            attributes: [(NAMESPACE.to_string(), settings::to_value(&stream))].into(),
+        };
+        tracing::info!(stream = %name, added = added.len(), "resharding stream");
+        Ok((reshape, added))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::RequestContext;
-    use crate::config::BrokerConfig;
+    use crate::model::create_stream;
+    use tidelog_broker::access::RequestContext;
+    use tidelog_broker::BrokerConfig;
 
     fn hash_of(b: &Broker, name: &str, partition: i32) -> u128 {
-        b.stream_shards(name).unwrap().iter().find(|s| s.partition == partition).unwrap().starting_hash_key
+        layout(b, name).unwrap().iter().find(|s| s.partition == partition).unwrap().starting_hash_key
     }
 
     #[test]
     fn split_closes_the_parent_and_routes_to_the_children() {
         let b = Broker::in_memory(BrokerConfig::default());
-        b.create_stream(&RequestContext::local(), "s", 1, false, Default::default()).unwrap();
+        create_stream(&b, &RequestContext::local(), "s", 1, false, Default::default()).unwrap();
         let rec = |h: u128| (h, Bytes::from_static(b"k"), Bytes::from_static(b"v"));
-        b.append_by_hash(&RequestContext::local(), "s", &[rec(5)]).unwrap();
+        append_by_hash(&b, &RequestContext::local(), "s", &[rec(5)]).unwrap();
         let added =
-            b.reshard(&RequestContext::local(), "s", |layout| plan_split(layout, "s", 0, 1 << 127)).unwrap().unwrap();
+            reshard(&b, &RequestContext::local(), "s", |layout| plan_split(layout, "s", 0, 1 << 127)).unwrap().unwrap();
         assert_eq!(added.iter().map(|s| s.partition).collect::<Vec<_>>(), vec![1, 2]);
-        let shards = b.stream_shards("s").unwrap();
+        let shards = layout(&b, "s").unwrap();
         assert_eq!(shards[0].ending_offset, Some(1));
         assert_eq!((shards[1].ending_hash_key, shards[2].starting_hash_key), ((1 << 127) - 1, 1 << 127));
         assert_eq!(b.topic("s").unwrap().partitions.len(), 3);
-        let appended = b.append_by_hash(&RequestContext::local(), "s", &[rec(5), rec(u128::MAX)]).unwrap();
+        let appended = append_by_hash(&b, &RequestContext::local(), "s", &[rec(5), rec(u128::MAX)]).unwrap();
         assert_eq!(appended.iter().map(|a| a.partition).collect::<Vec<_>>(), vec![1, 2]);
         // A closed shard cannot split again; a split key outside the range is refused.
-        assert!(matches!(plan_split(&shards, "s", 0, 7), Err(BrokerError::InvalidReshard(_))));
-        assert!(matches!(plan_split(&shards, "s", 1, 0), Err(BrokerError::InvalidReshard(_))));
+        assert!(matches!(plan_split(&shards, "s", 0, 7), Err(KinesisError { kind: "InvalidArgumentException", .. })));
+        assert!(matches!(plan_split(&shards, "s", 1, 0), Err(KinesisError { kind: "InvalidArgumentException", .. })));
         // Merging the two children gives one child with both as parents.
         let (_, children) = plan_merge(&shards, "s", 1, 2).unwrap();
         assert_eq!(children[0].range, (0, u128::MAX));
-        b.reshard(&RequestContext::local(), "s", |layout| plan_merge(layout, "s", 1, 2)).unwrap().unwrap();
+        reshard(&b, &RequestContext::local(), "s", |layout| plan_merge(layout, "s", 1, 2)).unwrap().unwrap();
         assert_eq!(hash_of(&b, "s", 3), 0);
-        assert!(matches!(plan_merge(&b.stream_shards("s").unwrap(), "s", 1, 2), Err(BrokerError::InvalidReshard(_))));
+        assert!(matches!(
+            plan_merge(&layout(&b, "s").unwrap(), "s", 1, 2),
+            Err(KinesisError { kind: "InvalidArgumentException", .. })
+        ));
     }
 
     #[test]

@@ -4,12 +4,12 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tidelog_broker::now_ms;
-use tidelog_broker::streams::StreamConsumer;
 
 use super::settings::update_settings;
 use super::streams::existing;
 use super::{page_size, seconds, Output};
 use crate::error::{KinesisError, ACCOUNT};
+use crate::model::{self, StreamConsumer};
 use crate::server::Call;
 use crate::stream_ref::{arn, name_from_arn, StreamRef};
 
@@ -69,7 +69,7 @@ pub(super) fn find(call: &Call, r: &ConsumerRef) -> Result<(String, StreamConsum
         }
     };
     let stream = existing(call, &StreamRef { stream_name: Some(stream), stream_arn: None })?;
-    let settings = call.broker.stream_settings(&stream).unwrap_or_default();
+    let settings = model::settings(&call.broker, &stream).unwrap_or_default();
     let consumer = settings.consumers.into_iter().find(|c| c.name == name).ok_or_else(|| not_found(&name, &stream))?;
     Ok((stream, consumer))
 }
@@ -150,7 +150,7 @@ pub fn list(call: &Call, input: ListInput) -> Output {
         Some(t) => t.parse::<usize>().map_err(|_| KinesisError::invalid_argument(format!("Invalid NextToken {t}")))?,
         None => 0,
     };
-    let consumers = call.broker.stream_settings(&stream).unwrap_or_default().consumers;
+    let consumers = model::settings(&call.broker, &stream).unwrap_or_default().consumers;
     let page: Vec<Value> =
         consumers.iter().skip(first).take(max).map(|c| consumer_json(call, &stream, c, false)).collect();
     let mut out = json!({ "Consumers": page });
@@ -162,7 +162,7 @@ pub fn list(call: &Call, input: ListInput) -> Output {
 
 /// Whether a stream's consumers stand in the way of deleting it.
 pub fn block_deletion(call: &Call, stream: &str, enforce_consumer_deletion: bool) -> Result<(), KinesisError> {
-    let count = call.broker.stream_settings(stream).map_or(0, |s| s.consumers.len());
+    let count = model::settings(&call.broker, stream).map_or(0, |s| s.consumers.len());
     if count > 0 && !enforce_consumer_deletion {
         return Err(KinesisError::resource_in_use(format!(
             "Stream {stream} under account {ACCOUNT} has {count} registered consumer(s); set EnforceConsumerDeletion to delete it."

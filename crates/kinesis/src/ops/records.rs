@@ -11,14 +11,14 @@ use futures::future::join_all;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tidelog_broker::streams::{Shard, ShardAppend, StoredRecord};
-use tidelog_broker::{now_ms, OffsetQuery};
+use tidelog_broker::{now_ms, OffsetQuery, StoredRecord};
 
 use super::streams::{existing, hash_key_range, shard, shards, writable};
 use super::{epoch_seconds, Output};
 use crate::answer::Answer;
 use crate::error::KinesisError;
 use crate::iterator::ShardIterator;
+use crate::model::{self, Shard, ShardAppend};
 use crate::sequence;
 use crate::server::Call;
 use crate::stream_ref::{shard_id, StreamRef};
@@ -107,7 +107,7 @@ pub async fn put_record(call: &Call, input: PutRecordInput<'_>) -> Output {
 }
 
 fn append(call: &Call, name: &str, records: &[Routed]) -> Result<Vec<ShardAppend>, KinesisError> {
-    call.broker.append_by_hash(&call.caller, name, records).map_err(|e| KinesisError::from_broker(e, name))
+    model::append_by_hash(&call.broker, &call.caller, name, records).map_err(|e| KinesisError::from_broker(e, name))
 }
 
 /// The open shard each hash key routes to now (for throughput accounting).

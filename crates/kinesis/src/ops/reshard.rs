@@ -4,11 +4,11 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use tidelog_broker::streams::{plan_merge, plan_split, plan_uniform, ChildPlan, Shard};
 
 use super::streams::{check_shard_limit, idle};
 use super::Output;
 use crate::error::KinesisError;
+use crate::model::{self, plan_merge, plan_split, plan_uniform, ChildPlan, Shard};
 use crate::server::Call;
 use crate::stream_ref::{arn, shard_index, StreamRef};
 
@@ -22,19 +22,12 @@ fn apply(
     name: &str,
     plan: impl FnOnce(&[Shard]) -> Result<(Vec<i32>, Vec<ChildPlan>), KinesisError>,
 ) -> Result<(), KinesisError> {
-    let resharded = call.broker.reshard(&call.caller, name, |layout| {
+    let resharded = model::reshard(&call.broker, &call.caller, name, |layout| {
         let (closing, children) = plan(layout)?;
         check_shard_limit(call, children.len() as i64 - closing.len() as i64)?;
         Ok((closing, children))
     });
     resharded.map_err(|e| KinesisError::from_broker(e, name))?.map(|_| ())
-}
-
-fn planned(
-    name: &str,
-    plan: tidelog_broker::Result<(Vec<i32>, Vec<ChildPlan>)>,
-) -> Result<(Vec<i32>, Vec<ChildPlan>), KinesisError> {
-    plan.map_err(|e| KinesisError::from_broker(e, name))
 }
 
 #[derive(Deserialize)]
@@ -56,7 +49,7 @@ pub fn split(call: &Call, input: SplitInput) -> Output {
             "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})",
         )
     })?;
-    apply(call, &name, |layout| planned(&name, plan_split(layout, &name, parent, key)))?;
+    apply(call, &name, |layout| plan_split(layout, &name, parent, key))?;
     Ok(json!({}))
 }
 
@@ -72,7 +65,7 @@ pub struct MergeInput {
 pub fn merge(call: &Call, input: MergeInput) -> Output {
     let name = idle(call, &input.stream)?;
     let (a, b) = (shard_index(&input.shard_to_merge)?, shard_index(&input.adjacent_shard_to_merge)?);
-    apply(call, &name, |layout| planned(&name, plan_merge(layout, &name, a, b)))?;
+    apply(call, &name, |layout| plan_merge(layout, &name, a, b))?;
     Ok(json!({}))
 }
 
@@ -125,7 +118,7 @@ pub fn update_count(call: &Call, input: UpdateCountInput) -> Output {
 /// On-demand streams split a shard that took more than one provisioned shard's writes in
 /// the last second, at the middle of its range, while the account's shard limit allows.
 pub fn scale_on_demand(call: &Call, name: &str, touched: &[i32]) {
-    let on_demand = call.broker.stream_settings(name).is_some_and(|s| s.on_demand);
+    let on_demand = model::settings(&call.broker, name).is_some_and(|s| s.on_demand);
     if !on_demand {
         return;
     }
@@ -138,7 +131,7 @@ pub fn scale_on_demand(call: &Call, name: &str, touched: &[i32]) {
                 KinesisError::invalid_argument(format!("shard {partition} of {name} is no longer open"))
             })?;
             let middle = shard.starting_hash_key + (shard.ending_hash_key - shard.starting_hash_key) / 2 + 1;
-            planned(name, plan_split(layout, name, partition, middle))
+            plan_split(layout, name, partition, middle)
         });
         match outcome {
             Ok(_) => tracing::info!(stream = %name, shard = partition, "on-demand stream split a busy shard"),

@@ -5,11 +5,11 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use tidelog_broker::streams::StreamSettings;
 
 use super::streams::{existing, on_demand, StreamModeDetails};
 use super::Output;
 use crate::error::KinesisError;
+use crate::model::{self, StreamSettings};
 use crate::server::Call;
 use crate::stream_ref::{arn, StreamRef};
 
@@ -34,7 +34,7 @@ pub(crate) fn update_settings<T>(
     name: &str,
     change: impl FnOnce(&mut StreamSettings) -> Result<T, KinesisError>,
 ) -> Result<T, KinesisError> {
-    call.broker.update_stream_settings(&call.caller, name, change).map_err(|e| KinesisError::from_broker(e, name))?
+    model::update_settings(&call.broker, &call.caller, name, change).map_err(|e| KinesisError::from_broker(e, name))?
 }
 
 pub(super) fn retention_hours(call: &Call, name: &str) -> i64 {
@@ -73,7 +73,7 @@ pub fn change_retention(call: &Call, input: RetentionInput, increase: bool) -> O
         return Err(KinesisError::validation("retentionPeriodHours", hours, &constraint));
     }
     // Checked against the period in force when the change commits, not an earlier read.
-    let checked = call.broker.update_stream_retention(&call.caller, &name, |current_ms| {
+    let checked = model::update_retention(&call.broker, &call.caller, &name, |current_ms| {
         let current = whole_hours(current_ms);
         if increase && hours < current {
             return Err(KinesisError::invalid_argument(format!("Requested retention period ({hours} hours) for stream {name} can not be shorter than existing retention period ({current} hours). Use DecreaseRetentionPeriod API.")));

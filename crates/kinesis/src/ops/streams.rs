@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tidelog_broker::now_ms;
-use tidelog_broker::streams::{Shard, StreamSettings};
 
 use super::settings::retention_hours;
 use super::{page_size, seconds, Output};
 use crate::error::KinesisError;
+use crate::model::{self, Shard, StreamSettings};
 use crate::sequence;
 use crate::server::Call;
 use crate::stream_ref::{arn, shard_id, shard_index, validate_name, StreamRef};
@@ -70,7 +70,7 @@ pub(crate) fn idle(call: &Call, stream: &StreamRef) -> Result<String, KinesisErr
 
 /// Every shard of a stream, open and closed.
 pub(crate) fn shards(call: &Call, name: &str) -> Result<Vec<Shard>, KinesisError> {
-    call.broker.stream_shards(name).map_err(|e| KinesisError::from_broker(e, name))
+    model::layout(&call.broker, name).map_err(|e| KinesisError::from_broker(e, name))
 }
 
 /// One shard of a stream by its id.
@@ -85,7 +85,7 @@ pub(crate) fn shard(call: &Call, name: &str, id: &str) -> Result<Shard, KinesisE
 }
 
 fn settings(call: &Call, name: &str) -> Result<StreamSettings, KinesisError> {
-    call.broker.stream_settings(name).ok_or_else(|| KinesisError::stream_not_found(name))
+    model::settings(&call.broker, name).ok_or_else(|| KinesisError::stream_not_found(name))
 }
 
 fn total_open_shards(call: &Call) -> i64 {
@@ -98,7 +98,7 @@ fn total_open_shards(call: &Call) -> i64 {
 }
 
 fn open_shard_count(call: &Call, name: &str) -> usize {
-    call.broker.stream_shards(name).map_or(0, |s| s.iter().filter(|s| s.is_open()).count())
+    model::layout(&call.broker, name).map_or(0, |s| s.iter().filter(|s| s.is_open()).count())
 }
 
 pub(crate) fn shard_limit(call: &Call) -> i64 {
@@ -183,8 +183,7 @@ pub fn create(call: &Call, input: CreateInput) -> Output {
         }
     };
     check_shard_limit(call, shards)?;
-    call.broker
-        .create_stream(&call.caller, &input.stream_name, shards as i32, on_demand, input.tags)
+    model::create_stream(&call.broker, &call.caller, &input.stream_name, shards as i32, on_demand, input.tags)
         .map_err(|e| KinesisError::from_broker(e, &input.stream_name))?;
     Ok(json!({}))
 }
@@ -285,7 +284,7 @@ pub fn list(call: &Call, input: ListInput) -> Output {
     let summaries: Vec<Value> = page
         .iter()
         .map(|name| {
-            let settings = call.broker.stream_settings(name).unwrap_or_default();
+            let settings = model::settings(&call.broker, name).unwrap_or_default();
             json!({
                 "StreamName": name,
                 "StreamARN": arn(&call.region, name),
@@ -395,7 +394,7 @@ pub fn describe_limits(call: &Call) -> Output {
         .broker
         .all_topics()
         .iter()
-        .filter(|t| call.broker.stream_settings(&t.meta.name).is_some_and(|s| s.on_demand))
+        .filter(|t| model::settings(&call.broker, &t.meta.name).is_some_and(|s| s.on_demand))
         .count();
     Ok(json!({
         "ShardLimit": shard_limit(call),

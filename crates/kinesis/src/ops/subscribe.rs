@@ -205,6 +205,7 @@ fn next_event(call: &Call, stream: &str, index: i32, offset: u64) -> Result<(Val
 
 #[cfg(test)]
 mod tests {
+    use crate::model;
     use std::sync::Arc;
 
     use futures::StreamExt;
@@ -231,16 +232,14 @@ mod tests {
             subscriptions: Default::default(),
             region: "us-east-1".into(),
         };
-        call.broker.create_stream(&call.caller, "s", 1, false, Default::default()).unwrap();
-        let consumer = call
-            .broker
-            .update_stream_settings(&call.caller, "s", |s| {
-                let consumer = tidelog_broker::streams::StreamConsumer { name: "c".into(), created_ms: now_ms() };
-                s.consumers.push(consumer.clone());
-                Ok::<_, ()>(consumer)
-            })
-            .unwrap()
-            .unwrap();
+        model::create_stream(&call.broker, &call.caller, "s", 1, false, Default::default()).unwrap();
+        let consumer = model::update_settings(&call.broker, &call.caller, "s", |s| {
+            let consumer = model::StreamConsumer { name: "c".into(), created_ms: now_ms() };
+            s.consumers.push(consumer.clone());
+            Ok::<_, ()>(consumer)
+        })
+        .unwrap()
+        .unwrap();
         let append = || {
             let record = (Some(Bytes::from_static(b"k")), Some(Bytes::from_static(b"v")));
             call.broker.append_records(&call.caller, "s", 0, &[record]).unwrap();

@@ -9,6 +9,7 @@ use super::settings::update_settings;
 use super::streams::existing;
 use super::Output;
 use crate::error::KinesisError;
+use crate::model;
 use crate::server::Call;
 use crate::stream_ref::StreamRef;
 
@@ -69,7 +70,7 @@ pub struct ListInput {
 
 pub fn list(call: &Call, input: ListInput) -> Output {
     let name = existing(call, &input.stream)?;
-    let tags = call.broker.stream_settings(&name).unwrap_or_default().tags;
+    let tags = model::settings(&call.broker, &name).unwrap_or_default().tags;
     let after: Vec<(String, String)> = tags
         .into_iter()
         .filter(|(k, _)| input.exclusive_start_tag_key.as_ref().is_none_or(|start| k > start))
@@ -116,6 +117,6 @@ pub struct ListForResourceInput {
 
 pub fn list_for_resource(call: &Call, input: ListForResourceInput) -> Output {
     let name = existing(call, &by_arn(input.resource_arn))?;
-    let tags = call.broker.stream_settings(&name).unwrap_or_default().tags;
+    let tags = model::settings(&call.broker, &name).unwrap_or_default().tags;
     Ok(json!({ "Tags": tag_list(tags.into_iter()) }))
 }

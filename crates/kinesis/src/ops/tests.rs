@@ -11,6 +11,7 @@ use super::dispatch;
 use crate::body::RequestBody;
 use crate::error::KinesisError;
 use crate::limits::Limits;
+use crate::model;
 use crate::server::Call;
 use crate::stream_ref::arn;
 
@@ -83,7 +84,7 @@ fn concurrent_settings_changes_are_all_kept() {
         }));
     }
     threads.into_iter().for_each(|t| t.join().unwrap());
-    let settings = call.broker.stream_settings("s").unwrap();
+    let settings = model::settings(&call.broker, "s").unwrap();
     assert_eq!(settings.tags.len(), TAG_THREADS * TAGS_PER_THREAD, "no tag lost");
     assert_eq!(settings.consumers.len(), CONSUMER_THREADS * CONSUMERS_PER_THREAD, "no consumer lost");
     assert_eq!(settings.enhanced_metrics.len(), METRICS.len(), "no metric lost");
@@ -109,7 +110,7 @@ fn the_consumer_limit_holds_under_concurrent_registrations() {
     let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 20);
     assert!(outcomes.iter().all(|o| o.is_ok() || *o == Err("LimitExceededException")), "{outcomes:?}");
-    assert_eq!(call.broker.stream_settings("s").unwrap().consumers.len(), 20);
+    assert_eq!(model::settings(&call.broker, "s").unwrap().consumers.len(), 20);
 }
 
 #[test]
