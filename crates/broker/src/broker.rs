@@ -22,6 +22,8 @@ use crate::partition::Partition;
 use crate::validate::{self, BatchLimits};
 
 const CLEAN_SHUTDOWN_MARKER: &str = ".clean-shutdown";
+/// Present in data directories whose logs keep recovery points from their creation on.
+const LOG_FORMAT_MARKER: &str = ".log-format";
 const METADATA_DIR: &str = "__cluster_metadata";
 
 pub fn now_ms() -> i64 {
@@ -72,6 +74,8 @@ pub struct Broker {
     pub(crate) shape_lock: RwLock<()>,
     shutting_down: watch::Sender<bool>,
     pub(crate) clean_start: bool,
+    /// The data directory predates recovery points (see `LogConfig`).
+    pub(crate) predates_recovery_points: bool,
     pub(crate) groups: crate::group::Groups,
     pub(crate) producer_ids: crate::producer_ids::ProducerIdBlock,
     pub(crate) transactions: crate::txn::Transactions,
@@ -114,10 +118,21 @@ impl Broker {
                 .and_then(|()| tidelog_log::durable::sync_dir(data_dir))
                 .map_err(|e| BrokerError::Storage(format!("{}: {e}", marker.display())))?;
         }
+        // A data directory with metadata but no format marker was written by a version
+        // whose logs kept no recovery point; it keeps trusting their closed segments.
+        let format_marker = data_dir.join(LOG_FORMAT_MARKER);
+        let predates_recovery_points = !format_marker.exists() && data_dir.join(METADATA_DIR).exists();
+        if !predates_recovery_points && !format_marker.exists() {
+            tidelog_log::durable::replace_file(&format_marker, b"recovery-points\n")
+                .map_err(|e| BrokerError::Storage(format!("{}: {e}", format_marker.display())))?;
+        }
         let (store, events) = LocalMetadataStore::open(&data_dir.join(METADATA_DIR))?;
         let mut state = MetadataState::default();
         events.iter().for_each(|e| state.apply(e));
-        let broker = Self::build(config, Some(data_dir.to_path_buf()), Box::new(store), clean_start);
+        let mut broker = Self::build(config, Some(data_dir.to_path_buf()), Box::new(store), clean_start);
+        if let Some(b) = Arc::get_mut(&mut broker) {
+            b.predates_recovery_points = predates_recovery_points;
+        }
         // Replay goes through the path live changes take: the image, then the registry.
         broker.replay(state)?;
         if broker.cluster_id().is_empty() {
@@ -151,6 +166,7 @@ impl Broker {
             shape_lock: RwLock::new(()),
             shutting_down: watch::channel(false).0,
             clean_start,
+            predates_recovery_points: false,
             groups: Default::default(),
             producer_ids: Default::default(),
             transactions: Default::default(),

@@ -92,6 +92,7 @@ impl Broker {
             segment_bytes: topic_config.get(topic_keys::SEGMENT_BYTES) as u64,
             segment_ms: Some(topic_config.get(topic_keys::SEGMENT_MS)),
             index_interval_bytes: topic_config.get(topic_keys::INDEX_INTERVAL_BYTES) as u64,
+            predates_recovery_points: self.predates_recovery_points,
         };
         let limits = BatchLimits {
             max_message_bytes: topic_config.get(topic_keys::MAX_MESSAGE_BYTES) as usize,

@@ -27,11 +27,19 @@ pub struct LogConfig {
     /// Roll the active segment once it is this old; `None` never rolls by age.
     pub segment_ms: Option<i64>,
     pub index_interval_bytes: u64,
+    /// The log lives in a data directory written before logs kept recovery points: a log
+    /// without one trusts its closed segments, as then. New logs there write one at once.
+    pub predates_recovery_points: bool,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { segment_bytes: 1 << 30, segment_ms: Some(7 * 24 * 3600 * 1000), index_interval_bytes: 4096 }
+        LogConfig {
+            segment_bytes: 1 << 30,
+            segment_ms: Some(7 * 24 * 3600 * 1000),
+            index_interval_bytes: 4096,
+            predates_recovery_points: false,
+        }
     }
 }
 
@@ -75,7 +83,9 @@ impl FileLog {
         let recovery_point = match read_file_in(dir, RECOVERY_POINT_CHECKPOINT)? {
             Some(bytes) => std::str::from_utf8(&bytes).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0),
             // Written before this checkpoint existed: trust closed segments as then.
-            None => bases.last().copied().unwrap_or(0),
+            None if config.predates_recovery_points => bases.last().copied().unwrap_or(0),
+            // None written yet: no sync job has made a segment whole, so none is trusted.
+            None => 0,
         };
         let mut segments = BTreeMap::new();
         let mut cut_at = None;
@@ -106,12 +116,15 @@ impl FileLog {
             log.segments.insert(0, Segment::create(dir, 0, config.index_interval_bytes)?);
         }
         if fresh {
-            // Marks the log as one that keeps a recovery point. Its content need not be
-            // durable (empty reads as 0); its name and the first segment's become durable
-            // with the first sync job, before anything in the log counts as durable.
-            let path = dir.join(RECOVERY_POINT_CHECKPOINT);
-            std::fs::write(&path, b"0").map_err(|e| LogError::io(&path, e))?;
+            // The first segment's name becomes durable with the first sync job, before
+            // anything in the log counts as durable.
             log.dir_dirty = true;
+            if config.predates_recovery_points {
+                // Marks the log, among older ones, as one that keeps a recovery point. Its
+                // content need not be durable (empty reads as 0).
+                let path = dir.join(RECOVERY_POINT_CHECKPOINT);
+                std::fs::write(&path, b"0").map_err(|e| LogError::io(&path, e))?;
+            }
         }
         log.log_start_offset = *log.segments.keys().next().unwrap_or(&0);
         // One node: everything that survived recovery is committed.

@@ -8,7 +8,7 @@ use crate::batch::BatchHeader;
 use crate::{FileLog, LogConfig, PartitionLog};
 
 fn config() -> LogConfig {
-    LogConfig { segment_bytes: 1000, segment_ms: None, index_interval_bytes: 150 }
+    LogConfig { segment_bytes: 1000, segment_ms: None, index_interval_bytes: 150, ..LogConfig::default() }
 }
 
 /// Appends `n` one-record batches with 40-byte bodies and closes the log.
@@ -223,13 +223,18 @@ fn segments_past_the_recovery_point_are_not_compacted() {
 }
 
 #[test]
-fn logs_without_a_recovery_point_keep_their_closed_segments() {
+fn logs_from_before_recovery_points_keep_their_closed_segments() {
     let dir = tempfile::tempdir().unwrap();
     fill_unsynced(dir.path(), 50);
-    std::fs::remove_file(dir.path().join("recovery-point")).unwrap();
+    let _ = std::fs::remove_file(dir.path().join("recovery-point"));
     let paths = segment_paths(dir.path());
     let len = std::fs::metadata(&paths[1]).unwrap().len();
     std::fs::OpenOptions::new().write(true).open(&paths[1]).unwrap().set_len(len - 10).unwrap();
-    let log = FileLog::open(dir.path(), config()).unwrap();
+    let older = LogConfig { predates_recovery_points: true, ..config() };
+    let log = FileLog::open(dir.path(), older).unwrap();
     assert_eq!(log.offsets().log_end_offset, 50, "written before recovery points: trusted as before");
+    // The same log in a data directory that always kept recovery points is checked.
+    drop(log);
+    let log = FileLog::open(dir.path(), config()).unwrap();
+    assert!(log.offsets().log_end_offset < 50, "a log never synced trusts no segment");
 }

@@ -8,7 +8,7 @@ use crate::{FileLog, LogConfig, PartitionLog, Records};
 #[test]
 fn slices_match_reads_for_every_offset_and_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let config = LogConfig { segment_bytes: 2000, segment_ms: None, index_interval_bytes: 150 };
+    let config = LogConfig { segment_bytes: 2000, segment_ms: None, index_interval_bytes: 150, ..LogConfig::default() };
     let mut log = FileLog::open(dir.path(), config).unwrap();
     // Batches of varied sizes and record counts, so index entries fall unevenly.
     for i in 0..120usize {

@@ -38,7 +38,7 @@ pub fn make_batch(count: i32, body: &[u8], timestamp: i64) -> Vec<u8> {
 
 /// The settings every check expects: segments small enough that a few batches roll them.
 pub fn small_segments() -> LogConfig {
-    LogConfig { segment_bytes: 300, segment_ms: None, index_interval_bytes: 100 }
+    LogConfig { segment_bytes: 300, segment_ms: None, index_interval_bytes: 100, ..LogConfig::default() }
 }
 
 fn append_committed(log: &mut dyn PartitionLog, batch: &[u8]) -> AppendInfo {
