@@ -13,6 +13,11 @@ use tidelog_broker::{Broker, ConfigSource};
 
 use crate::state::{Admin, Phase};
 
+/// The admin listener has no authentication yet: its views act as a local client.
+pub(crate) fn caller() -> RequestContext {
+    RequestContext::local()
+}
+
 fn status(admin: &Admin) -> Value {
     let phase = admin.phase();
     json!({ "status": phase.as_str(), "live": true, "ready": phase == Phase::Ready })
@@ -63,7 +68,7 @@ pub(crate) async fn cluster(State(admin): State<Arc<Admin>>) -> Response {
         "started_clean": broker.started_clean(),
         "topics": topics.len(),
         "partitions": topics.iter().map(|t| t.partitions.len()).sum::<usize>(),
-        "groups": broker.list_groups().len(),
+        "groups": broker.list_groups(&caller()).unwrap_or_default().len(),
     }))
     .into_response()
 }
@@ -128,8 +133,7 @@ pub(crate) async fn topic(State(admin): State<Arc<Admin>>, Path(name): Path<Stri
         })
         .collect();
     let configs: Vec<Value> = broker
-        // The admin listener has no authentication yet: its views act as a local client.
-        .topic_config_entries(&RequestContext::local(), &name)
+        .topic_config_entries(&caller(), &name)
         .unwrap_or_default()
         .into_iter()
         .map(|e| json!({ "name": e.name, "value": e.value, "source": source(e.source) }))
@@ -150,7 +154,8 @@ pub(crate) async fn groups(State(admin): State<Arc<Admin>>) -> Response {
         Err(r) => return *r,
     };
     let groups: Vec<Value> = broker
-        .list_groups()
+        .list_groups(&caller())
+        .unwrap_or_default()
         .into_iter()
         .map(|g| {
             json!({
@@ -169,10 +174,10 @@ pub(crate) async fn group(State(admin): State<Arc<Admin>>, Path(id): Path<String
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let Some(listing) = broker.list_groups().into_iter().find(|g| g.group_id == id) else {
+    let Some(listing) = broker.list_groups(&caller()).unwrap_or_default().into_iter().find(|g| g.group_id == id) else {
         return error(StatusCode::NOT_FOUND, format!("group '{id}' does not exist"));
     };
-    let members: Vec<Value> = match broker.describe_consumer_group(&id) {
+    let members: Vec<Value> = match broker.describe_consumer_group(&caller(), &id).ok().flatten() {
         Some(consumer) => consumer
             .members
             .into_iter()
@@ -189,8 +194,9 @@ pub(crate) async fn group(State(admin): State<Arc<Admin>>, Path(id): Path<String
             })
             .collect(),
         None => broker
-            .describe_group(&id)
-            .members
+            .describe_group(&caller(), &id)
+            .map(|d| d.members)
+            .unwrap_or_default()
             .into_iter()
             .map(|m| {
                 let assigned: Vec<Value> = m

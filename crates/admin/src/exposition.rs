@@ -14,6 +14,8 @@ use tidelog_broker::Broker;
 
 use crate::state::Admin;
 
+use crate::api::caller;
+
 /// `tidelog_process_*`: CPU seconds, resident and virtual memory, open and max file
 /// descriptors, start time, threads (read from /proc at scrape time).
 pub(crate) fn register_process_metrics() {
@@ -88,11 +90,11 @@ fn broker_state(broker: &Broker) -> Vec<MetricFamily> {
         "High watermark minus the group's committed offset",
         &["group", "topic", "partition"],
     );
-    for group in broker.list_groups() {
+    for group in broker.list_groups(&caller()).unwrap_or_default() {
         let id = group.group_id.as_str();
-        let count = match broker.describe_consumer_group(id) {
+        let count = match broker.describe_consumer_group(&caller(), id).ok().flatten() {
             Some(consumer) => consumer.members.len(),
-            None => broker.describe_group(id).members.len(),
+            None => broker.describe_group(&caller(), id).map_or(0, |d| d.members.len()),
         };
         members.with_label_values(&[id]).set(count as i64);
         for l in broker.group_lag(id) {

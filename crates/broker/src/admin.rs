@@ -145,6 +145,19 @@ impl Broker {
         Ok(meta)
     }
 
+    /// The topic `name` if the caller may describe it (Metadata), else `NotAuthorized`.
+    pub fn describe_topic(&self, ctx: &RequestContext, name: &str) -> Result<Option<Arc<TopicHandle>>> {
+        self.authorize(ctx, Operation::Describe, Resource::Topic(name))?;
+        Ok(self.topic(name))
+    }
+
+    /// Every topic the caller may describe (Metadata for all topics), by name.
+    pub fn describable_topics(&self, ctx: &RequestContext) -> Vec<Arc<TopicHandle>> {
+        let mut topics = self.all_topics();
+        topics.retain(|t| self.authorize(ctx, Operation::Describe, Resource::Topic(&t.meta.name)).is_ok());
+        topics
+    }
+
     /// The topic, created with broker defaults if it is missing and auto-creation is on.
     pub fn topic_or_auto_create(&self, ctx: &RequestContext, name: &str) -> Result<Option<Arc<TopicHandle>>> {
         self.authorize(ctx, Operation::Describe, Resource::Topic(name))?;

@@ -224,17 +224,22 @@ impl Broker {
     }
 
     /// ConsumerGroupDescribe; `None` if the id names no consumer-protocol group.
-    pub fn describe_consumer_group(&self, group_id: &str) -> Option<ConsumerGroupDescription> {
+    pub fn describe_consumer_group(
+        &self,
+        ctx: &RequestContext,
+        group_id: &str,
+    ) -> Result<Option<ConsumerGroupDescription>> {
+        self.authorize(ctx, Operation::Describe, Resource::Group(group_id))?;
         let entries = self.groups.entries.lock();
-        let e = entries.get(group_id).filter(|e| e.is_consumer_protocol())?;
-        Some(ConsumerGroupDescription {
+        let Some(e) = entries.get(group_id).filter(|e| e.is_consumer_protocol()) else { return Ok(None) };
+        Ok(Some(ConsumerGroupDescription {
             group_id: group_id.into(),
             state: e.consumer.state(),
             group_epoch: e.consumer.group_epoch(),
             assignment_epoch: e.consumer.assignment_epoch(),
             assignor: e.consumer.assignor().into(),
             members: e.consumer.members(),
-        })
+        }))
     }
 
     /// True when `group_id` is a consumer-protocol group (DescribeGroups refuses those).
@@ -242,7 +247,8 @@ impl Broker {
         self.groups.entries.lock().get(group_id).is_some_and(|e| e.is_consumer_protocol())
     }
 
-    pub fn list_groups(&self) -> Vec<GroupListing> {
+    pub fn list_groups(&self, ctx: &RequestContext) -> Result<Vec<GroupListing>> {
+        self.authorize(ctx, Operation::Describe, Resource::Cluster)?;
         let entries = self.groups.entries.lock();
         let mut groups: Vec<GroupListing> = entries
             .values()
@@ -266,12 +272,13 @@ impl Broker {
             })
             .collect();
         groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
-        groups
+        Ok(groups)
     }
 
-    pub fn describe_group(&self, group_id: &str) -> GroupDescription {
+    pub fn describe_group(&self, ctx: &RequestContext, group_id: &str) -> Result<GroupDescription> {
+        self.authorize(ctx, Operation::Describe, Resource::Group(group_id))?;
         let entries = self.groups.entries.lock();
-        match entries.get(group_id) {
+        Ok(match entries.get(group_id) {
             Some(e) => GroupDescription {
                 group_id: group_id.into(),
                 state: Some(e.membership.state()),
@@ -291,7 +298,7 @@ impl Broker {
                 protocol: String::new(),
                 members: Vec::new(),
             },
-        }
+        })
     }
 
     /// Expires member sessions, completes rebalances at their deadlines and expires old

@@ -121,10 +121,16 @@ impl Broker {
     }
 
     /// Committed offsets of a group: for the given (topic, partitions), or all of them.
-    pub fn fetch_offsets(&self, group_id: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> Vec<TopicOffsets> {
+    pub fn fetch_offsets(
+        &self,
+        ctx: &RequestContext,
+        group_id: &str,
+        wanted: Option<Vec<(String, Vec<i32>)>>,
+    ) -> Result<Vec<TopicOffsets>> {
+        self.authorize(ctx, Operation::Describe, Resource::Group(group_id))?;
         let entries = self.groups.entries.lock();
         let offsets = entries.get(group_id).map(|e| &e.offsets);
-        match wanted {
+        Ok(match wanted {
             Some(topics) => topics
                 .into_iter()
                 .map(|(topic, partitions)| {
@@ -142,7 +148,7 @@ impl Broker {
                 }
                 by_topic.into_iter().collect()
             }
-        }
+        })
     }
 
     /// Deletes an empty group and its offsets (tombstones in `__consumer_offsets`).
@@ -204,7 +210,8 @@ impl Broker {
     /// Consumer lag per partition the group has committed: log end offset minus the
     /// committed offset (for metrics and the CLI; admin clients compute it themselves).
     pub fn group_lag(&self, group_id: &str) -> Vec<PartitionLag> {
-        self.fetch_offsets(group_id, None)
+        self.fetch_offsets(&RequestContext::internal(), group_id, None)
+            .unwrap_or_default()
             .into_iter()
             .flat_map(|(topic, partitions)| {
                 partitions.into_iter().filter_map(move |(partition, committed)| {

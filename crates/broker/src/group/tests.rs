@@ -124,7 +124,7 @@ async fn two_members_rebalance_sync_and_commit() {
         .unwrap();
     assert!(results[0].is_ok());
     assert!(matches!(results[1], Err(BrokerError::UnknownTopicOrPartition { .. })));
-    let fetched = b.fetch_offsets("g", None);
+    let fetched = b.fetch_offsets(&RequestContext::local(), "g", None).unwrap();
     assert_eq!(fetched[0].0, "t");
     assert_eq!(fetched[0].1[0].1.as_ref().unwrap().offset, 7);
     for _ in 0..10 {
@@ -148,7 +148,7 @@ async fn two_members_rebalance_sync_and_commit() {
     );
     // Members subscribe to nothing readable here ("sub" is not a consumer-protocol subscription).
     assert!(b.delete_offsets(&RequestContext::local(), "g", vec![("t".into(), 1)]).await.unwrap()[0].is_ok());
-    assert!(b.fetch_offsets("g", None).is_empty());
+    assert!(b.fetch_offsets(&RequestContext::local(), "g", None).unwrap().is_empty());
     b.commit_offsets(
         &RequestContext::local(),
         "g",
@@ -169,9 +169,9 @@ async fn two_members_rebalance_sync_and_commit() {
         )
         .unwrap();
     assert!(left.iter().all(|r| r.is_ok()));
-    assert_eq!(b.describe_group("g").state, Some(GroupState::Empty));
+    assert_eq!(b.describe_group(&RequestContext::local(), "g").unwrap().state, Some(GroupState::Empty));
     b.delete_group(&RequestContext::local(), "g").await.unwrap();
-    assert!(b.fetch_offsets("g", None).is_empty());
+    assert!(b.fetch_offsets(&RequestContext::local(), "g", None).unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -183,7 +183,7 @@ async fn a_silent_member_is_expired_after_its_session_timeout() {
     // Paused time would stall the real-time session clock; wait for the real expiry.
     let describe = tokio::time::timeout(Duration::from_secs(10), async move {
         loop {
-            if b2.describe_group("g").state == Some(GroupState::Empty) {
+            if b2.describe_group(&RequestContext::local(), "g").unwrap().state == Some(GroupState::Empty) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -227,8 +227,12 @@ async fn a_coordinator_partition_unloads_and_reloads_its_groups() {
         .unwrap()
         .into_iter()
         .for_each(|r| r.unwrap());
-    let committed =
-        |b: &Broker| b.fetch_offsets("solo", Some(vec![("t".into(), vec![0])]))[0].1[0].1.as_ref().map(|c| c.offset);
+    let committed = |b: &Broker| {
+        b.fetch_offsets(&RequestContext::local(), "solo", Some(vec![("t".into(), vec![0])])).unwrap()[0].1[0]
+            .1
+            .as_ref()
+            .map(|c| c.offset)
+    };
     assert_eq!(committed(&b), Some(5));
     // Leadership of the group's `__consumer_offsets` partition moves away, then back.
     b.leadership_changed(OFFSETS_TOPIC, 0..1, false).unwrap();

@@ -132,13 +132,16 @@ async fn offsets_commit_with_the_transaction_only() {
     b.add_offsets_to_txn(&RequestContext::local(), "tx", p.0, p.1, "g").await.unwrap();
     b.txn_offset_commit(&RequestContext::local(), "tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 7)]).await.unwrap();
     b.end_txn(&RequestContext::local(), "tx", p.0, p.1, false).await.unwrap();
-    assert!(b.fetch_offsets("g", None).is_empty(), "aborted offsets are never committed");
+    assert!(
+        b.fetch_offsets(&RequestContext::local(), "g", None).unwrap().is_empty(),
+        "aborted offsets are never committed"
+    );
     b.add_offsets_to_txn(&RequestContext::local(), "tx", p.0, p.1, "g").await.unwrap();
     b.txn_offset_commit(&RequestContext::local(), "tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 9), commit(1, 4)])
         .await
         .unwrap();
     b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await.unwrap();
-    let committed = b.fetch_offsets("g", None);
+    let committed = b.fetch_offsets(&RequestContext::local(), "g", None).unwrap();
     let offsets: Vec<i64> = committed[0].1.iter().map(|(_, c)| c.as_ref().unwrap().offset).collect();
     assert_eq!(offsets, vec![9, 4]);
     // Offsets for a group not added to the transaction are refused.
@@ -188,7 +191,7 @@ async fn state_and_open_transactions_survive_a_restart() {
     assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), first, "the open transaction is recovered");
     b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await.unwrap();
     assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), 2);
-    assert_eq!(b.fetch_offsets("g", None)[0].1[0].1.as_ref().unwrap().offset, 1);
+    assert_eq!(b.fetch_offsets(&RequestContext::local(), "g", None).unwrap()[0].1[0].1.as_ref().unwrap().offset, 1);
     drop(b);
     let b = Broker::open(BrokerConfig::default(), dir.path()).unwrap();
     assert_eq!(state(&b, "tx").await, TxnState::CompleteCommit);
@@ -229,7 +232,7 @@ async fn a_commit_interrupted_after_prepare_is_finished_at_the_next_start() {
     b.transaction_housekeeping().await;
     assert_eq!(state(&b, "tx").await, TxnState::CompleteCommit);
     assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), 2);
-    assert_eq!(b.fetch_offsets("g", None)[0].1[0].1.as_ref().unwrap().offset, 5);
+    assert_eq!(b.fetch_offsets(&RequestContext::local(), "g", None).unwrap()[0].1[0].1.as_ref().unwrap().offset, 5);
     b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await.unwrap();
 }
 

@@ -109,12 +109,16 @@ pub(crate) fn describe(
     let groups = request
         .group_ids
         .into_iter()
-        .map(|id| match ctx.broker.describe_consumer_group(&id.0) {
-            None => DescribedGroup::default()
+        .map(|id| match ctx.broker.describe_consumer_group(&ctx.caller, &id.0) {
+            Err(refused) => DescribedGroup::default()
+                .with_group_id(id.clone())
+                .with_error_code(error_code(&refused))
+                .with_error_message(Some(str_bytes(refused.to_string()))),
+            Ok(None) => DescribedGroup::default()
                 .with_group_id(id.clone())
                 .with_error_code(ResponseError::GroupIdNotFound.code())
                 .with_error_message(Some(str_bytes(format!("Group {} is not a consumer group.", id.0)))),
-            Some(d) => {
+            Ok(Some(d)) => {
                 let members = d
                     .members
                     .iter()

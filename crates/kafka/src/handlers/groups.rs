@@ -213,7 +213,12 @@ pub(crate) fn describe(ctx: &Arc<Scope>, request: DescribeGroupsRequest, version
                 }
                 return group;
             }
-            let d = ctx.broker.describe_group(&id.0);
+            let d = match ctx.broker.describe_group(&ctx.caller, &id.0) {
+                Ok(d) => d,
+                Err(refused) => {
+                    return DescribedGroup::default().with_group_id(id).with_error_code(error_code(&refused))
+                }
+            };
             let members = d
                 .members
                 .into_iter()
@@ -251,9 +256,11 @@ pub(crate) fn describe(ctx: &Arc<Scope>, request: DescribeGroupsRequest, version
 pub(crate) fn list(ctx: &Arc<Scope>, request: ListGroupsRequest, version: i16) -> ListGroupsResponse {
     let states: Vec<String> = request.states_filter.iter().map(|s| s.to_lowercase()).collect();
     let types: Vec<String> = request.types_filter.iter().map(|s| s.to_lowercase()).collect();
-    let groups = ctx
-        .broker
-        .list_groups()
+    let listed = match ctx.broker.list_groups(&ctx.caller) {
+        Ok(listed) => listed,
+        Err(refused) => return ListGroupsResponse::default().with_error_code(error_code(&refused)),
+    };
+    let groups = listed
         .into_iter()
         .filter(|g| states.is_empty() || states.contains(&g.state.to_lowercase()))
         .filter(|g| types.is_empty() || types.iter().any(|t| t == g.group_type))

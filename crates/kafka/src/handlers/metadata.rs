@@ -25,7 +25,7 @@ pub(crate) fn handle(ctx: &Arc<Scope>, request: MetadataRequest, version: i16) -
     };
     let allow_auto_create = version < 4 || request.allow_auto_topic_creation;
     let topics = if wants_all {
-        broker.all_topics().iter().map(|t| topic_entry(t, node, version)).collect()
+        broker.describable_topics(&ctx.caller).iter().map(|t| topic_entry(t, node, version)).collect()
     } else {
         // Each topic once, as Kafka answers (it reads the request's topics into a set): a
         // request naming one topic a million times gets one answer, not a million.
@@ -70,7 +70,7 @@ fn by_name(
     let found = if allow_auto_create {
         ctx.broker.topic_or_auto_create(&ctx.caller, &name.0)
     } else {
-        Ok(ctx.broker.topic(&name.0))
+        ctx.broker.describe_topic(&ctx.caller, &name.0)
     };
     match found {
         Ok(Some(topic)) => topic_entry(&topic, node, version),

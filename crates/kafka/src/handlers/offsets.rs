@@ -74,10 +74,15 @@ struct Row {
     metadata: String,
 }
 
-/// The committed offsets of a group, by topic, for the wanted partitions or all of them.
-fn rows(ctx: &Scope, group_id: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> Vec<(TopicName, Vec<Row>)> {
-    ctx.broker
-        .fetch_offsets(group_id, wanted)
+/// The committed offsets of a group, by topic, for the wanted partitions or all of them;
+/// `Err` is the group-level error code (the caller may not describe the group).
+fn rows(
+    ctx: &Scope,
+    group_id: &str,
+    wanted: Option<Vec<(String, Vec<i32>)>>,
+) -> Result<Vec<(TopicName, Vec<Row>)>, i16> {
+    let committed = ctx.broker.fetch_offsets(&ctx.caller, group_id, wanted).map_err(|e| error_code(&e))?;
+    Ok(committed
         .into_iter()
         .map(|(topic, partitions)| {
             let rows = partitions
@@ -90,7 +95,7 @@ fn rows(ctx: &Scope, group_id: &str, wanted: Option<Vec<(String, Vec<i32>)>>) ->
                 .collect();
             (TopicName(str_bytes(topic)), rows)
         })
-        .collect()
+        .collect())
 }
 
 /// OffsetFetch answers one group per request up to v7 and many from v8. An unknown group
@@ -103,7 +108,13 @@ pub(crate) fn fetch(ctx: &Arc<Scope>, request: OffsetFetchRequest, version: i16)
             .map(|g| {
                 let wanted =
                     g.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
-                let topics = rows(ctx, &g.group_id.0, wanted)
+                let rows = match rows(ctx, &g.group_id.0, wanted) {
+                    Ok(rows) => rows,
+                    Err(code) => {
+                        return OffsetFetchResponseGroup::default().with_group_id(g.group_id).with_error_code(code)
+                    }
+                };
+                let topics = rows
                     .into_iter()
                     .map(|(name, rows)| {
                         let partitions = rows
@@ -125,7 +136,11 @@ pub(crate) fn fetch(ctx: &Arc<Scope>, request: OffsetFetchRequest, version: i16)
         return OffsetFetchResponse::default().with_groups(groups);
     }
     let wanted = request.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
-    let topics = rows(ctx, &request.group_id.0, wanted)
+    let rows = match rows(ctx, &request.group_id.0, wanted) {
+        Ok(rows) => rows,
+        Err(code) => return OffsetFetchResponse::default().with_error_code(code),
+    };
+    let topics = rows
         .into_iter()
         .map(|(name, rows)| {
             let partitions = rows
