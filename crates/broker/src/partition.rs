@@ -5,7 +5,7 @@
 //! lock, one at a time per partition; every batch appended while an fsync runs is
 //! covered by the next one, so acks=all producers share fsyncs (group commit).
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -40,8 +40,10 @@ pub struct Partition {
     compacted_through: AtomicU64,
     /// Wall-clock time of the last completed fsync (for `flush.ms`).
     last_flush_ms: AtomicI64,
-    /// Producer state changed since its last snapshot. Set and cleared under `inner`.
-    producers_changed: AtomicBool,
+    /// The log end offset the producer-state snapshot on disk covers: a partition whose
+    /// log end is elsewhere has appends (or a truncation) the snapshot lacks, and a restart
+    /// would scan their headers.
+    snapshot_end: AtomicU64,
     /// One producer-state snapshot written at a time (they share a temporary file).
     snapshot_writer: Mutex<()>,
     meters: TopicMeters,
@@ -77,9 +79,9 @@ pub struct PartitionRead<R = Bytes> {
 }
 
 /// Rebuilds producer state: the snapshot, then every batch header after it (and the
-/// marker inside each control batch). Also says whether anything was replayed, i.e.
-/// whether the snapshot is behind.
-fn recover_producers(log: &dyn PartitionLog) -> Result<(ProducerStates, bool)> {
+/// marker inside each control batch). Also returns the offset the snapshot covered (the
+/// log start without one).
+fn recover_producers(log: &dyn PartitionLog) -> Result<(ProducerStates, u64)> {
     let (mut producers, from) =
         match log.read_checkpoint(SNAPSHOT_NAME)?.and_then(|b| ProducerStates::from_snapshot(&b)) {
             Some((state, offset)) if offset <= log.offsets().log_end_offset => (state, offset),
@@ -91,7 +93,6 @@ fn recover_producers(log: &dyn PartitionLog) -> Result<(ProducerStates, bool)> {
             headers.push(*h);
         }
     })?;
-    let replayed = !headers.is_empty();
     for h in headers {
         let offset = h.base_offset as u64;
         if h.is_control() {
@@ -104,7 +105,7 @@ fn recover_producers(log: &dyn PartitionLog) -> Result<(ProducerStates, bool)> {
             producers.record(&h, offset);
         }
     }
-    Ok((producers, replayed))
+    Ok((producers, from))
 }
 
 /// The batches that start below the last stable offset. Transactions start on batch
@@ -130,7 +131,7 @@ fn stable_offset(producers: &ProducerStates, offsets: LogOffsets) -> u64 {
 impl Partition {
     pub fn new(topic: Arc<str>, topic_id: Uuid, index: i32, log: Box<dyn PartitionLog>) -> Result<Self> {
         let offsets = log.offsets();
-        let (producers, replayed) = recover_producers(log.as_ref())?;
+        let (producers, snapshot_end) = recover_producers(log.as_ref())?;
         Ok(Partition {
             meters: TopicMeters::new(&topic),
             topic,
@@ -143,7 +144,7 @@ impl Partition {
             sync_lock: tokio::sync::Mutex::new(()),
             compacted_through: AtomicU64::new(0),
             last_flush_ms: AtomicI64::new(crate::broker::now_ms()),
-            producers_changed: AtomicBool::new(replayed),
+            snapshot_end: AtomicU64::new(snapshot_end),
             snapshot_writer: Mutex::new(()),
         })
     }
@@ -173,9 +174,6 @@ impl Partition {
         match marker {
             Some(marker) => inner.producers.record_marker(header, info.base_offset, marker),
             None => inner.producers.record(header, info.base_offset),
-        }
-        if header.producer_id >= 0 {
-            self.producers_changed.store(true, Ordering::Release);
         }
         inner.log.advance_high_watermark(info.last_offset + 1);
         let offsets = inner.log.offsets();
@@ -316,27 +314,25 @@ impl Partition {
     }
 
     /// Saves the producer state so the next open replays only what follows, after
-    /// forgetting producers silent since `expire_before_ms`. Does nothing when no producer
-    /// batch arrived since the last snapshot. The state is serialised under the partition
-    /// lock; the file is written and fsynced after it is released, so appends never wait
-    /// for the disk. Blocking: call from a blocking-capable thread. Returns whether a
-    /// snapshot was written.
+    /// forgetting producers silent since `expire_before_ms`. Does nothing for a partition
+    /// idle since its last snapshot. The state is serialised under the partition lock; the
+    /// file is written and fsynced after it is released, so appends never wait for the
+    /// disk. Blocking: call from a blocking-capable thread. Returns whether a snapshot was
+    /// written.
     pub fn snapshot_producers(&self, expire_before_ms: i64) -> Result<bool> {
         let _one_writer = self.snapshot_writer.lock();
-        let write = {
+        let (write, end) = {
             let mut inner = self.inner.lock();
-            if !self.producers_changed.swap(false, Ordering::AcqRel) {
+            let offsets = inner.log.offsets();
+            if offsets.log_end_offset == self.snapshot_end.load(Ordering::Acquire) {
                 return Ok(false);
             }
-            let offsets = inner.log.offsets();
             inner.producers.expire(expire_before_ms, offsets.log_start_offset);
             let snapshot = inner.producers.to_snapshot(offsets.log_end_offset);
-            inner.log.prepare_checkpoint(SNAPSHOT_NAME, snapshot)
+            (inner.log.prepare_checkpoint(SNAPSHOT_NAME, snapshot), offsets.log_end_offset)
         };
-        if let Err(e) = write.run() {
-            self.producers_changed.store(true, Ordering::Release);
-            return Err(e.into());
-        }
+        write.run()?;
+        self.snapshot_end.store(end, Ordering::Release);
         Ok(true)
     }
 
@@ -377,12 +373,13 @@ mod tests {
     }
 
     #[test]
-    fn producer_state_is_snapshotted_only_after_producer_batches() {
+    fn idle_partitions_are_not_snapshotted() {
         let p = partition();
         assert!(!p.snapshot_producers(i64::MIN).unwrap(), "a new partition has nothing to save");
         let record = [(Some(Bytes::from_static(b"k")), Some(Bytes::from_static(b"v")))];
         append(&p, &encode_batch(&record, 1, Compression::None).unwrap());
-        assert!(!p.snapshot_producers(i64::MIN).unwrap(), "batches without a producer id change no state");
+        assert!(p.snapshot_producers(i64::MIN).unwrap(), "appends move the log end past the snapshot");
+        assert!(!p.snapshot_producers(i64::MIN).unwrap(), "idle since the last snapshot");
         let producer = BatchProducer { id: 7, epoch: 0, base_sequence: 0, ..BatchProducer::NONE };
         append(&p, &encode_batch_as(producer, &record, 1, Compression::None).unwrap());
         assert!(p.snapshot_producers(i64::MIN).unwrap());
