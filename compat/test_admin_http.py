@@ -3,6 +3,8 @@ the /v1 JSON views, and JSON logs."""
 import json
 import re
 import socket
+import struct
+import time
 import urllib.error
 import urllib.request
 
@@ -112,6 +114,26 @@ def test_bad_connections_are_counted_and_logged_with_their_peer(make_broker):
     closing = [l for l in lines if l.get("message", "").startswith("closing kafka connection")]
     assert closing and closing[-1]["peer"] == f"{local[0]}:{local[1]}" and closing[-1]["level"] == "WARN"
     assert "reason" in closing[-1]
+
+
+def test_a_client_resetting_its_connection_is_an_ordinary_close(make_broker):
+    """A client killed mid-request resets its connection (RST): Kafka logs nothing for it,
+    and tidelog neither warns nor counts it as a protocol violation."""
+    broker = make_broker(args=["--log-format", "json"])
+    before = metrics(broker)["tidelog_kafka_connection_errors_total"]
+    for partial in (b"", b"\x00\x00\x00\x40\x00\x12"):  # at a frame boundary, and inside one
+        s = socket.create_connection(("127.0.0.1", broker.port))
+        s.sendall(partial)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()  # linger 0: the kernel sends RST, as for a killed process
+    # A real client still gets answers afterwards, and its close is quiet too.
+    producer = Producer({"bootstrap.servers": broker.bootstrap})
+    producer.produce("after-reset", b"v")
+    assert producer.flush(10) == 0
+    time.sleep(0.5)
+    assert metrics(broker)["tidelog_kafka_connection_errors_total"] == before
+    lines = [json.loads(l) for l in broker.log_text().splitlines() if l.startswith("{")]
+    assert not [l for l in lines if l["level"] == "WARN"], "no warning for an ordinary close"
 
 
 def test_kinesis_metrics_and_iterator_age(broker):

@@ -127,9 +127,15 @@ pub(crate) async fn run(
 }
 
 /// Logs why the connection is being closed and counts it; returns `false`, the new
-/// value of `reading`. A client closing inside a frame counts too: it broke the framing.
+/// value of `reading`. A client that resets or drops its connection, even inside a
+/// frame, is an ordinary close (clients do it on every shutdown and timeout), as Kafka
+/// treats it: logged at debug and not counted as a protocol violation.
 fn close_for(peer: SocketAddr, e: &ConnectionError) -> bool {
-    warn!(%peer, reason = %e, "closing kafka connection");
-    crate::metrics::connection_error();
+    if e.is_client_gone() {
+        debug!(%peer, reason = %e, "client went away");
+    } else {
+        warn!(%peer, reason = %e, "closing kafka connection");
+        crate::metrics::connection_error();
+    }
     false
 }

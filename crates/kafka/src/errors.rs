@@ -1,6 +1,7 @@
 //! Domain errors → Kafka error codes, and the errors that end a connection.
 
 use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::ApiKey;
 use tidelog_broker::access::ResourceKind;
 use tidelog_broker::BrokerError;
 
@@ -59,6 +60,29 @@ pub fn error_code(e: &BrokerError) -> i16 {
 
 pub const NONE: i16 = 0;
 
+/// Error codes that a request version predates, with the code Kafka sends such clients
+/// instead: (api, code, first version that knows it, fallback). PRODUCER_FENCED came
+/// with KIP-588; before it, a fenced transactional producer was told
+/// INVALID_PRODUCER_EPOCH. TxnOffsetCommit never defined PRODUCER_FENCED.
+const INTRODUCED_IN: &[(ApiKey, i16, i16, i16)] = &[
+    (ApiKey::InitProducerId, PRODUCER_FENCED, 4, INVALID_PRODUCER_EPOCH),
+    (ApiKey::AddPartitionsToTxn, PRODUCER_FENCED, 2, INVALID_PRODUCER_EPOCH),
+    (ApiKey::AddOffsetsToTxn, PRODUCER_FENCED, 2, INVALID_PRODUCER_EPOCH),
+    (ApiKey::EndTxn, PRODUCER_FENCED, 2, INVALID_PRODUCER_EPOCH),
+    (ApiKey::TxnOffsetCommit, PRODUCER_FENCED, i16::MAX, INVALID_PRODUCER_EPOCH),
+];
+
+const PRODUCER_FENCED: i16 = 90;
+const INVALID_PRODUCER_EPOCH: i16 = 47;
+
+/// `code` as a client of `api` at `version` may be sent it.
+pub fn for_version(api: ApiKey, version: i16, code: i16) -> i16 {
+    INTRODUCED_IN
+        .iter()
+        .find(|&&(a, c, since, _)| a == api && c == code && version < since)
+        .map_or(code, |&(_, _, _, fallback)| fallback)
+}
+
 /// One code per item: each item's own result, or a group-level error for all `count`.
 pub fn item_codes(
     outcome: &Result<Vec<Result<(), BrokerError>>, BrokerError>,
@@ -87,4 +111,35 @@ pub enum ConnectionError {
     Malformed { what: String, reason: String },
     #[error("could not encode {what}: {reason}")]
     Encode { what: String, reason: String },
+}
+
+impl ConnectionError {
+    /// The peer closed or reset the connection: not a protocol violation.
+    pub fn is_client_gone(&self) -> bool {
+        use std::io::ErrorKind::*;
+        matches!(self, ConnectionError::Io(e) if matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn producer_fenced_is_told_to_older_clients_as_an_invalid_epoch() {
+        assert_eq!(ResponseError::ProducerFenced.code(), PRODUCER_FENCED);
+        assert_eq!(ResponseError::InvalidProducerEpoch.code(), INVALID_PRODUCER_EPOCH);
+        for (api, since) in [
+            (ApiKey::InitProducerId, 4),
+            (ApiKey::AddPartitionsToTxn, 2),
+            (ApiKey::AddOffsetsToTxn, 2),
+            (ApiKey::EndTxn, 2),
+        ] {
+            assert_eq!(for_version(api, since - 1, PRODUCER_FENCED), INVALID_PRODUCER_EPOCH, "{api:?}");
+            assert_eq!(for_version(api, since, PRODUCER_FENCED), PRODUCER_FENCED, "{api:?}");
+        }
+        assert_eq!(for_version(ApiKey::TxnOffsetCommit, 5, PRODUCER_FENCED), INVALID_PRODUCER_EPOCH);
+        assert_eq!(for_version(ApiKey::Produce, 3, PRODUCER_FENCED), PRODUCER_FENCED);
+        assert_eq!(for_version(ApiKey::EndTxn, 0, NONE), NONE);
+    }
 }

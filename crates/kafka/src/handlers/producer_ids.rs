@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
+use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
 use crate::dispatch::Client;
-use crate::errors::{error_code, NONE};
+use crate::errors::{error_code, for_version, NONE};
 use crate::scope::Scope;
 
 pub(crate) async fn init(
@@ -29,7 +29,7 @@ pub(crate) async fn init(
             .with_producer_id(ProducerId(id))
             .with_producer_epoch(epoch),
         Err(e) => InitProducerIdResponse::default()
-            .with_error_code(error_code(&e))
+            .with_error_code(for_version(ApiKey::InitProducerId, version, error_code(&e)))
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1),
     }

@@ -20,7 +20,7 @@ use tidelog_broker::BrokerError;
 
 use super::str_bytes;
 use crate::dispatch::Client;
-use crate::errors::{error_code, item_codes, NONE};
+use crate::errors::{error_code, for_version, item_codes, NONE};
 use crate::scope::Scope;
 
 fn code(result: &Result<(), BrokerError>) -> i16 {
@@ -34,6 +34,7 @@ async fn add_partitions(
     producer: (i64, i16),
     topics: &[AddPartitionsToTxnTopic],
     verify_only: bool,
+    version: i16,
 ) -> Vec<AddPartitionsToTxnTopicResult> {
     let partitions: Vec<(String, i32)> =
         topics.iter().flat_map(|t| t.partitions.iter().map(|p| (t.name.0.to_string(), *p))).collect();
@@ -49,9 +50,9 @@ async fn add_partitions(
                 .partitions
                 .iter()
                 .map(|p| {
-                    AddPartitionsToTxnPartitionResult::default()
-                        .with_partition_index(*p)
-                        .with_partition_error_code(codes.next().unwrap_or(NONE))
+                    AddPartitionsToTxnPartitionResult::default().with_partition_index(*p).with_partition_error_code(
+                        for_version(ApiKey::AddPartitionsToTxn, version, codes.next().unwrap_or(NONE)),
+                    )
                 })
                 .collect();
             AddPartitionsToTxnTopicResult::default().with_name(t.name.clone()).with_results_by_partition(results)
@@ -68,14 +69,15 @@ pub(crate) async fn add_partitions_to_txn(
     if version <= 3 {
         let producer = (request.v3_and_below_producer_id.0, request.v3_and_below_producer_epoch);
         let id = request.v3_and_below_transactional_id.0.to_string();
-        let results = add_partitions(ctx, &id, producer, &request.v3_and_below_topics, false).await;
+        let results = add_partitions(ctx, &id, producer, &request.v3_and_below_topics, false, version).await;
         return AddPartitionsToTxnResponse::default().with_results_by_topic_v3_and_below(results);
     }
     // v4+: several transactions per request (sent by brokers verifying a produce).
     let mut by_transaction = Vec::with_capacity(request.transactions.len());
     for txn in &request.transactions {
         let producer = (txn.producer_id.0, txn.producer_epoch);
-        let results = add_partitions(ctx, &txn.transactional_id.0, producer, &txn.topics, txn.verify_only).await;
+        let results =
+            add_partitions(ctx, &txn.transactional_id.0, producer, &txn.topics, txn.verify_only, version).await;
         by_transaction.push(
             AddPartitionsToTxnResult::default()
                 .with_transactional_id(txn.transactional_id.clone())
@@ -89,7 +91,7 @@ pub(crate) async fn add_offsets_to_txn(
     ctx: &Arc<Scope>,
     _client: &Client,
     request: AddOffsetsToTxnRequest,
-    _version: i16,
+    version: i16,
 ) -> AddOffsetsToTxnResponse {
     let outcome = ctx
         .broker
@@ -101,14 +103,14 @@ pub(crate) async fn add_offsets_to_txn(
             &request.group_id.0,
         )
         .await;
-    AddOffsetsToTxnResponse::default().with_error_code(code(&outcome))
+    AddOffsetsToTxnResponse::default().with_error_code(for_version(ApiKey::AddOffsetsToTxn, version, code(&outcome)))
 }
 
 pub(crate) async fn txn_offset_commit(
     ctx: &Arc<Scope>,
     _client: &Client,
     request: TxnOffsetCommitRequest,
-    _version: i16,
+    version: i16,
 ) -> TxnOffsetCommitResponse {
     let commits: Vec<OffsetCommit> = request
         .topics
@@ -149,7 +151,7 @@ pub(crate) async fn txn_offset_commit(
                 .map(|p| {
                     TxnOffsetCommitResponsePartition::default()
                         .with_partition_index(p.partition_index)
-                        .with_error_code(codes.next().unwrap_or(NONE))
+                        .with_error_code(for_version(ApiKey::TxnOffsetCommit, version, codes.next().unwrap_or(NONE)))
                 })
                 .collect();
             TxnOffsetCommitResponseTopic::default().with_name(t.name).with_partitions(partitions)
@@ -162,7 +164,7 @@ pub(crate) async fn end_txn(
     ctx: &Arc<Scope>,
     _client: &Client,
     request: EndTxnRequest,
-    _version: i16,
+    version: i16,
 ) -> EndTxnResponse {
     let outcome = ctx
         .broker
@@ -174,7 +176,10 @@ pub(crate) async fn end_txn(
             request.committed,
         )
         .await;
-    EndTxnResponse::default().with_error_code(code(&outcome)).with_producer_id(ProducerId(-1)).with_producer_epoch(-1)
+    EndTxnResponse::default()
+        .with_error_code(for_version(ApiKey::EndTxn, version, code(&outcome)))
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1)
 }
 
 pub(crate) fn describe_producers(
