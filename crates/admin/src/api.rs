@@ -101,6 +101,9 @@ fn source(s: ConfigSource) -> &'static str {
         ConfigSource::TopicOverride => "topic",
         ConfigSource::BrokerStatic => "broker",
         ConfigSource::Default => "default",
+        ConfigSource::DynamicBroker => "dynamic-broker",
+        ConfigSource::DynamicDefault => "dynamic-default",
+        ConfigSource::GroupOverride => "group",
     }
 }
 

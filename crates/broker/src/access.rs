@@ -130,6 +130,22 @@ pub enum ResourceKind {
     TransactionalId,
 }
 
+impl ResourceKind {
+    /// The operations an ACL can grant on this kind of resource (Kafka's
+    /// `AclEntry.supportedOperations`): what "authorized operations" (KIP-430) ranges over.
+    pub fn supported_operations(self) -> &'static [Operation] {
+        use Operation::*;
+        match self {
+            ResourceKind::Topic => &[Read, Write, Create, Delete, Alter, Describe, DescribeConfigs, AlterConfigs],
+            ResourceKind::Group => &[Read, Describe, Delete, DescribeConfigs, AlterConfigs],
+            ResourceKind::Cluster => {
+                &[Create, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite, Alter, Describe]
+            }
+            ResourceKind::TransactionalId => &[Describe, Write],
+        }
+    }
+}
+
 /// Decides whether a caller may perform an operation on a resource.
 pub trait Authorizer: Send + Sync + fmt::Debug {
     fn authorize(&self, ctx: &RequestContext, operation: Operation, resource: &Resource<'_>) -> bool;
@@ -142,6 +158,21 @@ pub struct AllowAll;
 impl Authorizer for AllowAll {
     fn authorize(&self, _ctx: &RequestContext, _operation: Operation, _resource: &Resource<'_>) -> bool {
         true
+    }
+}
+
+impl crate::Broker {
+    /// The operations on `resource` the caller may perform, each asked of the authorizer
+    /// (KIP-430's authorized operations): all that apply while every request is allowed,
+    /// and exactly the granted ones once ACLs refuse some.
+    pub fn authorized_operations(&self, ctx: &RequestContext, resource: Resource<'_>) -> Vec<Operation> {
+        resource
+            .kind()
+            .supported_operations()
+            .iter()
+            .copied()
+            .filter(|&operation| self.authorize(ctx, operation, resource).is_ok())
+            .collect()
     }
 }
 
@@ -186,6 +217,26 @@ mod tests {
         assert!(matches!(err, BrokerError::NotAuthorized { kind: ResourceKind::Topic, .. }));
         check(&ReadOnly, &RequestContext::internal(), Operation::Write, Resource::Cluster).unwrap();
         check(&AllowAll, &ctx, Operation::Alter, Resource::Cluster).unwrap();
+    }
+
+    #[test]
+    fn authorized_operations_are_the_supported_ones_the_authorizer_grants() {
+        let broker = crate::Broker::in_memory(crate::BrokerConfig::default());
+        let ctx = RequestContext::local();
+        assert_eq!(
+            broker.authorized_operations(&ctx, Resource::Topic("t")),
+            ResourceKind::Topic.supported_operations(),
+            "allow-all grants every topic operation"
+        );
+        assert_eq!(broker.authorized_operations(&ctx, Resource::Cluster).len(), 7);
+        broker.set_authorizer(std::sync::Arc::new(ReadOnly));
+        assert_eq!(broker.authorized_operations(&ctx, Resource::Topic("t")), vec![Operation::Read]);
+        assert!(broker.authorized_operations(&ctx, Resource::Cluster).is_empty(), "Read does not apply to a cluster");
+        assert_eq!(
+            broker.authorized_operations(&RequestContext::internal(), Resource::Cluster).len(),
+            7,
+            "the broker's own work is never refused"
+        );
     }
 
     #[test]

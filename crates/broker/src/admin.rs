@@ -11,7 +11,8 @@ use uuid::Uuid;
 use crate::access::{Operation, RequestContext, Resource};
 use crate::broker::{Broker, TopicHandle};
 use crate::config::keys;
-use crate::config::{validate_topic_configs, ConfigEntry, TopicConfig};
+use crate::config::{validate_topic_configs, ConfigEntry, TopicConfig, TOPIC_SPECS};
+use crate::config_change::apply_changes;
 use crate::error::{BrokerError, Result};
 use crate::metadata::{MetadataEvent, TopicMeta};
 
@@ -37,37 +38,6 @@ pub enum ConfigChange {
     Subtract(String, String),
     /// Removes every override first (AlterConfigs replaces the whole set).
     ClearAll,
-}
-
-fn apply_change(configs: &mut BTreeMap<String, String>, change: &ConfigChange, broker: &crate::config::BrokerConfig) {
-    let current_list = |configs: &BTreeMap<String, String>, key: &str| -> Vec<String> {
-        let value = configs
-            .get(key)
-            .cloned()
-            .or_else(|| TopicConfig { overrides: &BTreeMap::new(), broker }.entry(key).map(|e| e.value))
-            .unwrap_or_default();
-        value.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
-    };
-    match change {
-        ConfigChange::ClearAll => configs.clear(),
-        ConfigChange::Set(k, v) => {
-            configs.insert(k.clone(), v.clone());
-        }
-        ConfigChange::Delete(k) => {
-            configs.remove(k);
-        }
-        ConfigChange::Append(k, v) => {
-            let mut items = current_list(configs, k);
-            if !items.contains(v) {
-                items.push(v.clone());
-            }
-            configs.insert(k.clone(), items.join(","));
-        }
-        ConfigChange::Subtract(k, v) => {
-            let items: Vec<String> = current_list(configs, k).into_iter().filter(|i| i != v).collect();
-            configs.insert(k.clone(), items.join(","));
-        }
-    }
 }
 
 /// Kafka's topic name rules: 1..=249 of [a-zA-Z0-9._-], not "." or "..".
@@ -119,6 +89,7 @@ impl Broker {
             )));
         }
         let configs = validate_topic_configs(&request.configs)?;
+        TopicConfig { overrides: &configs, broker: &self.config }.check_consistency()?;
         let _guard = self.admin_lock.lock();
         if self.metadata.read().topics.contains_key(&request.name) {
             return Err(BrokerError::TopicAlreadyExists(request.name));
@@ -184,18 +155,34 @@ impl Broker {
         Ok(handle.meta.topic_id)
     }
 
-    /// Grows a topic to `total` partitions.
-    pub fn create_partitions(&self, ctx: &RequestContext, name: &str, total: i32, validate_only: bool) -> Result<()> {
+    /// Grows a topic to `total` partitions, placed as `assignments` says (one replica
+    /// list per new partition) when the request gives them.
+    pub fn create_partitions(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        total: i32,
+        assignments: Option<&[Vec<i32>]>,
+        validate_only: bool,
+    ) -> Result<()> {
         self.authorize(ctx, Operation::Alter, Resource::Topic(name))?;
         let _guard = self.admin_lock.lock();
         let handle = self
             .topic(name)
             .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
         let current = handle.meta.partitions as i32;
-        if total <= current {
+        // Kafka's controller wording (ReplicationControlManager.createPartitions).
+        if total == current {
+            return Err(BrokerError::InvalidPartitions(format!("Topic already has {current} partition(s).")));
+        }
+        if total < current {
             return Err(BrokerError::InvalidPartitions(format!(
-                "Topic currently has {current} partitions, which is higher than the requested {total}."
+                "The topic {name} currently has {current} partition(s); {total} would not be an increase."
             )));
+        }
+        if let Some(assignments) = assignments {
+            // Every partition of a one-node cluster has one replica.
+            self.check_added_partitions(total - current, 1, assignments)?;
         }
         if validate_only {
             return Ok(());
@@ -231,10 +218,9 @@ impl Broker {
         validate_only: bool,
     ) -> Result<()> {
         let mut configs = meta.configs.clone();
-        for change in changes {
-            apply_change(&mut configs, change, &self.config);
-        }
+        apply_changes(&mut configs, changes, |k| TOPIC_SPECS.iter().find(|t| t.spec.name == k).map(|t| &t.spec))?;
         let configs = validate_topic_configs(&configs)?;
+        TopicConfig { overrides: &configs, broker: &self.config }.check_consistency()?;
         if validate_only || configs == meta.configs {
             return Ok(());
         }
@@ -267,10 +253,6 @@ impl Broker {
             .topic(name)
             .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })?;
         Ok(TopicConfig { overrides: &handle.meta.configs, broker: &self.config }.entries())
-    }
-
-    pub fn broker_config_entries(&self) -> Vec<ConfigEntry> {
-        self.config.entries()
     }
 }
 
@@ -307,10 +289,10 @@ mod tests {
         broker.create_topic(&RequestContext::local(), topic("v", 1), true).unwrap();
         assert!(broker.topic("v").is_none(), "validate_only must not create");
         assert!(matches!(
-            broker.create_partitions(&RequestContext::local(), "t", 1, false),
+            broker.create_partitions(&RequestContext::local(), "t", 1, None, false),
             Err(BrokerError::InvalidPartitions(_))
         ));
-        broker.create_partitions(&RequestContext::local(), "t", 5, false).unwrap();
+        broker.create_partitions(&RequestContext::local(), "t", 5, None, false).unwrap();
         assert_eq!(broker.topic("t").unwrap().partitions.len(), 5);
         broker.delete_topic(&RequestContext::local(), "t").unwrap();
         assert!(broker.topic("t").is_none());

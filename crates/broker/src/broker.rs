@@ -81,6 +81,8 @@ pub struct Broker {
     pub(crate) transactions: crate::txn::Transactions,
     /// Consulted at every entry point that acts for a client.
     authorizer: RwLock<Arc<dyn Authorizer>>,
+    /// Clients' recent usage against their quotas (not metadata: starts afresh).
+    pub(crate) quota_usage: crate::quotas::QuotaUsage,
 }
 
 /// Result of producing a batch: where it went and how to wait for its durability.
@@ -156,6 +158,7 @@ impl Broker {
         metadata_store: Box<dyn MetadataStore>,
         clean_start: bool,
     ) -> Arc<Broker> {
+        let quota_usage = crate::quotas::QuotaUsage::for_config(&config);
         Arc::new(Broker {
             config,
             data_dir,
@@ -171,6 +174,7 @@ impl Broker {
             producer_ids: Default::default(),
             transactions: Default::default(),
             authorizer: RwLock::new(Arc::new(AllowAll)),
+            quota_usage,
         })
     }
 
@@ -233,6 +237,9 @@ impl Broker {
             .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: topic.into(), partition: Some(partition) })?;
         let now = now_ms();
         let header = validate::validate_batch(records, &handle.limits, now)?;
+        if handle.compaction.is_some() {
+            validate::reject_keyless(records, topic, partition)?;
+        }
         // LogAppendTime topics store the broker's clock: a stamped copy, never the original.
         let (records, header, log_append_time) = if handle.log_append_time {
             let mut stamped = records.to_vec();
@@ -245,7 +252,9 @@ impl Broker {
         } else {
             (std::borrow::Cow::Borrowed(records), header, -1)
         };
-        let appended = part.append(&records, &header, now)?;
+        let appended = part.append_verified(&records, &header, now, |h| {
+            self.transactions.open.verify(h.producer_id, h.producer_epoch, topic, partition)
+        })?;
         Ok(Produced {
             base_offset: appended.base_offset,
             offsets: appended.offsets,

@@ -17,12 +17,19 @@ pub enum BrokerError {
     InvalidPartitions(String),
     #[error("{0}")]
     InvalidReplicationFactor(String),
+    /// A manual replica assignment the cluster cannot honour (Kafka's wording in the message).
+    #[error("{0}")]
+    InvalidReplicaAssignment(String),
     #[error(transparent)]
     InvalidConfig(#[from] ConfigError),
     #[error("corrupt record batch: {0}")]
     CorruptMessage(String),
     #[error("invalid record batch: {0}")]
     InvalidRecord(String),
+    /// Records the log validator refused (KIP-467): the batch is not appended; each
+    /// refused record is named by its index in the batch, with the reason.
+    #[error("{message}")]
+    RecordsRejected { message: String, record_errors: Vec<(i32, String)> },
     #[error("record batch of {size} bytes exceeds the limit of {max} bytes")]
     MessageTooLarge { size: usize, max: usize },
     #[error("{0}")]
@@ -57,6 +64,10 @@ pub enum BrokerError {
     OffsetMetadataTooLarge { size: usize, max: usize },
     #[error("the group is subscribed to topic '{0}'")]
     GroupSubscribedToTopic(String),
+    #[error("instance id '{0}' is still held by a live member; it must leave first")]
+    UnreleasedInstanceId(String),
+    #[error("invalid regular expression {0}")]
+    InvalidRegularExpression(String),
     #[error("member epoch {given} is ahead of the member's epoch {current}")]
     FencedMemberEpoch { given: i32, current: i32 },
     #[error("member epoch {given} is behind the member's epoch {current}")]
@@ -75,6 +86,9 @@ pub enum BrokerError {
     InvalidProducerIdMapping(String),
     #[error("invalid transaction state: {0}")]
     InvalidTxnState(String),
+    /// A transactional batch for a partition its transaction has not added (KIP-890).
+    #[error("Partition was not added to the transaction")]
+    PartitionNotInTransaction { topic: String, partition: i32 },
     #[error("transaction timeout {given} ms is outside [1, {max}] ms (transaction.max.timeout.ms)")]
     InvalidTransactionTimeout { given: i32, max: i64 },
     #[error("a transaction of this transactional id is being completed; retry")]
@@ -85,6 +99,12 @@ pub enum BrokerError {
     OperationNotAttempted,
     #[error("coordinator not available: {0}")]
     CoordinatorNotAvailable(String),
+    /// The client's leader epoch is older than the partition's.
+    #[error("leader epoch {given} is older than the partition's current leader epoch {current}")]
+    FencedLeaderEpoch { given: i32, current: i32 },
+    /// The client's leader epoch is newer than the partition's.
+    #[error("leader epoch {given} is newer than the partition's current leader epoch {current}")]
+    UnknownLeaderEpoch { given: i32, current: i32 },
     /// The authorizer refused the caller.
     #[error("{principal} may not {operation:?} {} '{resource}'", kind_name(*kind))]
     NotAuthorized {

@@ -21,6 +21,8 @@ pub struct FetchPartition {
     pub partition: i32,
     pub fetch_offset: i64,
     pub max_bytes: usize,
+    /// The leader epoch the client believes current (-1: none given), checked first.
+    pub current_leader_epoch: i32,
 }
 
 #[derive(Debug)]
@@ -98,8 +100,13 @@ impl Broker {
     }
 }
 
-/// One pass over the partitions. The response budget `max_bytes` is shared in request
-/// order; the first partition with data always gets at least one whole batch.
+/// One pass over the partitions, as Kafka's `ReplicaManager.readFromLog` fills a response
+/// (KIP-74): the budget `max_bytes` is spent in request order, each partition reading at
+/// most `min(partition max_bytes, what is left)`. Only the first partition that returns
+/// data may exceed either limit, by its first batch, so that a consumer always makes
+/// progress; a later partition whose first batch does not fit gets no records (Kafka
+/// drops an incomplete first batch rather than send it). The check looks at lengths only,
+/// so a file slice stays a slice.
 fn read_once(
     requests: &[FetchPartition],
     partitions: &[Result<Arc<Partition>>],
@@ -121,6 +128,9 @@ fn read_once(
                     return FetchedPartition::failed(error, LogOffsets::default());
                 }
             };
+            if let Err(e) = part.check_leader_epoch(req.current_leader_epoch) {
+                return FetchedPartition::failed(e, part.offsets());
+            }
             // `read` returns the marks with the data: one lock on the common path.
             if req.fetch_offset < 0 {
                 let offsets = part.offsets();
@@ -145,6 +155,11 @@ fn read_once(
                 };
             }
             match read_partition(part, req.fetch_offset as u64, budget.max(1), limits.read_committed) {
+                // The log returns one whole batch past the budget rather than none; only
+                // the first partition with data may keep it.
+                Ok(fetched) if any_data && fetched.records.len() > budget => {
+                    FetchedPartition { records: Records::default(), aborted: Vec::new(), ..fetched }
+                }
                 Ok(fetched) => {
                     if !fetched.records.is_empty() {
                         any_data = true;
@@ -205,7 +220,7 @@ mod tests {
     }
 
     fn req(partition: i32, fetch_offset: i64) -> FetchPartition {
-        FetchPartition { topic: "t".into(), partition, fetch_offset, max_bytes: 1 << 20 }
+        FetchPartition { topic: "t".into(), partition, fetch_offset, max_bytes: 1 << 20, current_leader_epoch: -1 }
     }
 
     #[tokio::test]
@@ -245,6 +260,35 @@ mod tests {
         let results = b.fetch(&RequestContext::local(), &[req(0, 5), req(7, 0)], limits).await;
         assert!(matches!(results[0].error, Some(BrokerError::OffsetOutOfRange { .. })));
         assert!(matches!(results[1].error, Some(BrokerError::UnknownTopicOrPartition { .. })));
+        let ahead = FetchPartition { current_leader_epoch: 3, ..req(0, 0) };
+        let results = b.fetch(&RequestContext::local(), &[ahead, req(1, 0)], limits).await;
+        assert!(matches!(results[0].error, Some(BrokerError::UnknownLeaderEpoch { given: 3, current: 0 })));
+        assert!(results[1].error.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_later_partition_gets_only_what_fits_in_the_response_budget() {
+        let b = broker();
+        let big = batch(&"x".repeat(900));
+        b.append(&RequestContext::local(), "t", 0, &big).unwrap();
+        b.append(&RequestContext::local(), "t", 1, &big).unwrap();
+        b.append(&RequestContext::local(), "t", 1, &batch("small")).unwrap();
+        // Room for one big batch and a bit: the second partition's first batch does not fit.
+        let limits =
+            FetchLimits { max_wait: Duration::ZERO, min_bytes: 0, max_bytes: big.len() + 100, read_committed: false };
+        let results = b.fetch(&RequestContext::local(), &[req(0, 0), req(1, 0)], limits).await;
+        assert_eq!(results[0].records.len(), big.len());
+        assert!(results[1].records.is_empty() && results[1].error.is_none());
+        assert_eq!(results[1].offsets.high_watermark, 2, "the marks are still reported");
+        // From the small batch on, it fits.
+        let results = b.fetch(&RequestContext::local(), &[req(0, 0), req(1, 1)], limits).await;
+        assert_eq!(results[0].records.len(), big.len());
+        assert!(!results[1].records.is_empty() && results[1].records.len() <= 100);
+        // The first partition with data may exceed its own partition limit, by one batch.
+        let small = FetchPartition { max_bytes: 10, ..req(0, 0) };
+        let results = b.fetch(&RequestContext::local(), &[req(1, 5), small], limits).await;
+        assert!(matches!(results[0].error, Some(BrokerError::OffsetOutOfRange { .. })));
+        assert_eq!(results[1].records.len(), big.len());
     }
 
     #[tokio::test]

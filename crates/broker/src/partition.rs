@@ -16,6 +16,7 @@ use tracing::warn;
 use uuid::Uuid;
 
 use crate::error::{BrokerError, Result};
+use crate::leader_epochs::LeaderEpochs;
 use crate::metrics::{self, TopicMeters};
 use crate::producer_state::{AbortedTxn, ProducerStates, ProducerSummary, SequenceCheck, SNAPSHOT_NAME};
 use crate::records::decode_marker;
@@ -30,6 +31,8 @@ pub struct Partition {
     pub topic_id: Uuid,
     pub index: i32,
     pub leader_epoch: i32,
+    /// The epochs the log was led under (see `leader_epochs`): fixed on one node.
+    pub(crate) leader_epochs: LeaderEpochs,
     inner: Mutex<Inner>,
     /// Carries the high watermark; fetches wait on it instead of polling.
     high_watermark: watch::Sender<u64>,
@@ -138,6 +141,7 @@ impl Partition {
             topic_id,
             index,
             leader_epoch: 0,
+            leader_epochs: LeaderEpochs::starting_at(0, offsets.log_start_offset),
             inner: Mutex::new(Inner { log, producers }),
             high_watermark: watch::channel(offsets.high_watermark).0,
             durable_offset: AtomicU64::new(offsets.log_end_offset),
@@ -153,6 +157,19 @@ impl Partition {
     /// batches are checked against the producer's sequence first; a control batch (written
     /// by the transaction coordinator only) ends its producer's transaction here.
     pub fn append(&self, batch: &[u8], header: &BatchHeader, now_ms: i64) -> Result<Appended> {
+        self.append_verified(batch, header, now_ms, |_| Ok(()))
+    }
+
+    /// [`Self::append`], asking `verify` first when the batch would open a transaction
+    /// here (a transactional data batch from a producer with none open). It runs under
+    /// the partition's lock, so a marker cannot slip in between it and the append.
+    pub fn append_verified(
+        &self,
+        batch: &[u8],
+        header: &BatchHeader,
+        now_ms: i64,
+        verify: impl FnOnce(&BatchHeader) -> Result<()>,
+    ) -> Result<Appended> {
         let marker = if header.is_control() {
             Some(
                 decode_marker(batch)
@@ -162,6 +179,9 @@ impl Partition {
             None
         };
         let mut inner = self.inner.lock();
+        if marker.is_none() && header.is_transactional() && !inner.producers.has_open_transaction(header.producer_id) {
+            verify(header)?;
+        }
         if header.producer_id >= 0 && header.base_sequence >= 0 {
             if let SequenceCheck::Duplicate { base_offset } = inner.producers.check(header)? {
                 let offsets = inner.log.offsets();

@@ -191,6 +191,11 @@ impl ProducerStates {
         self.aborted.iter().filter(|a| a.last_offset >= from && a.first_offset < to).copied().collect()
     }
 
+    /// Has `producer_id` a transaction open in this partition (data without its marker)?
+    pub fn has_open_transaction(&self, producer_id: i64) -> bool {
+        self.producers.get(&producer_id).is_some_and(|e| e.txn_first_offset.is_some())
+    }
+
     pub fn describe(&self) -> Vec<ProducerSummary> {
         let mut out: Vec<ProducerSummary> = self
             .producers

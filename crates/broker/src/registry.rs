@@ -33,6 +33,8 @@ impl Broker {
         let started = std::time::Instant::now();
         let names: Vec<String> = image.topics.keys().cloned().collect();
         *self.metadata.write() = image;
+        // Dynamic broker defaults first: the topics opened below follow them.
+        self.refresh_dynamic_config();
         for name in &names {
             self.reconcile_topic(name)?;
         }
@@ -73,6 +75,16 @@ impl Broker {
         let name = handle.meta.name.clone();
         self.topics.write().insert(name.clone(), handle);
         self.leadership_changed(&name, new_partitions, true)
+    }
+
+    /// Rebuilds every topic's handle after a broker default changed, so topics without
+    /// their own value follow it (retention, segment size, batch limits).
+    pub(crate) fn reopen_topics_for_new_defaults(&self) -> Result<()> {
+        let handles: Vec<Arc<TopicHandle>> = self.topics.read().values().cloned().collect();
+        for handle in handles {
+            self.install(handle.meta.clone(), &handle.partitions)?;
+        }
+        Ok(())
     }
 
     fn drop_topic(&self, handle: &TopicHandle) -> Result<()> {

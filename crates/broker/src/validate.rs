@@ -53,6 +53,42 @@ pub fn validate_batch(records: &[u8], limits: &BatchLimits, now_ms: i64) -> Resu
     Ok(header)
 }
 
+/// A compacted topic keeps the last record of each key, so a record without one has no
+/// place in it: Kafka's `LogValidator` refuses the whole batch, naming every keyless
+/// record by its index (KIP-467). Reads the records, inflating a compressed batch, as
+/// Kafka does for compacted topics; only those pay for it.
+pub fn reject_keyless(records: &[u8], topic: &str, partition: i32) -> Result<()> {
+    let mut buf = bytes::Bytes::copy_from_slice(records);
+    let set = kafka_protocol::records::RecordBatchDecoder::decode(&mut buf)
+        .map_err(|e| BrokerError::CorruptMessage(format!("records do not decode: {e}")))?;
+    let record_errors: Vec<(i32, String)> = set
+        .records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.key.is_none())
+        .map(|(i, _)| {
+            let message =
+                format!("Compacted topic cannot accept message without key in topic partition {topic}-{partition}.");
+            (i as i32, message)
+        })
+        .collect();
+    if record_errors.is_empty() {
+        return Ok(());
+    }
+    // Kafka's wording, down to the Java list of its first three `RecordError`s.
+    let shown: Vec<String> = record_errors
+        .iter()
+        .take(3)
+        .map(|(index, message)| format!("RecordError(batchIndex={index}, message='{message}')"))
+        .collect();
+    let message = format!(
+        "One or more records have been rejected due to {} record errors in total, and only showing the first three errors at most: [{}]",
+        record_errors.len(),
+        shown.join(", ")
+    );
+    Err(BrokerError::RecordsRejected { message, record_errors })
+}
+
 fn check_timestamps(header: &BatchHeader, limits: &BatchLimits, now_ms: i64) -> Result<()> {
     if header.is_log_append_time() {
         return Ok(());
@@ -153,6 +189,23 @@ mod tests {
         b[last] ^= 1;
         assert!(matches!(validate_batch(&b, &limits(), 0), Err(BrokerError::CorruptMessage(_))));
         assert!(matches!(validate_batch(&b[..40], &limits(), 0), Err(BrokerError::CorruptMessage(_))));
+    }
+
+    #[test]
+    fn compacted_topics_refuse_keyless_records_by_index() {
+        use crate::test_support::encode_timestamped;
+        for c in [Compression::None, Compression::Lz4] {
+            let keyed = encode_timestamped(&[(Some("a"), 1), (Some("b"), 1)], c);
+            assert!(reject_keyless(&keyed, "t", 0).is_ok());
+            let mixed = encode_timestamped(&[(Some("a"), 1), (None, 1), (Some("c"), 1), (None, 1)], c);
+            let Err(BrokerError::RecordsRejected { message, record_errors }) = reject_keyless(&mixed, "t", 3) else {
+                panic!("keyless records accepted");
+            };
+            let why = "Compacted topic cannot accept message without key in topic partition t-3.";
+            assert_eq!(record_errors, vec![(1, why.to_string()), (3, why.to_string())]);
+            assert!(message.starts_with("One or more records have been rejected due to 2 record errors in total"));
+            assert!(message.ends_with(&format!("RecordError(batchIndex=3, message='{why}')]")), "{message}");
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::budget::Reservation;
 use crate::dispatch::{dispatch, Dispatched, Reply};
 use crate::errors::ConnectionError;
 use crate::offload;
+use crate::quota_throttle::{ChannelMute, RequestThrottle};
 use crate::request_frame::{RequestFrame, RequestReader};
 use crate::server::Context;
 
@@ -29,22 +30,25 @@ use crate::server::Context;
 const MAX_IN_FLIGHT: usize = 32;
 
 /// What a request keeps until its response is written: the API and the time its frame
-/// was read (for the metrics), and its share of the request budget.
+/// was read (for the metrics), its share of the request budget, and its client quota
+/// measurements (whether the connection is muted after it).
 struct Answered {
     api: ApiKey,
     read_at: Instant,
     _reservation: Option<Reservation>,
+    throttle: Option<Arc<RequestThrottle>>,
 }
 
 impl Answered {
     fn new(api: ApiKey, frame: &mut RequestFrame) -> Self {
-        Answered { api, read_at: frame.read_at, _reservation: frame.reservation.take() }
+        Answered { api, read_at: frame.read_at, _reservation: frame.reservation.take(), throttle: None }
     }
 }
 
 type InFlight = Join<Reply, Ready<Answered>>;
 
-fn in_flight(dispatched: Dispatched, answered: Answered) -> InFlight {
+fn in_flight(dispatched: Dispatched, mut answered: Answered) -> InFlight {
+    answered.throttle = dispatched.throttle;
     future::join(dispatched.reply, future::ready(answered))
 }
 
@@ -64,9 +68,11 @@ pub(crate) async fn run(
     let mut replies = FuturesOrdered::<InFlight>::new();
     let mut dispatching: Option<Dispatching> = None;
     let mut reading = true;
+    // A throttled client (KIP-219): its responses still go out, nothing more is read.
+    let mut mute = ChannelMute::default();
     loop {
         tokio::select! {
-            request = requests.next(), if reading && dispatching.is_none() && replies.len() < MAX_IN_FLIGHT => {
+            request = requests.next(), if reading && !mute.is_muted() && dispatching.is_none() && replies.len() < MAX_IN_FLIGHT => {
                 match request {
                     Ok(Some(mut frame)) if offload::belongs_off_the_runtime(&frame.bytes) => {
                         let (ctx, bytes) = (ctx.clone(), std::mem::take(&mut frame.bytes));
@@ -107,8 +113,15 @@ pub(crate) async fn run(
                             debug!(%peer, error = %e, "client went away");
                             return;
                         }
+                        if let Some(until) = answered.throttle.as_ref().and_then(|t| t.mute_until(true)) {
+                            mute.extend(until);
+                        }
                     }
-                    Ok(None) => {}
+                    Ok(None) => {
+                        if let Some(until) = answered.throttle.as_ref().and_then(|t| t.mute_until(false)) {
+                            mute.extend(until);
+                        }
+                    }
                     Err(e) => {
                         close_for(peer, &e);
                         return;
@@ -117,6 +130,7 @@ pub(crate) async fn run(
                 crate::metrics::request_answered(answered.api, answered.read_at);
                 // Dropping `answered` gives the request's bytes back to the budget.
             }
+            () = mute.passed(), if mute.is_muted() => {}
             _ = tidelog_broker::shutdown::stopped(&mut shutdown), if reading => reading = false,
         }
         if !reading && dispatching.is_none() && replies.is_empty() {

@@ -14,6 +14,7 @@ use crate::api_versions::{self, version_range};
 use crate::errors::ConnectionError;
 use crate::frame::{ChunkedBuf, Frame};
 use crate::handlers;
+use crate::quota_throttle::{self, RequestThrottle, ThrottleTime};
 use crate::scope::Scope;
 use crate::server::Context;
 use tidelog_broker::access::{Principal, RequestContext};
@@ -25,6 +26,8 @@ pub(crate) type Reply = BoxFuture<'static, Result<Option<Frame>, ConnectionError
 pub(crate) struct Dispatched {
     pub api: ApiKey,
     pub reply: Reply,
+    /// Its client quota measurements: how long to mute the connection once answered.
+    pub throttle: Option<Arc<RequestThrottle>>,
 }
 
 pub(crate) fn decode<T: Decodable>(body: &mut Bytes, version: i16, key: ApiKey) -> Result<T, ConnectionError> {
@@ -39,7 +42,7 @@ pub(crate) fn decode<T: Decodable>(body: &mut Bytes, version: i16, key: ApiKey) 
     Ok(request)
 }
 
-pub(crate) fn encode<R: Encodable + HeaderVersion>(
+pub(crate) fn encode<R: Encodable + HeaderVersion + ThrottleTime + Clone>(
     key: ApiKey,
     version: i16,
     correlation_id: i32,
@@ -49,8 +52,9 @@ pub(crate) fn encode<R: Encodable + HeaderVersion>(
 }
 
 /// Encodes a response whose record sets (`records`, in encoding order) go out as they
-/// are, never copied into the frame (see `frame`).
-pub(crate) fn encode_keeping<R: Encodable + HeaderVersion>(
+/// are, never copied into the frame (see `frame`). The response reports the throttle time
+/// of the request being answered, if its client quotas throttle it (see `quota_throttle`).
+pub(crate) fn encode_keeping<R: Encodable + HeaderVersion + ThrottleTime + Clone>(
     key: ApiKey,
     version: i16,
     correlation_id: i32,
@@ -60,6 +64,14 @@ pub(crate) fn encode_keeping<R: Encodable + HeaderVersion>(
     let fail = |e: anyhow::Error| ConnectionError::Encode {
         what: format!("{key:?} v{version} response"),
         reason: e.to_string(),
+    };
+    let throttled;
+    let response = match quota_throttle::current_throttle_ms() {
+        0 => response,
+        ms => {
+            throttled = response.clone().with_throttle_ms(ms);
+            &throttled
+        }
     };
     let header = ResponseHeader::default().with_correlation_id(correlation_id);
     let header_version = R::header_version(version);
@@ -110,10 +122,12 @@ pub(crate) fn dispatch(
             // KIP-511: answer with a v0 body listing what we support, so the client can retry.
             let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
             let response = api_versions::response(kafka_protocol::error::ResponseError::UnsupportedVersion.code());
-            return Ok(Dispatched { api: key, reply: ready(encode(key, 0, correlation_id, &response)) });
+            let reply = ready(encode(key, 0, correlation_id, &response));
+            return Ok(Dispatched { api: key, reply, throttle: None });
         }
         return Err(ConnectionError::UnsupportedVersion { api: format!("{key:?}"), version });
     }
+    let request_bytes = frame.len();
     let mut body = frame;
     let header = RequestHeader::decode(&mut body, key.request_header_version(version))
         .map_err(|e| ConnectionError::Malformed { what: "request header".into(), reason: e.to_string() })?;
@@ -121,6 +135,9 @@ pub(crate) fn dispatch(
     // Every handler below sees the request's scope: the listener's context and its caller.
     let caller = RequestContext::new(Principal::anonymous(), "kafka", header.client_id.as_deref(), peer.ip());
     let ctx = &Arc::new(Scope { server: ctx.clone(), caller });
+    // Handling from here on, and every poll of the reply, counts against client quotas.
+    let throttle = RequestThrottle::new(&ctx.broker, &ctx.caller);
+    let _handling = throttle.enter();
     let client = || Client {
         client_id: header.client_id.as_deref().unwrap_or_default().to_string(),
         host: format!("/{}", peer.ip()),
@@ -156,13 +173,16 @@ pub(crate) fn dispatch(
         }
         ApiKey::Produce => {
             let request: ProduceRequest = decode(&mut body, version, key)?;
+            quota_throttle::record_produce(&throttle, request_bytes);
             handlers::produce::handle(ctx, request, version, cid)
         }
         ApiKey::Fetch => {
-            let request: FetchRequest = decode(&mut body, version, key)?;
+            let mut request: FetchRequest = decode(&mut body, version, key)?;
+            quota_throttle::cap_fetch(&throttle, &mut request);
             let ctx = ctx.clone();
             async move {
                 let (response, records) = handlers::fetch::handle(&ctx, request, version).await;
+                let (response, records) = quota_throttle::throttle_fetch(response, records, version);
                 encode_keeping(key, version, cid, &response, records).map(Some)
             }
             .boxed()
@@ -187,15 +207,24 @@ pub(crate) fn dispatch(
             answer!(IncrementalAlterConfigsRequest, handlers::configs::incremental_alter)
         }
         ApiKey::ListOffsets => answer!(ListOffsetsRequest, handlers::list_offsets::handle),
+        ApiKey::OffsetForLeaderEpoch => {
+            answer!(OffsetForLeaderEpochRequest, handlers::offset_for_leader_epoch::handle)
+        }
         ApiKey::CreateTopics => answer!(CreateTopicsRequest, handlers::topics::create),
         ApiKey::DeleteTopics => answer!(DeleteTopicsRequest, handlers::topics::delete),
         ApiKey::CreatePartitions => {
             answer!(CreatePartitionsRequest, handlers::topics::create_partitions)
         }
         ApiKey::DescribeConfigs => answer!(DescribeConfigsRequest, handlers::configs::describe),
+        ApiKey::ListConfigResources => answer!(ListConfigResourcesRequest, handlers::config_resources::list),
+        ApiKey::DescribeClientQuotas => answer!(DescribeClientQuotasRequest, handlers::client_quotas::describe),
+        ApiKey::AlterClientQuotas => answer!(AlterClientQuotasRequest, handlers::client_quotas::alter),
         ApiKey::DescribeCluster => answer!(DescribeClusterRequest, handlers::cluster::describe),
+        ApiKey::DescribeTopicPartitions => {
+            answer!(DescribeTopicPartitionsRequest, handlers::describe_topic_partitions::handle)
+        }
         ApiKey::FindCoordinator => {
-            answer!(FindCoordinatorRequest, handlers::groups::find_coordinator)
+            answer!(FindCoordinatorRequest, handlers::find_coordinator::find_coordinator)
         }
         ApiKey::JoinGroup => answer_async!(JoinGroupRequest, handlers::groups::join),
         ApiKey::SyncGroup => answer_async!(SyncGroupRequest, handlers::groups::sync),
@@ -213,5 +242,5 @@ pub(crate) fn dispatch(
         ApiKey::OffsetDelete => answer_async!(OffsetDeleteRequest, handlers::offsets::delete),
         other => return Err(ConnectionError::UnknownApiKey(other as i16)),
     };
-    Ok(Dispatched { api: key, reply })
+    Ok(Dispatched { api: key, reply: throttle.measure(reply).boxed(), throttle: Some(throttle) })
 }

@@ -13,9 +13,12 @@ pub fn error_code(e: &BrokerError) -> i16 {
         BrokerError::InvalidTopic { .. } => ResponseError::InvalidTopicException,
         BrokerError::InvalidPartitions(_) => ResponseError::InvalidPartitions,
         BrokerError::InvalidReplicationFactor(_) => ResponseError::InvalidReplicationFactor,
+        BrokerError::InvalidReplicaAssignment(_) => ResponseError::InvalidReplicaAssignment,
         BrokerError::InvalidConfig(_) => ResponseError::InvalidConfig,
         BrokerError::CorruptMessage(_) => ResponseError::CorruptMessage,
-        BrokerError::InvalidRecord(_) => ResponseError::InvalidRecord,
+        BrokerError::InvalidRecord(_) | BrokerError::RecordsRejected { .. } => ResponseError::InvalidRecord,
+        BrokerError::FencedLeaderEpoch { .. } => ResponseError::FencedLeaderEpoch,
+        BrokerError::UnknownLeaderEpoch { .. } => ResponseError::UnknownLeaderEpoch,
         BrokerError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
         BrokerError::InvalidTimestamp(_) => ResponseError::InvalidTimestamp,
         BrokerError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
@@ -32,6 +35,8 @@ pub fn error_code(e: &BrokerError) -> i16 {
         BrokerError::InconsistentGroupProtocol(_) => ResponseError::InconsistentGroupProtocol,
         BrokerError::InvalidSessionTimeout { .. } => ResponseError::InvalidSessionTimeout,
         BrokerError::FencedInstanceId(_) => ResponseError::FencedInstanceId,
+        BrokerError::UnreleasedInstanceId(_) => ResponseError::UnreleasedInstanceId,
+        BrokerError::InvalidRegularExpression(_) => ResponseError::InvalidRegularExpression,
         BrokerError::OffsetMetadataTooLarge { .. } => ResponseError::OffsetMetadataTooLarge,
         BrokerError::GroupSubscribedToTopic(_) => ResponseError::GroupSubscribedToTopic,
         BrokerError::FencedMemberEpoch { .. } => ResponseError::FencedMemberEpoch,
@@ -44,6 +49,8 @@ pub fn error_code(e: &BrokerError) -> i16 {
         BrokerError::ProducerFenced(_) => ResponseError::ProducerFenced,
         BrokerError::InvalidProducerIdMapping(_) => ResponseError::InvalidProducerIdMapping,
         BrokerError::InvalidTxnState(_) => ResponseError::InvalidTxnState,
+        // Produce v11+ answers TRANSACTION_ABORTABLE instead (handlers/produce.rs).
+        BrokerError::PartitionNotInTransaction { .. } => ResponseError::InvalidTxnState,
         BrokerError::InvalidTransactionTimeout { .. } => ResponseError::InvalidTransactionTimeout,
         BrokerError::ConcurrentTransactions => ResponseError::ConcurrentTransactions,
         BrokerError::TransactionalIdNotFound(_) => ResponseError::TransactionalIdNotFound,
@@ -70,7 +77,12 @@ const INTRODUCED_IN: &[(ApiKey, i16, i16, i16)] = &[
     (ApiKey::AddOffsetsToTxn, PRODUCER_FENCED, 2, INVALID_PRODUCER_EPOCH),
     (ApiKey::EndTxn, PRODUCER_FENCED, 2, INVALID_PRODUCER_EPOCH),
     (ApiKey::TxnOffsetCommit, PRODUCER_FENCED, i16::MAX, INVALID_PRODUCER_EPOCH),
+    // KIP-848 members must commit with v9+; Kafka refuses older versions from them.
+    (ApiKey::OffsetCommit, STALE_MEMBER_EPOCH, 9, UNSUPPORTED_VERSION),
 ];
+
+const STALE_MEMBER_EPOCH: i16 = 113;
+const UNSUPPORTED_VERSION: i16 = 35;
 
 const PRODUCER_FENCED: i16 = 90;
 const INVALID_PRODUCER_EPOCH: i16 = 47;
@@ -81,6 +93,25 @@ pub fn for_version(api: ApiKey, version: i16, code: i16) -> i16 {
         .iter()
         .find(|&&(a, c, since, _)| a == api && c == code && version < since)
         .map_or(code, |&(_, _, _, fallback)| fallback)
+}
+
+/// A refused produce as Kafka answers it at `version`: the code and, for v8+, the
+/// message. Transaction verification's answers are translated as Kafka's
+/// `ReplicaManager` does: a partition not in the transaction is INVALID_TXN_STATE up to
+/// v10 and TRANSACTION_ABORTABLE (no message) from v11; a coordinator busy completing the
+/// transaction is the retriable NOT_ENOUGH_REPLICAS.
+pub fn produce_error(e: &BrokerError, version: i16) -> (i16, Option<String>) {
+    let (code, message) = match e {
+        BrokerError::PartitionNotInTransaction { .. } if version >= 11 => {
+            (ResponseError::TransactionAbortable.code(), None)
+        }
+        BrokerError::ConcurrentTransactions => (
+            ResponseError::NotEnoughReplicas.code(),
+            Some("Unable to verify the partition has been added to the transaction. Underlying error: CONCURRENT_TRANSACTIONS".to_string()),
+        ),
+        e => (error_code(e), Some(e.to_string())),
+    };
+    (code, message.filter(|_| version >= 8))
 }
 
 /// One code per item: each item's own result, or a group-level error for all `count`.
@@ -141,5 +172,9 @@ mod tests {
         assert_eq!(for_version(ApiKey::TxnOffsetCommit, 5, PRODUCER_FENCED), INVALID_PRODUCER_EPOCH);
         assert_eq!(for_version(ApiKey::Produce, 3, PRODUCER_FENCED), PRODUCER_FENCED);
         assert_eq!(for_version(ApiKey::EndTxn, 0, NONE), NONE);
+        assert_eq!(ResponseError::StaleMemberEpoch.code(), STALE_MEMBER_EPOCH);
+        assert_eq!(ResponseError::UnsupportedVersion.code(), UNSUPPORTED_VERSION);
+        assert_eq!(for_version(ApiKey::OffsetCommit, 8, STALE_MEMBER_EPOCH), UNSUPPORTED_VERSION);
+        assert_eq!(for_version(ApiKey::OffsetCommit, 9, STALE_MEMBER_EPOCH), STALE_MEMBER_EPOCH);
     }
 }

@@ -15,6 +15,7 @@ mod frame;
 mod handlers;
 pub mod metrics;
 mod offload;
+mod quota_throttle;
 mod request_frame;
 mod scope;
 mod server;

@@ -70,6 +70,14 @@ static REQUEST_BYTES_RESERVED: LazyLock<IntGauge> = LazyLock::new(|| {
     .expect("metric names are unique")
 });
 
+static CONNECTIONS_THROTTLED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "tidelog_kafka_connections_throttled_total",
+        "Times a Kafka connection was muted (or its mute lengthened) for a client quota"
+    )
+    .expect("metric names are unique")
+});
+
 /// Makes every unlabelled metric of this crate visible before it first moves (a
 /// labelled one appears with its first label values).
 pub fn register() {
@@ -78,7 +86,7 @@ pub fn register() {
     LazyLock::force(&CONNECTIONS_ACTIVE);
     LazyLock::force(&CONNECTIONS_REJECTED);
     LazyLock::force(&REQUEST_BYTES_RESERVED);
-    for c in [&CONNECTIONS, &CONNECTIONS_CLOSED_ON_ERROR] {
+    for c in [&CONNECTIONS, &CONNECTIONS_CLOSED_ON_ERROR, &CONNECTIONS_THROTTLED] {
         LazyLock::force(c);
     }
 }
@@ -147,4 +155,9 @@ pub(crate) fn request_bytes_reserved(bytes: i64) {
 /// Counts a connection closed on arrival; `reason` names the limit it met.
 pub(crate) fn connection_rejected(reason: &str) {
     CONNECTIONS_REJECTED.with_label_values(&[reason]).inc();
+}
+
+/// Counts a connection muted, or its mute lengthened, for a client quota.
+pub(crate) fn connection_throttled() {
+    CONNECTIONS_THROTTLED.inc();
 }

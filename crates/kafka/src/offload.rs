@@ -46,6 +46,7 @@ const FILE_WORK_APIS: &[ApiKey] = &[
     ApiKey::CreatePartitions,
     ApiKey::AlterConfigs,
     ApiKey::IncrementalAlterConfigs,
+    ApiKey::AlterClientQuotas,
     ApiKey::DeleteRecords,
     ApiKey::InitProducerId,
     ApiKey::OffsetCommit,
@@ -74,18 +75,18 @@ pub(crate) async fn dispatch_on_blocking_pool(
     let signal = Arc::new(Signal::default());
     let waker = Waker::from(signal.clone());
     let dispatched = tokio::task::spawn_blocking(move || {
-        let Dispatched { api, mut reply } = dispatch(&ctx, peer, frame)?;
+        let Dispatched { api, mut reply, throttle } = dispatch(&ctx, peer, frame)?;
         let first = reply.as_mut().poll(&mut Context::from_waker(&waker));
-        Ok::<_, ConnectionError>((api, reply, first))
+        Ok::<_, ConnectionError>((api, reply, first, throttle))
     })
     .await
     .map_err(lost)??;
-    let (api, reply, first) = dispatched;
+    let (api, reply, first, throttle) = dispatched;
     let reply = match first {
         Poll::Ready(answered) => futures::future::ready(answered).boxed(),
         Poll::Pending => drive(reply, signal).boxed(),
     };
-    Ok(Dispatched { api, reply })
+    Ok(Dispatched { api, reply, throttle })
 }
 
 /// Polls `reply` on the blocking pool each time its waker fires, until it is ready.

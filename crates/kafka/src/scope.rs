@@ -20,3 +20,19 @@ impl Deref for Scope {
         &self.server
     }
 }
+
+#[cfg(test)]
+impl Scope {
+    /// An anonymous local client of `broker`, for handler unit tests.
+    pub(crate) fn for_tests(broker: Arc<tidelog_broker::Broker>) -> Arc<Scope> {
+        let listener = crate::server::KafkaListener { advertised_host: "127.0.0.1".into(), advertised_port: 9092 };
+        let server = Arc::new(Context {
+            broker,
+            listener,
+            bound_addr: None,
+            max_request_bytes: 100 << 20,
+            request_budget: crate::budget::RequestBudget::new(100 << 20),
+        });
+        Arc::new(Scope { server, caller: RequestContext::local() })
+    }
+}

@@ -26,6 +26,8 @@ pub struct KafkaListener {
 pub(crate) struct Context {
     pub broker: Arc<Broker>,
     pub listener: KafkaListener,
+    /// The address the listener is bound to (DescribeConfigs' `listeners`).
+    pub bound_addr: Option<std::net::SocketAddr>,
     /// `socket.request.max.bytes`: the largest request frame read.
     pub max_request_bytes: usize,
     /// `queued.max.request.bytes`: request bytes read and not yet answered, all connections.
@@ -48,7 +50,8 @@ pub async fn serve(
     let max_request_bytes = setting(keys::SOCKET_REQUEST_MAX_BYTES);
     let limits = ConnectionLimits::new(setting(keys::MAX_CONNECTIONS), setting(keys::MAX_CONNECTIONS_PER_IP));
     let request_budget = RequestBudget::new(config.get(keys::QUEUED_MAX_REQUEST_BYTES));
-    let ctx = Arc::new(Context { broker, listener: advertised, max_request_bytes, request_budget });
+    let bound_addr = listener.local_addr().ok();
+    let ctx = Arc::new(Context { broker, listener: advertised, bound_addr, max_request_bytes, request_budget });
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {

@@ -60,9 +60,10 @@ impl KinesisError {
                 Self::validation("streamName", name, &format!("Member must satisfy the stream name rules ({reason})"))
             }
             BrokerError::OffsetOutOfRange { .. } => Self::invalid_argument(e.to_string()),
-            BrokerError::MessageTooLarge { .. } | BrokerError::InvalidRecord(_) | BrokerError::InvalidTimestamp(_) => {
-                Self::invalid_argument(e.to_string())
-            }
+            BrokerError::MessageTooLarge { .. }
+            | BrokerError::InvalidRecord(_)
+            | BrokerError::RecordsRejected { .. }
+            | BrokerError::InvalidTimestamp(_) => Self::invalid_argument(e.to_string()),
             BrokerError::ShuttingDown => Self::new("ServiceUnavailable", e.to_string()),
             BrokerError::NotAuthorized { .. } => Self::new("AccessDeniedException", e.to_string()),
             other => Self::new("InternalFailure", other.to_string()),

@@ -1,73 +1,134 @@
-//! Broker and topic settings under Kafka's names, one typed key each.
+//! Broker, topic and group settings under Kafka's names, one typed key each.
 //!
-//! Every key has a type, a default and a range; unknown keys and bad values are errors
-//! that name the key. Code reads a setting through its key (`config.get(keys::NUM_PARTITIONS)`
-//! is an `i64`), so a misspelt key does not compile. Topic settings fall back to their
-//! broker synonym (`segment.bytes` → `log.segment.bytes`), which is what DescribeConfigs
-//! reports.
+//! Every key has a kind, a default and a range; unknown keys and bad values are errors
+//! that name the key, worded as Kafka words them (DescribeConfigs / AlterConfigs clients
+//! show them to users). Code reads a setting through its key
+//! (`config.get(keys::NUM_PARTITIONS)` is an `i64`), so a misspelt key does not compile.
+//! Topic settings fall back to their broker synonyms (`retention.ms` → `log.retention.ms`,
+//! `log.retention.minutes`, `log.retention.hours`), and broker settings come from layers
+//! (dynamic per-broker, dynamic cluster default, static, default), which is what
+//! DescribeConfigs reports as sources and synonyms.
 
-use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("unknown setting '{0}'")]
-    UnknownKey(String),
-    #[error("invalid value '{value}' for '{key}': expected {expected}")]
-    InvalidValue { key: String, value: String, expected: String },
+/// Declares each broker key as a constant and lists their specs in `BROKER_SPECS`.
+macro_rules! broker_settings {
+    ($($(#[$attr:meta])* $key:ident: $ty:ty = $value:expr;)*) => {
+        $($(#[$attr])* pub const $key: Key<$ty> = $value;)*
+        /// Every broker setting, in the order DescribeConfigs lists them.
+        pub const BROKER_SPECS: &[Spec] = &[$($key.spec),*];
+    };
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Declares each topic key as a constant and lists them, with their broker synonyms, in
+/// `TOPIC_SPECS`.
+macro_rules! topic_settings {
+    ($($(#[$attr:meta])* $key:ident: $ty:ty = $value:expr;)*) => {
+        $($(#[$attr])* pub const $key: TopicKey<$ty> = $value;)*
+        /// Every topic setting and the broker settings it falls back to.
+        pub const TOPIC_SPECS: &[super::TopicSpec] = &[$(super::TopicSpec { spec: $key.spec, synonyms: $key.synonyms }),*];
+    };
+}
+
+mod broker_config;
+pub mod group_keys;
+mod groups;
+pub mod keys;
+pub mod reported_keys;
+mod topic;
+pub mod topic_keys;
+mod values;
+
+pub use broker_config::{broker_synonym_chain, is_dynamic, BrokerConfig, DynamicLayer};
+pub use groups::{validate_group_configs, GroupConfig, GroupSettings};
+pub use keys::BROKER_SPECS;
+pub use reported_keys::REPORTED_SPECS;
+pub use topic::{validate_topic_configs, TopicConfig, TopicSpec};
+pub use topic_keys::TOPIC_SPECS;
+pub use values::{ConfigError, SettingValue};
+
+/// The items of a LIST value, trimmed, empty ones dropped.
+pub(crate) fn values_list(value: &str) -> Vec<String> {
+    values::list_items(value).map(str::to_string).collect()
+}
+
+pub(crate) const I32_MAX: i64 = i32::MAX as i64;
+pub(crate) const TIMESTAMP_TYPES: &[&str] = &["CreateTime", "LogAppendTime"];
+pub(crate) const CLEANUP_POLICIES: &[&str] = &["compact", "delete"];
+pub(crate) const COMPRESSION_TYPES: &[&str] = &["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"];
+
+/// A setting's kind: how its values are validated, and the ConfigType DescribeConfigs
+/// reports (v3+).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
+    /// Kafka's INT.
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// Kafka's LONG.
     Long {
         min: i64,
         max: i64,
     },
-    /// A fraction in [0, 1].
+    /// A DOUBLE in [0, 1].
     Ratio,
     Bool,
+    /// A STRING that must be one of these.
     Choice(&'static [&'static str]),
+    /// A LIST whose items must be among these; empty is allowed.
+    List(&'static [&'static str]),
+    /// `leader/follower.replication.throttled.replicas`: `*` or `partition:broker` pairs.
+    ThrottledReplicas,
+    /// `compression.gzip.level`: -1 (the codec's default) or 1..=9.
+    GzipLevel,
+    /// A STRING with no constraint (reported-only settings).
+    Text,
+    /// A LIST with no constraint (reported-only settings).
+    TextList,
 }
 
-/// One documented setting.
+impl Kind {
+    /// Kafka's ConfigType id: BOOLEAN 1, STRING 2, INT 3, LONG 5, DOUBLE 6, LIST 7.
+    pub fn config_type(self) -> i8 {
+        match self {
+            Kind::Bool => 1,
+            Kind::Choice(_) | Kind::Text => 2,
+            Kind::Int { .. } | Kind::GzipLevel => 3,
+            Kind::Long { .. } => 5,
+            Kind::Ratio => 6,
+            Kind::List(_) | Kind::ThrottledReplicas | Kind::TextList => 7,
+        }
+    }
+
+    pub fn is_list(self) -> bool {
+        matches!(self, Kind::List(_) | Kind::ThrottledReplicas | Kind::TextList)
+    }
+}
+
+/// One documented setting. `default: None` is Kafka's "no default" (`log.retention.ms`:
+/// the value then comes from the next synonym, `log.retention.hours`).
 #[derive(Debug, Clone, Copy)]
 pub struct Spec {
     pub name: &'static str,
     pub kind: Kind,
-    pub default: &'static str,
+    pub default: Option<&'static str>,
     pub doc: &'static str,
 }
 
-/// A value type a setting can have; parses what validation already accepted.
-pub trait SettingValue: Sized {
-    fn from_validated(spec: &Spec, value: &str) -> Self;
-}
-
-impl SettingValue for i64 {
-    fn from_validated(_spec: &Spec, value: &str) -> Self {
-        value.parse().unwrap_or_default()
+impl Spec {
+    pub const fn new(name: &'static str, kind: Kind, default: &'static str, doc: &'static str) -> Spec {
+        Spec { name, kind, default: Some(default), doc }
     }
-}
 
-impl SettingValue for f64 {
-    fn from_validated(_spec: &Spec, value: &str) -> Self {
-        value.parse().unwrap_or_default()
+    /// A setting without a default of its own.
+    pub const fn unset(name: &'static str, kind: Kind, doc: &'static str) -> Spec {
+        Spec { name, kind, default: None, doc }
     }
-}
 
-impl SettingValue for bool {
-    fn from_validated(_spec: &Spec, value: &str) -> Self {
-        value == "true"
-    }
-}
-
-impl SettingValue for &'static str {
-    /// The option as the schema spells it.
-    fn from_validated(spec: &Spec, value: &str) -> Self {
-        match spec.kind {
-            Kind::Choice(options) => options.iter().find(|o| **o == value).copied().unwrap_or(spec.default),
-            _ => spec.default,
-        }
+    /// Checks `value` against the kind; the canonical text on success.
+    pub fn validate(&self, value: &str) -> Result<String, ConfigError> {
+        values::validate(self, value)
     }
 }
 
@@ -97,15 +158,39 @@ impl<T> Key<T> {
 
 impl Key<i64> {
     const fn long(name: &'static str, min: i64, max: i64, default: &'static str, doc: &'static str) -> Self {
-        Key::new(Spec { name, kind: Kind::Long { min, max }, default, doc })
+        Key::new(Spec::new(name, Kind::Long { min, max }, default, doc))
+    }
+
+    const fn int(name: &'static str, min: i64, max: i64, default: &'static str, doc: &'static str) -> Self {
+        Key::new(Spec::new(name, Kind::Int { min, max }, default, doc))
     }
 }
 
-/// A topic setting whose values are `T`, and the broker setting it falls back to.
+/// A broker setting a topic setting falls back to, with the factor that turns its unit
+/// into the topic setting's (`log.retention.hours` × 3 600 000 → `retention.ms`).
+#[derive(Debug, Clone, Copy)]
+pub struct Synonym {
+    pub name: &'static str,
+    pub factor: i64,
+}
+
+impl Synonym {
+    pub const fn of<T>(key: Key<T>) -> Synonym {
+        Synonym { name: key.spec.name, factor: 1 }
+    }
+
+    pub const fn scaled<T>(key: Key<T>, factor: i64) -> Synonym {
+        Synonym { name: key.spec.name, factor }
+    }
+}
+
+/// A topic setting whose values are `T`, and the broker settings it falls back to, in
+/// Kafka's order (the first one set wins). No synonyms: the topic default applies.
 #[derive(Debug)]
 pub struct TopicKey<T> {
     pub spec: Spec,
-    pub synonym: Key<T>,
+    pub synonyms: &'static [Synonym],
+    value: PhantomData<fn() -> T>,
 }
 
 impl<T> Clone for TopicKey<T> {
@@ -116,8 +201,8 @@ impl<T> Clone for TopicKey<T> {
 impl<T> Copy for TopicKey<T> {}
 
 impl<T> TopicKey<T> {
-    pub const fn new(spec: Spec, synonym: Key<T>) -> Self {
-        TopicKey { spec, synonym }
+    pub const fn new(spec: Spec, synonyms: &'static [Synonym]) -> Self {
+        TopicKey { spec, synonyms, value: PhantomData }
     }
 
     pub const fn name(&self) -> &'static str {
@@ -132,63 +217,20 @@ impl TopicKey<i64> {
         max: i64,
         default: &'static str,
         doc: &'static str,
-        synonym: Key<i64>,
+        synonyms: &'static [Synonym],
     ) -> Self {
-        TopicKey::new(Spec { name, kind: Kind::Long { min, max }, default, doc }, synonym)
+        TopicKey::new(Spec::new(name, Kind::Long { min, max }, default, doc), synonyms)
     }
-}
 
-/// Declares each broker key as a constant and lists their specs in `BROKER_SPECS`.
-macro_rules! broker_settings {
-    ($($(#[$attr:meta])* $key:ident: $ty:ty = $value:expr;)*) => {
-        $($(#[$attr])* pub const $key: Key<$ty> = $value;)*
-        /// Every broker setting, in the order DescribeConfigs lists them.
-        pub const BROKER_SPECS: &[Spec] = &[$($key.spec),*];
-    };
-}
-
-/// Declares each topic key as a constant and lists them, with their broker synonyms, in
-/// `TOPIC_SPECS`.
-macro_rules! topic_settings {
-    ($($(#[$attr:meta])* $key:ident: $ty:ty = $value:expr;)*) => {
-        $($(#[$attr])* pub const $key: TopicKey<$ty> = $value;)*
-        /// Every topic setting and the broker setting it falls back to.
-        pub const TOPIC_SPECS: &[(Spec, &str)] = &[$(($key.spec, $key.synonym.spec.name)),*];
-    };
-}
-
-pub mod keys;
-pub mod topic_keys;
-
-pub use keys::BROKER_SPECS;
-pub use topic_keys::TOPIC_SPECS;
-
-const I32_MAX: i64 = i32::MAX as i64;
-const TIMESTAMP_TYPES: &[&str] = &["CreateTime", "LogAppendTime"];
-const CLEANUP_POLICIES: &[&str] = &["delete", "compact", "compact,delete", "delete,compact"];
-const COMPRESSION_TYPES: &[&str] = &["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"];
-
-fn validate(spec: &Spec, value: &str) -> Result<String, ConfigError> {
-    let bad = |expected: String| ConfigError::InvalidValue { key: spec.name.into(), value: value.into(), expected };
-    match spec.kind {
-        Kind::Long { min, max } => match value.trim().parse::<i64>() {
-            Ok(v) if v >= min && v <= max => Ok(v.to_string()),
-            _ => Err(bad(format!("an integer in [{min}, {max}]"))),
-        },
-        Kind::Ratio => match value.trim().parse::<f64>() {
-            Ok(v) if (0.0..=1.0).contains(&v) => Ok(v.to_string()),
-            _ => Err(bad("a number in [0, 1]".into())),
-        },
-        Kind::Bool => match value.trim().to_ascii_lowercase().as_str() {
-            "true" => Ok("true".into()),
-            "false" => Ok("false".into()),
-            _ => Err(bad("true or false".into())),
-        },
-        Kind::Choice(options) => options
-            .iter()
-            .find(|o| o.eq_ignore_ascii_case(value.trim()))
-            .map(|o| o.to_string())
-            .ok_or_else(|| bad(format!("one of {}", options.join(", ")))),
+    const fn int(
+        name: &'static str,
+        min: i64,
+        max: i64,
+        default: &'static str,
+        doc: &'static str,
+        synonyms: &'static [Synonym],
+    ) -> Self {
+        TopicKey::new(Spec::new(name, Kind::Int { min, max }, default, doc), synonyms)
     }
 }
 
@@ -196,175 +238,67 @@ fn validate(spec: &Spec, value: &str) -> Result<String, ConfigError> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigSource {
     TopicOverride,
+    /// Set at run time for this broker (resource name = node id).
+    DynamicBroker,
+    /// Set at run time for every broker (resource name "").
+    DynamicDefault,
     BrokerStatic,
     Default,
+    /// A group's own override (GROUP resources).
+    GroupOverride,
 }
 
+impl ConfigSource {
+    /// Kafka's ConfigSource id.
+    pub fn kafka_id(self) -> i8 {
+        match self {
+            ConfigSource::TopicOverride => 1,
+            ConfigSource::DynamicBroker => 2,
+            ConfigSource::DynamicDefault => 3,
+            ConfigSource::BrokerStatic => 4,
+            ConfigSource::Default => 5,
+            ConfigSource::GroupOverride => 8,
+        }
+    }
+}
+
+/// One synonym of a described setting: a value that was, or would be, used.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigSynonym {
+    pub name: String,
+    pub value: Option<String>,
+    pub source: ConfigSource,
+}
+
+/// One described setting, as DescribeConfigs reports it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConfigEntry {
     pub name: String,
-    pub value: String,
+    /// `None` for a broker setting with no value (`log.retention.ms` when unset).
+    pub value: Option<String>,
     pub source: ConfigSource,
-    /// The broker setting a topic setting falls back to, if any.
-    pub synonym: Option<(String, String, ConfigSource)>,
+    /// In Kafka's order: the entry's own override first, then broker layers.
+    pub synonyms: Vec<ConfigSynonym>,
+    pub read_only: bool,
+    pub kind: Kind,
+    pub doc: &'static str,
 }
 
-/// Validated broker settings: explicit values plus defaults.
-#[derive(Debug, Clone, Default)]
-pub struct BrokerConfig {
-    explicit: BTreeMap<String, String>,
-}
-
-impl BrokerConfig {
-    /// Validates every pair as a whole; the first unknown key or bad value is the error.
-    pub fn from_pairs<I, K, V>(pairs: I) -> Result<Self, ConfigError>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<str>,
-    {
-        let mut explicit = BTreeMap::new();
-        for (k, v) in pairs {
-            let key = k.as_ref().trim();
-            let spec =
-                BROKER_SPECS.iter().find(|s| s.name == key).ok_or_else(|| ConfigError::UnknownKey(key.into()))?;
-            explicit.insert(key.to_string(), validate(spec, v.as_ref())?);
+impl ConfigEntry {
+    /// Source from the first synonym, as Kafka's `ConfigHelper` does.
+    pub(crate) fn from_synonyms(spec: &Spec, value: Option<String>, synonyms: Vec<ConfigSynonym>) -> ConfigEntry {
+        let source = synonyms.first().map_or(ConfigSource::Default, |s| s.source);
+        ConfigEntry {
+            name: spec.name.into(),
+            value,
+            source,
+            synonyms,
+            read_only: false,
+            kind: spec.kind,
+            doc: spec.doc,
         }
-        Ok(BrokerConfig { explicit })
-    }
-
-    fn spec(name: &str) -> Option<&'static Spec> {
-        BROKER_SPECS.iter().find(|s| s.name == name)
-    }
-
-    /// A setting's value.
-    pub fn get<T: SettingValue>(&self, key: Key<T>) -> T {
-        T::from_validated(&key.spec, &self.value_of(&key.spec).0)
-    }
-
-    /// The value (validated text) and its source.
-    fn value_of(&self, spec: &Spec) -> (String, ConfigSource) {
-        match self.explicit.get(spec.name) {
-            Some(v) => (v.clone(), ConfigSource::BrokerStatic),
-            None => (spec.default.to_string(), ConfigSource::Default),
-        }
-    }
-
-    /// The value and source of the setting called `name`, for listings by name
-    /// (DescribeConfigs); `None` for a name that is not a broker setting.
-    pub fn lookup(&self, name: &str) -> Option<(String, ConfigSource)> {
-        Self::spec(name).map(|spec| self.value_of(spec))
-    }
-
-    pub fn entries(&self) -> Vec<ConfigEntry> {
-        BROKER_SPECS
-            .iter()
-            .map(|s| {
-                let (value, source) = self.value_of(s);
-                ConfigEntry { name: s.name.into(), value, source, synonym: None }
-            })
-            .collect()
-    }
-
-    pub fn node_id(&self) -> i32 {
-        self.get(keys::NODE_ID) as i32
-    }
-}
-
-/// Validates topic overrides (CreateTopics configs). Keys must be known topic settings.
-pub fn validate_topic_configs(configs: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ConfigError> {
-    configs
-        .iter()
-        .map(|(k, v)| {
-            let (spec, _) =
-                TOPIC_SPECS.iter().find(|(s, _)| s.name == k).ok_or_else(|| ConfigError::UnknownKey(k.clone()))?;
-            Ok((k.clone(), validate(spec, v)?))
-        })
-        .collect()
-}
-
-/// A topic's effective settings: its overrides over the broker's values.
-#[derive(Debug, Clone)]
-pub struct TopicConfig<'a> {
-    pub overrides: &'a BTreeMap<String, String>,
-    pub broker: &'a BrokerConfig,
-}
-
-impl TopicConfig<'_> {
-    /// A setting's effective value: the topic's override, else its broker synonym's.
-    pub fn get<T: SettingValue>(&self, key: TopicKey<T>) -> T {
-        match self.overrides.get(key.spec.name) {
-            Some(v) => T::from_validated(&key.spec, v),
-            None => self.broker.get(key.synonym),
-        }
-    }
-
-    /// The entry of the setting called `name`, for listings by name (DescribeConfigs);
-    /// `None` for a name that is not a topic setting.
-    pub fn entry(&self, name: &str) -> Option<ConfigEntry> {
-        let (spec, synonym) = TOPIC_SPECS.iter().find(|(s, _)| s.name == name)?;
-        let (broker_value, broker_source) = self.broker.lookup(synonym)?;
-        let synonym = Some((synonym.to_string(), broker_value.clone(), broker_source));
-        Some(match self.overrides.get(spec.name) {
-            Some(v) => {
-                ConfigEntry { name: name.into(), value: v.clone(), source: ConfigSource::TopicOverride, synonym }
-            }
-            None => ConfigEntry { name: name.into(), value: broker_value, source: broker_source, synonym },
-        })
-    }
-
-    pub fn entries(&self) -> Vec<ConfigEntry> {
-        TOPIC_SPECS.iter().filter_map(|(s, _)| self.entry(s.name)).collect()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_keys_are_named() {
-        let err = BrokerConfig::from_pairs([("num.partitionz", "3")]).unwrap_err();
-        assert_eq!(err.to_string(), "unknown setting 'num.partitionz'");
-    }
-
-    #[test]
-    fn values_are_validated_with_ranges() {
-        let err = BrokerConfig::from_pairs([("num.partitions", "0")]).unwrap_err();
-        assert_eq!(err.to_string(), "invalid value '0' for 'num.partitions': expected an integer in [1, 100000]");
-        let cfg = BrokerConfig::from_pairs([("num.partitions", "3"), ("auto.create.topics.enable", "FALSE")]).unwrap();
-        assert_eq!(cfg.get(keys::NUM_PARTITIONS), 3);
-        assert!(!cfg.get(keys::AUTO_CREATE_TOPICS_ENABLE));
-        assert_eq!(cfg.lookup("message.max.bytes"), Some(("1048588".into(), ConfigSource::Default)));
-        assert_eq!(cfg.get(keys::LOG_MESSAGE_TIMESTAMP_TYPE), "CreateTime");
-    }
-
-    #[test]
-    fn every_key_has_a_distinct_name_and_a_valid_default() {
-        let mut names: Vec<&str> = BROKER_SPECS.iter().map(|s| s.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), BROKER_SPECS.len(), "a broker setting is declared twice");
-        for spec in BROKER_SPECS.iter().chain(TOPIC_SPECS.iter().map(|(s, _)| s)) {
-            validate(spec, spec.default).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
-        }
-        for (spec, synonym) in TOPIC_SPECS {
-            let broker = BrokerConfig::spec(synonym).unwrap_or_else(|| panic!("{}: no synonym {synonym}", spec.name));
-            assert_eq!(spec.kind, broker.kind, "{} and {synonym} differ in kind", spec.name);
-        }
-    }
-
-    #[test]
-    fn topic_settings_fall_back_to_broker_synonyms() {
-        let broker = BrokerConfig::from_pairs([("log.segment.bytes", "1000")]).unwrap();
-        let overrides = validate_topic_configs(&[("retention.ms".to_string(), "5".to_string())].into()).unwrap();
-        let topic = TopicConfig { overrides: &overrides, broker: &broker };
-        assert_eq!(topic.get(topic_keys::SEGMENT_BYTES), 1000);
-        assert_eq!(topic.get(topic_keys::RETENTION_MS), 5);
-        assert_eq!(topic.get(topic_keys::CLEANUP_POLICY), "delete");
-        assert_eq!(topic.entry("segment.bytes").unwrap().source, ConfigSource::BrokerStatic);
-        assert_eq!(topic.entry("retention.ms").unwrap().source, ConfigSource::TopicOverride);
-        assert_eq!(topic.entry("max.message.bytes").unwrap().source, ConfigSource::Default);
-        assert!(validate_topic_configs(&[("bogus".to_string(), "1".to_string())].into()).is_err());
-    }
-}
+mod tests;

@@ -3,55 +3,27 @@
 //! reconciled towards its target one heartbeat at a time. A partition moves only after
 //! its previous owner has confirmed releasing it, so no partition ever has two owners.
 //!
-//! Pure state like `membership.rs`: callers pass `now` and the topics' partition counts.
+//! Static members (KIP-345 under KIP-848) keep their place while they restart: a member
+//! that leaves with epoch -2 stays in the group, holding its partitions, until its session
+//! expires or a new member with the same instance id takes over its assignment. A live
+//! instance id cannot be taken (UNRELEASED_INSTANCE_ID).
+//!
+//! Pure state like `membership.rs`: callers pass `now` and the topic catalogue.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::assignor::{self, TopicPartition};
+pub use super::consumer_group_api::*;
+use super::consumer_subscription::{Subscription, TopicRegex};
+use super::membership_api::JoinParams;
 use crate::error::BrokerError;
 
 pub const DEFAULT_ASSIGNOR: &str = "uniform";
 const ASSIGNORS: &[&str] = &["uniform", "range"];
-
-#[derive(Debug, Clone)]
-pub struct ConsumerHeartbeat {
-    pub member_id: String,
-    /// 0 joins, -1 leaves, -2 leaves a static member's place open; otherwise the epoch.
-    pub member_epoch: i32,
-    pub instance_id: Option<String>,
-    pub rack_id: Option<String>,
-    pub client_id: String,
-    pub client_host: String,
-    pub rebalance_timeout: Duration,
-    /// `None`: unchanged since the last heartbeat.
-    pub subscribed_topics: Option<Vec<String>>,
-    pub server_assignor: Option<String>,
-    /// Partitions the member holds now; `None`: unchanged.
-    pub owned: Option<Vec<TopicPartition>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeartbeatOutcome {
-    pub member_id: String,
-    pub member_epoch: i32,
-    /// The member's new assignment, when it changed.
-    pub assignment: Option<BTreeSet<TopicPartition>>,
-}
-
-/// A member as ConsumerGroupDescribe shows it.
-#[derive(Debug, Clone)]
-pub struct ConsumerMemberSummary {
-    pub member_id: String,
-    pub instance_id: Option<String>,
-    pub rack_id: Option<String>,
-    pub member_epoch: i32,
-    pub client_id: String,
-    pub client_host: String,
-    pub subscribed_topics: Vec<String>,
-    pub assignment: BTreeSet<TopicPartition>,
-    pub target_assignment: BTreeSet<TopicPartition>,
-}
+/// The epoch a static member leaves with when it means to come back.
+const LEAVE_STATIC_EPOCH: i32 = -2;
+const LEAVE_EPOCH: i32 = -1;
 
 #[derive(Debug)]
 struct Member {
@@ -61,12 +33,15 @@ struct Member {
     rack_id: Option<String>,
     client_id: String,
     client_host: String,
-    subscribed: Vec<String>,
+    subscription: Subscription,
     assigned: BTreeSet<TopicPartition>,
     /// Taken from the member, not yet confirmed released.
     revoking: BTreeSet<TopicPartition>,
     last_sent: Option<BTreeSet<TopicPartition>>,
     session_deadline: Instant,
+    /// Set for a member speaking the classic protocol (JoinGroup/SyncGroup/Heartbeat):
+    /// its join, whose session timeout and protocols it keeps.
+    classic: Option<JoinParams>,
 }
 
 #[derive(Debug, Default)]
@@ -76,8 +51,13 @@ pub struct ConsumerGroup {
     assignor: Option<String>,
     members: BTreeMap<String, Member>,
     target: BTreeMap<String, BTreeSet<TopicPartition>>,
-    /// Partition counts the target was computed from: a change means recompute.
+    /// The resolved subscriptions and partition counts the target was computed from:
+    /// a change (a topic created, deleted or grown) means recompute.
+    target_subscriptions: BTreeMap<String, Vec<String>>,
     target_partitions: BTreeMap<String, i32>,
+    /// A hash of the topic catalogue last resolved against: while it and the group epoch
+    /// stay the same, heartbeats skip resolving every member's regex again.
+    target_catalogue: u64,
 }
 
 impl ConsumerGroup {
@@ -97,9 +77,10 @@ impl ConsumerGroup {
         self.assignor.as_deref().unwrap_or(DEFAULT_ASSIGNOR)
     }
 
-    /// Every topic some member subscribes to.
+    /// Every topic some member subscribes to, by name or through its regex.
     pub fn subscribed_topics(&self) -> BTreeSet<String> {
-        self.members.values().flat_map(|m| m.subscribed.iter().cloned()).collect()
+        let named = self.members.values().flat_map(|m| m.subscription.names.iter().cloned());
+        named.chain(self.target_subscriptions.values().flatten().cloned()).collect()
     }
 
     /// Kafka's consumer group states.
@@ -125,71 +106,53 @@ impl ConsumerGroup {
                 member_epoch: m.epoch,
                 client_id: m.client_id.clone(),
                 client_host: m.client_host.clone(),
-                subscribed_topics: m.subscribed.clone(),
+                subscribed_topics: m.subscription.names.clone(),
+                subscribed_topic_regex: m.subscription.regex.as_ref().map(|r| r.as_str().to_string()),
                 assignment: m.assigned.clone(),
                 target_assignment: self.target.get(id).cloned().unwrap_or_default(),
+                classic: m.classic.is_some(),
             })
             .collect()
     }
 
-    /// Handles ConsumerGroupHeartbeat. `partitions` gives the partition count of every
-    /// existing topic any member subscribes to (after this heartbeat's subscription).
+    /// The member holding `instance`, if any.
+    fn static_member(&self, instance: &str) -> Option<(&String, &Member)> {
+        self.members.iter().find(|(_, m)| m.instance_id.as_deref() == Some(instance))
+    }
+
+    /// Handles ConsumerGroupHeartbeat. `topics` is the catalogue: every existing topic's
+    /// partition count, against which names and regexes are resolved.
     pub fn heartbeat(
         &mut self,
         hb: ConsumerHeartbeat,
         now: Instant,
         session_timeout: Duration,
-        partitions: impl Fn(&BTreeSet<String>) -> BTreeMap<String, i32>,
+        topics: &BTreeMap<String, i32>,
     ) -> Result<HeartbeatOutcome, BrokerError> {
         if let Some(a) = &hb.server_assignor {
             if !ASSIGNORS.contains(&a.as_str()) {
                 return Err(BrokerError::UnsupportedAssignor(a.clone()));
             }
         }
+        // Validated before anything changes: a refused heartbeat leaves the group as it was.
+        let regex = match hb.subscribed_topic_regex.as_deref() {
+            None => None,
+            Some("") => Some(None),
+            Some(source) => Some(Some(TopicRegex::parse(source)?)),
+        };
         let member_id = match hb.member_epoch {
-            -1 | -2 => {
-                if self.members.remove(&hb.member_id).is_some() {
-                    self.group_epoch += 1;
-                }
-                return Ok(HeartbeatOutcome {
-                    member_id: hb.member_id,
-                    member_epoch: hb.member_epoch,
-                    assignment: None,
-                });
-            }
-            0 => {
-                let id = if hb.member_id.is_empty() { uuid::Uuid::new_v4().to_string() } else { hb.member_id.clone() };
+            LEAVE_EPOCH | LEAVE_STATIC_EPOCH => return self.leave(hb),
+            0 => self.join(&hb, now, session_timeout)?,
+            epoch => {
                 if let Some(instance) = &hb.instance_id {
-                    // A restarted static member takes over its instance's previous place.
-                    let previous: Vec<String> = self
-                        .members
-                        .iter()
-                        .filter(|(mid, m)| m.instance_id.as_ref() == Some(instance) && **mid != id)
-                        .map(|(mid, _)| mid.clone())
-                        .collect();
-                    for old in previous {
-                        self.members.remove(&old);
+                    match self.static_member(instance) {
+                        None => return Err(BrokerError::UnknownMemberId(hb.member_id.clone())),
+                        Some((id, _)) if *id != hb.member_id => {
+                            return Err(BrokerError::FencedInstanceId(instance.clone()))
+                        }
+                        Some(_) => {}
                     }
                 }
-                let fresh = Member {
-                    epoch: 0,
-                    previous_epoch: 0,
-                    instance_id: hb.instance_id.clone(),
-                    rack_id: hb.rack_id.clone(),
-                    client_id: hb.client_id.clone(),
-                    client_host: hb.client_host.clone(),
-                    subscribed: Vec::new(),
-                    assigned: BTreeSet::new(),
-                    revoking: BTreeSet::new(),
-                    last_sent: None,
-                    session_deadline: now + session_timeout,
-                };
-                // Joining again with epoch 0 means the member holds nothing any more.
-                self.members.insert(id.clone(), fresh);
-                self.group_epoch += 1;
-                id
-            }
-            epoch => {
                 let m = self
                     .members
                     .get(&hb.member_id)
@@ -204,13 +167,15 @@ impl ConsumerGroup {
             return Err(BrokerError::UnknownMemberId(member_id));
         };
         member.session_deadline = now + session_timeout;
-        if let Some(mut topics) = hb.subscribed_topics {
-            topics.sort();
-            topics.dedup();
-            if topics != member.subscribed {
-                member.subscribed = topics;
-                self.group_epoch += 1;
-            }
+        let mut subscription_changed = false;
+        if let Some(names) = hb.subscribed_topics {
+            subscription_changed |= member.subscription.set_names(names);
+        }
+        if let Some(regex) = regex {
+            subscription_changed |= member.subscription.set_regex(regex);
+        }
+        if subscription_changed {
+            self.group_epoch += 1;
         }
         if let Some(owned) = hb.owned {
             let owned: BTreeSet<TopicPartition> = owned.into_iter().collect();
@@ -219,14 +184,7 @@ impl ConsumerGroup {
         if let Some(a) = hb.server_assignor {
             self.assignor = Some(a);
         }
-        let counts = partitions(&self.subscribed_topics());
-        if self.group_epoch > self.assignment_epoch || counts != self.target_partitions {
-            let subscriptions = self.members.iter().map(|(id, m)| (id.clone(), m.subscribed.clone())).collect();
-            self.target = assignor::assign(self.assignor(), &subscriptions, &counts);
-            self.target_partitions = counts;
-            self.group_epoch = self.group_epoch.max(self.assignment_epoch + 1);
-            self.assignment_epoch = self.group_epoch;
-        }
+        self.maybe_compute_target(topics);
         self.reconcile(&member_id);
         let member = self.members.get_mut(&member_id).ok_or_else(|| BrokerError::UnknownMemberId(member_id.clone()))?;
         let changed = member.last_sent.as_ref() != Some(&member.assigned);
@@ -238,6 +196,119 @@ impl ConsumerGroup {
             member_epoch: member.epoch,
             assignment: changed.then(|| member.assigned.clone()),
         })
+    }
+
+    /// A heartbeat with epoch 0: a new member, a member starting over, or a static member
+    /// taking over the place its instance id left open. Returns the member id.
+    fn join(&mut self, hb: &ConsumerHeartbeat, now: Instant, session_timeout: Duration) -> Result<String, BrokerError> {
+        let id = if hb.member_id.is_empty() { uuid::Uuid::new_v4().to_string() } else { hb.member_id.clone() };
+        let previous = hb
+            .instance_id
+            .as_deref()
+            .and_then(|instance| self.static_member(instance))
+            .filter(|(old_id, _)| **old_id != id)
+            .map(|(old_id, old)| (old_id.clone(), old.epoch, old.classic.is_some()));
+        if let Some((old_id, old_epoch, old_is_classic)) = previous {
+            // Kafka lets an instance move from the classic protocol to this one at once.
+            if old_epoch != LEAVE_STATIC_EPOCH && !old_is_classic {
+                return Err(BrokerError::UnreleasedInstanceId(hb.instance_id.clone().unwrap_or_default()));
+            }
+            // The restarted instance takes over the old member's assignment under its new
+            // id, without a rebalance.
+            if let Some(mut m) = self.members.remove(&old_id) {
+                m.epoch = 0;
+                m.previous_epoch = 0;
+                m.rack_id = hb.rack_id.clone();
+                m.client_id = hb.client_id.clone();
+                m.client_host = hb.client_host.clone();
+                m.last_sent = None;
+                m.session_deadline = now + session_timeout;
+                m.classic = None;
+                self.members.insert(id.clone(), m);
+            }
+            if let Some(t) = self.target.remove(&old_id) {
+                self.target.insert(id.clone(), t);
+            }
+            if let Some(s) = self.target_subscriptions.remove(&old_id) {
+                self.target_subscriptions.insert(id.clone(), s);
+            }
+            return Ok(id);
+        }
+        let fresh = Member {
+            epoch: 0,
+            previous_epoch: 0,
+            instance_id: hb.instance_id.clone(),
+            rack_id: hb.rack_id.clone(),
+            client_id: hb.client_id.clone(),
+            client_host: hb.client_host.clone(),
+            subscription: Subscription::default(),
+            assigned: BTreeSet::new(),
+            revoking: BTreeSet::new(),
+            last_sent: None,
+            session_deadline: now + session_timeout,
+            classic: None,
+        };
+        // Joining again with epoch 0 means the member holds nothing any more.
+        self.members.insert(id.clone(), fresh);
+        self.group_epoch += 1;
+        Ok(id)
+    }
+
+    /// A heartbeat with epoch -1 (leave) or -2 (a static member leaving for a restart).
+    fn leave(&mut self, hb: ConsumerHeartbeat) -> Result<HeartbeatOutcome, BrokerError> {
+        let outcome =
+            Ok(HeartbeatOutcome { member_id: hb.member_id.clone(), member_epoch: hb.member_epoch, assignment: None });
+        let Some(instance) = &hb.instance_id else {
+            if self.members.remove(&hb.member_id).is_none() {
+                return Err(BrokerError::UnknownMemberId(hb.member_id));
+            }
+            self.group_epoch += 1;
+            return outcome;
+        };
+        let id = match self.static_member(instance) {
+            None => return Err(BrokerError::UnknownMemberId(hb.member_id)),
+            Some((id, _)) if *id != hb.member_id => return Err(BrokerError::FencedInstanceId(instance.clone())),
+            Some((id, _)) => id.clone(),
+        };
+        if hb.member_epoch == LEAVE_STATIC_EPOCH {
+            // Kept, partitions and all, until the session expires or the instance returns.
+            if let Some(m) = self.members.get_mut(&id) {
+                m.epoch = LEAVE_STATIC_EPOCH;
+            }
+        } else {
+            self.members.remove(&id);
+            self.group_epoch += 1;
+        }
+        outcome
+    }
+
+    /// Recomputes the target assignment when the group epoch moved on or the resolved
+    /// subscriptions or partition counts differ from those of the current target.
+    fn maybe_compute_target(&mut self, topics: &BTreeMap<String, i32>) {
+        let catalogue = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            topics.hash(&mut h);
+            h.finish()
+        };
+        if self.group_epoch == self.assignment_epoch && catalogue == self.target_catalogue {
+            return;
+        }
+        self.target_catalogue = catalogue;
+        let subscriptions: BTreeMap<String, Vec<String>> =
+            self.members.iter().map(|(id, m)| (id.clone(), m.subscription.resolve(topics))).collect();
+        let counts: BTreeMap<String, i32> =
+            subscriptions.values().flatten().filter_map(|t| topics.get(t).map(|count| (t.clone(), *count))).collect();
+        if self.group_epoch > self.assignment_epoch
+            || counts != self.target_partitions
+            || subscriptions != self.target_subscriptions
+        {
+            self.target = assignor::assign(self.assignor(), &subscriptions, &counts);
+            self.target_subscriptions = subscriptions;
+            self.target_partitions = counts;
+            self.group_epoch = self.group_epoch.max(self.assignment_epoch + 1);
+            self.assignment_epoch = self.group_epoch;
+        }
     }
 
     /// Moves one member towards its target: first take away what it must give up; once
@@ -269,16 +340,21 @@ impl ConsumerGroup {
         }
     }
 
-    /// Validates an offset commit from a member of this protocol.
+    /// Validates an offset commit as Kafka's `ConsumerGroup.validateOffsetCommit`: a
+    /// negative epoch while the group has no members is a commit from outside the group
+    /// (an admin client, or a consumer using `assign()`); otherwise the member must exist
+    /// and commit at exactly its current epoch.
     pub fn check_commit(&self, member_id: &str, epoch: i32) -> Result<(), BrokerError> {
+        if epoch < 0 && self.members.is_empty() {
+            return Ok(());
+        }
         let m = self.members.get(member_id).ok_or_else(|| BrokerError::UnknownMemberId(member_id.into()))?;
-        if epoch > m.epoch {
-            return Err(BrokerError::FencedMemberEpoch { given: epoch, current: m.epoch });
+        match (epoch == m.epoch, m.classic.is_some()) {
+            (true, _) => Ok(()),
+            // A classic member's generation is its member epoch.
+            (false, true) => Err(BrokerError::IllegalGeneration { given: epoch, current: m.epoch }),
+            (false, false) => Err(BrokerError::StaleMemberEpoch { given: epoch, current: m.epoch }),
         }
-        if epoch < m.epoch {
-            return Err(BrokerError::StaleMemberEpoch { given: epoch, current: m.epoch });
-        }
-        Ok(())
     }
 
     /// Removes members whose session expired; returns their ids.
@@ -299,73 +375,10 @@ impl ConsumerGroup {
     }
 }
 
+#[path = "consumer_group_classic.rs"]
+mod classic;
+pub use classic::ClassicMemberState;
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hb(
-        member_id: &str,
-        epoch: i32,
-        topics: Option<&[&str]>,
-        owned: Option<Vec<TopicPartition>>,
-    ) -> ConsumerHeartbeat {
-        ConsumerHeartbeat {
-            member_id: member_id.into(),
-            member_epoch: epoch,
-            instance_id: None,
-            rack_id: None,
-            client_id: "c".into(),
-            client_host: "/127.0.0.1".into(),
-            rebalance_timeout: Duration::from_secs(30),
-            subscribed_topics: topics.map(|t| t.iter().map(|s| s.to_string()).collect()),
-            server_assignor: None,
-            owned,
-        }
-    }
-
-    fn four(_: &BTreeSet<String>) -> BTreeMap<String, i32> {
-        [("t".to_string(), 4)].into()
-    }
-
-    #[test]
-    fn a_partition_moves_only_after_its_owner_releases_it() {
-        let (mut g, now, s) = (ConsumerGroup::default(), Instant::now(), Duration::from_secs(45));
-        let a = g.heartbeat(hb("a", 0, Some(&["t"]), None), now, s, four).unwrap();
-        assert_eq!(a.assignment.as_ref().unwrap().len(), 4);
-        let a_epoch = a.member_epoch;
-        let b = g.heartbeat(hb("b", 0, Some(&["t"]), None), now, s, four).unwrap();
-        assert_eq!(b.assignment, Some(BTreeSet::new()), "b waits: a still owns everything");
-        assert_eq!(g.state(), "Reconciling");
-        // a is told to give two partitions up, at its old epoch.
-        let a = g.heartbeat(hb("a", a_epoch, None, None), now, s, four).unwrap();
-        let kept = a.assignment.unwrap();
-        assert_eq!((kept.len(), a.member_epoch), (2, a_epoch));
-        // b still gets nothing until a confirms.
-        assert_eq!(g.heartbeat(hb("b", b.member_epoch, None, None), now, s, four).unwrap().assignment, None);
-        let a = g.heartbeat(hb("a", a_epoch, None, Some(kept.iter().cloned().collect())), now, s, four).unwrap();
-        assert!(a.member_epoch > a_epoch);
-        let b = g.heartbeat(hb("b", b.member_epoch, None, None), now, s, four).unwrap();
-        let got = b.assignment.unwrap();
-        assert_eq!(got.len(), 2);
-        assert!(got.is_disjoint(&kept));
-        assert_eq!(g.state(), "Stable");
-        // Leaving hands b's partitions back to a at the next heartbeat.
-        g.heartbeat(hb("b", -1, None, None), now, s, four).unwrap();
-        let a = g.heartbeat(hb("a", a.member_epoch, None, None), now, s, four).unwrap();
-        assert_eq!(a.assignment.unwrap().len(), 4);
-    }
-
-    #[test]
-    fn stale_epochs_and_unknown_members_are_refused() {
-        let (mut g, now, s) = (ConsumerGroup::default(), Instant::now(), Duration::from_secs(45));
-        let a = g.heartbeat(hb("a", 0, Some(&["t"]), None), now, s, four).unwrap();
-        assert!(matches!(
-            g.heartbeat(hb("a", a.member_epoch + 5, None, None), now, s, four),
-            Err(BrokerError::FencedMemberEpoch { .. })
-        ));
-        assert!(matches!(g.heartbeat(hb("zz", 3, None, None), now, s, four), Err(BrokerError::UnknownMemberId(_))));
-        assert!(matches!(g.check_commit("a", a.member_epoch - 1), Err(BrokerError::StaleMemberEpoch { .. })));
-        assert_eq!(g.tick(now + Duration::from_secs(46)), vec!["a".to_string()]);
-        assert_eq!(g.state(), "Empty");
-    }
-}
+#[path = "consumer_group_tests.rs"]
+mod tests;

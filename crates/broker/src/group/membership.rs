@@ -408,9 +408,12 @@ impl Group {
     }
 
     fn check_member(&self, member_id: &str, instance: Option<&str>) -> Result<(), BrokerError> {
+        // Kafka's `ClassicGroup.validateMember`: the instance id first, then the member id.
         if let Some(instance) = instance {
-            if self.static_members.get(instance).is_some_and(|m| m != member_id) {
-                return Err(BrokerError::FencedInstanceId(instance.into()));
+            match self.static_members.get(instance) {
+                None => return Err(BrokerError::UnknownMemberId(member_id.into())),
+                Some(current) if current != member_id => return Err(BrokerError::FencedInstanceId(instance.into())),
+                Some(_) => {}
             }
         }
         if !self.members.contains_key(member_id) {
@@ -531,19 +534,25 @@ impl Group {
         self.maybe_complete_join(now);
     }
 
-    /// Validates an offset commit's member and generation. Simple commits
-    /// (generation -1, no member) are allowed while the group has no members.
+    /// Validates an offset commit as Kafka's `ClassicGroup.validateOffsetCommit`, in its
+    /// order: a negative generation while the group is Empty is a commit from outside the
+    /// group (admin client, `assign()` consumer) and passes whatever member id it carries;
+    /// one naming a member or generation must name a current member (FENCED_INSTANCE_ID
+    /// for a replaced static instance) of this generation; one naming neither is refused
+    /// with UNKNOWN_MEMBER_ID while the group has members. Members of the generation may
+    /// commit while the group prepares a rebalance (clients commit in their revocation
+    /// callback); only CompletingRebalance, before the assignment is known, refuses.
     pub fn check_commit(&self, generation: i32, member_id: &str, instance: Option<&str>) -> Result<(), BrokerError> {
-        if generation < 0 && member_id.is_empty() {
-            return if self.members.is_empty() {
-                Ok(())
-            } else {
-                Err(BrokerError::IllegalGeneration { given: generation, current: self.generation })
-            };
+        if generation < 0 && self.state == GroupState::Empty {
+            return Ok(());
         }
-        self.check_member(member_id, instance)?;
-        self.check_generation(generation)?;
-        if self.state == GroupState::PreparingRebalance {
+        if generation >= 0 || !member_id.is_empty() || instance.is_some() {
+            self.check_member(member_id, instance)?;
+            self.check_generation(generation)?;
+        } else if self.state != GroupState::Empty {
+            return Err(BrokerError::UnknownMemberId(member_id.into()));
+        }
+        if self.state == GroupState::CompletingRebalance {
             return Err(BrokerError::RebalanceInProgress);
         }
         Ok(())
@@ -576,3 +585,6 @@ impl Group {
         sessions.chain(pending).chain(self.rebalance_deadline).chain(self.initial_delay_until).min()
     }
 }
+
+#[path = "membership_migration.rs"]
+mod migration;

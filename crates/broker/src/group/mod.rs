@@ -1,17 +1,22 @@
 //! The group coordinator: consumer groups under the classic protocol (`membership.rs`)
-//! and the consumer protocol of KIP-848 (`consumer_group.rs`), and their committed
-//! offsets (`offsets.rs`). Membership logic is pure state; this module owns the
+//! and the consumer protocol of KIP-848 (`consumer_group.rs`, which also serves classic
+//! members of a group being migrated, `migration.rs`), and their committed offsets
+//! (`offsets.rs`). Membership logic is pure state; this module owns the
 //! registry, the one timer task that expires sessions and completes rebalances, and the
 //! broker calls front-ends make.
 
 mod assignor;
 mod consumer_group;
+mod consumer_group_api;
+mod consumer_protocol;
+mod consumer_subscription;
 mod membership;
 mod membership_api;
+mod migration;
 mod offsets;
 mod offsets_format;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,7 +38,8 @@ use membership::Group;
 
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
-/// A group id's state: members of either protocol (never both at once) and offsets.
+/// A group id's state and offsets. Its members are in `membership` (a classic group) or
+/// in `consumer` (a consumer group, classic-protocol members included), never both.
 pub(crate) struct GroupEntry {
     membership: Group,
     consumer: ConsumerGroup,
@@ -138,12 +144,15 @@ impl Broker {
             return Err(BrokerError::InvalidSessionTimeout { given: session_ms as i32, min, max });
         }
         let initial_delay = Duration::from_millis(self.config.get(keys::GROUP_INITIAL_REBALANCE_DELAY_MS) as u64);
+        let topics = self.topic_catalogue();
         let reply = self.with_group(group_id, |g| {
             if !g.consumer.is_empty() {
-                return Err(BrokerError::InconsistentGroupProtocol(format!(
-                    "group '{group_id}' uses the consumer protocol"
-                )));
+                // A consumer group serves classic members itself, answering at once.
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let _ = tx.send(g.consumer.classic_join(params, Instant::now(), &topics));
+                return Ok::<_, BrokerError>(rx);
             }
+            g.forget_empty_consumer_group();
             Ok(g.membership.join(params, Instant::now(), initial_delay))
         })?;
         reply.await.unwrap_or(Err(BrokerError::RebalanceInProgress))
@@ -160,6 +169,11 @@ impl Broker {
     ) -> Result<SyncOutcome> {
         self.authorize(ctx, Operation::Read, Resource::Group(group_id))?;
         let reply = self.with_existing_group(group_id, |g| {
+            if !g.consumer.is_empty() {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let _ = tx.send(g.consumer.classic_sync(generation, member_id, instance, Instant::now()));
+                return Ok(rx);
+            }
             Ok(g.membership.sync(generation, member_id, instance, assignments, Instant::now()))
         })?;
         reply.await.unwrap_or(Err(BrokerError::RebalanceInProgress))
@@ -174,7 +188,12 @@ impl Broker {
         instance: Option<&str>,
     ) -> Result<()> {
         self.authorize(ctx, Operation::Read, Resource::Group(group_id))?;
-        self.with_existing_group(group_id, |g| g.membership.heartbeat(generation, member_id, instance, Instant::now()))
+        self.with_existing_group(group_id, |g| {
+            if !g.consumer.is_empty() {
+                return g.consumer.classic_heartbeat(generation, member_id, instance, Instant::now());
+            }
+            g.membership.heartbeat(generation, member_id, instance, Instant::now())
+        })
     }
 
     /// Removes members; one result per (member id, instance id) given.
@@ -189,7 +208,14 @@ impl Broker {
         Ok(members
             .iter()
             .map(|(member_id, instance)| {
-                self.with_existing_group(group_id, |g| g.membership.leave(member_id, instance.as_deref(), now))
+                self.with_existing_group(group_id, |g| {
+                    if g.consumer.is_empty() {
+                        return g.membership.leave(member_id, instance.as_deref(), now);
+                    }
+                    let left = g.consumer.classic_leave(member_id, instance.as_deref());
+                    g.maybe_downgrade(now);
+                    left
+                })
             })
             .collect())
     }
@@ -205,18 +231,22 @@ impl Broker {
         if group_id.is_empty() {
             return Err(BrokerError::InvalidGroupId(group_id.into()));
         }
-        let session = Duration::from_millis(self.config.get(keys::GROUP_CONSUMER_SESSION_TIMEOUT_MS) as u64);
-        let partitions = |topics: &BTreeSet<String>| {
-            topics.iter().filter_map(|t| self.topic(t).map(|h| (t.clone(), h.partitions.len() as i32))).collect()
-        };
+        // The group's own consumer.session.timeout.ms (GROUP config), else the broker's.
+        let session = Duration::from_millis(self.group_config(group_id).consumer_session_timeout_ms as u64);
+        let topics = self.topic_catalogue();
         self.with_group(group_id, |g| {
-            if !g.membership.is_empty() {
-                return Err(BrokerError::InconsistentGroupProtocol(format!(
-                    "group '{group_id}' uses the classic protocol"
-                )));
-            }
-            g.consumer.heartbeat(heartbeat, Instant::now(), session, partitions)
+            let now = Instant::now();
+            g.upgrade_for_consumer_protocol(group_id, now)?;
+            let outcome = g.consumer.heartbeat(heartbeat, now, session, &topics);
+            g.maybe_downgrade(now);
+            outcome
         })
+    }
+
+    /// Every topic's partition count: what subscriptions resolve against. Read before
+    /// the group lock is taken.
+    fn topic_catalogue(&self) -> BTreeMap<String, i32> {
+        self.all_topics().iter().map(|t| (t.meta.name.clone(), t.partitions.len() as i32)).collect()
     }
 
     pub fn consumer_heartbeat_interval(&self) -> Duration {
@@ -327,6 +357,7 @@ impl Broker {
                         for id in e.consumer.tick(now) {
                             tracing::info!(group = %e.membership.id, member = %id, "consumer-protocol member session expired");
                         }
+                        e.maybe_downgrade(now);
                         [e.membership.next_deadline(), e.consumer.next_deadline()].into_iter().flatten().min()
                     })
                     .min()

@@ -10,7 +10,7 @@ use crate::access::RequestContext;
 use crate::admin::NewTopic;
 use crate::config::BrokerConfig;
 
-fn broker() -> Arc<Broker> {
+pub(super) fn broker() -> Arc<Broker> {
     let config =
         BrokerConfig::from_pairs([("group.initial.rebalance.delay.ms", "0"), ("group.min.session.timeout.ms", "100")])
             .unwrap();
@@ -239,4 +239,84 @@ async fn a_coordinator_partition_unloads_and_reloads_its_groups() {
     assert_eq!(committed(&b), None, "another node coordinates the group now");
     b.leadership_changed(OFFSETS_TOPIC, 0..1, true).unwrap();
     assert_eq!(committed(&b), Some(5), "reloaded from the partition");
+}
+
+fn commit_t0(offset: i64) -> Vec<OffsetCommit> {
+    vec![OffsetCommit { topic: "t".into(), partition: 0, offset, leader_epoch: 0, metadata: String::new() }]
+}
+
+#[tokio::test]
+async fn members_commit_while_the_group_prepares_a_rebalance_but_not_while_it_completes() {
+    let b = broker();
+    let ctx = RequestContext::local();
+    let first = join(&b, 6000).await;
+    b.sync_group(&ctx, "g", 1, &first.member_id, None, vec![]).await.unwrap();
+    // A second member arrives: the group prepares a rebalance while the first still
+    // consumes generation 1 and commits in its revocation callback, as Kafka allows.
+    let b2 = b.clone();
+    let second = tokio::spawn(async move { join(&b2, 6000).await });
+    while b.describe_group(&ctx, "g").unwrap().state != Some(GroupState::PreparingRebalance) {
+        tokio::task::yield_now().await;
+    }
+    let results = b.commit_offsets(&ctx, "g", 1, &first.member_id, None, commit_t0(3)).await.unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+    // The rejoin completes generation 2; before SyncGroup the commit must wait.
+    let again = b.join_group(&ctx, "g", params(&first.member_id, 6000)).await.unwrap();
+    second.await.unwrap();
+    assert_eq!(b.describe_group(&ctx, "g").unwrap().state, Some(GroupState::CompletingRebalance));
+    assert!(matches!(
+        b.commit_offsets(&ctx, "g", again.generation_id, &again.member_id, None, commit_t0(4)).await,
+        Err(BrokerError::RebalanceInProgress)
+    ));
+    assert!(matches!(
+        b.commit_offsets(&ctx, "g", 1, &again.member_id, None, commit_t0(4)).await,
+        Err(BrokerError::IllegalGeneration { .. })
+    ));
+    // An admin commit (no member, generation -1) on a group with members: UNKNOWN_MEMBER_ID.
+    assert!(matches!(
+        b.commit_offsets(&ctx, "g", -1, "", None, commit_t0(5)).await,
+        Err(BrokerError::UnknownMemberId(_))
+    ));
+    let committed = b.fetch_offsets(&ctx, "g", None).unwrap();
+    assert_eq!(committed[0].1[0].1.as_ref().map(|c| c.offset), Some(3));
+}
+
+#[tokio::test]
+async fn commits_from_outside_the_group_pass_while_it_is_empty() {
+    let b = broker();
+    let ctx = RequestContext::local();
+    // A consumer using assign() commits with its own member id and generation -1.
+    let results = b.commit_offsets(&ctx, "simple", -1, "assign-only-member", None, commit_t0(9)).await.unwrap();
+    assert!(results[0].is_ok());
+    let results = b.commit_offsets(&ctx, "simple", -1, "", None, commit_t0(10)).await.unwrap();
+    assert!(results[0].is_ok());
+    assert!(matches!(
+        b.commit_offsets(&ctx, "simple", 3, "nobody", None, commit_t0(11)).await,
+        Err(BrokerError::UnknownMemberId(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_replaced_classic_static_member_is_fenced() {
+    let b = broker();
+    let ctx = RequestContext::local();
+    let static_params = || JoinParams { group_instance_id: Some("inst".into()), ..params("", 6000) };
+    let old = b.join_group(&ctx, "g", static_params()).await.unwrap();
+    b.sync_group(&ctx, "g", old.generation_id, &old.member_id, Some("inst"), vec![]).await.unwrap();
+    let new = b.join_group(&ctx, "g", static_params()).await.unwrap();
+    assert_ne!(new.member_id, old.member_id);
+    assert_eq!(new.generation_id, old.generation_id, "a restarted static member causes no rebalance");
+    assert!(matches!(
+        b.heartbeat(&ctx, "g", old.generation_id, &old.member_id, Some("inst")),
+        Err(BrokerError::FencedInstanceId(_))
+    ));
+    assert!(matches!(
+        b.commit_offsets(&ctx, "g", old.generation_id, &old.member_id, Some("inst"), commit_t0(1)).await,
+        Err(BrokerError::FencedInstanceId(_))
+    ));
+    assert!(matches!(
+        b.heartbeat(&ctx, "g", old.generation_id, &old.member_id, Some("other-inst")),
+        Err(BrokerError::UnknownMemberId(_))
+    ));
+    b.heartbeat(&ctx, "g", new.generation_id, &new.member_id, Some("inst")).unwrap();
 }

@@ -69,6 +69,21 @@ pub enum MetadataEvent {
         partitions: u32,
         settings: Value,
     },
+    /// Client quotas set or removed (AlterClientQuotas), all of one request in one event.
+    ClientQuotasAltered {
+        changes: Vec<crate::quotas::QuotaChange>,
+    },
+    /// A dynamic broker config layer replaced as a whole (KIP-226): `resource` "" is every
+    /// broker's default, a node id that broker's own.
+    BrokerConfigsChanged {
+        resource: String,
+        configs: BTreeMap<String, String>,
+    },
+    /// A group's configs (GROUP resources, KIP-848) replaced as a whole; empty removes them.
+    GroupConfigsChanged {
+        group: String,
+        configs: BTreeMap<String, String>,
+    },
 }
 
 impl MetadataEvent {
@@ -83,7 +98,11 @@ impl MetadataEvent {
             | MetadataEvent::TopicReshaped { name, .. }
             | MetadataEvent::StreamSettingsChanged { name, .. }
             | MetadataEvent::StreamResharded { name, .. } => Some(name),
-            MetadataEvent::ClusterCreated { .. } | MetadataEvent::ProducerIdsReserved { .. } => None,
+            MetadataEvent::ClusterCreated { .. }
+            | MetadataEvent::ProducerIdsReserved { .. }
+            | MetadataEvent::ClientQuotasAltered { .. }
+            | MetadataEvent::BrokerConfigsChanged { .. }
+            | MetadataEvent::GroupConfigsChanged { .. } => None,
         }
     }
 }

@@ -15,6 +15,11 @@ pub struct MetadataState {
     pub topic_names_by_id: HashMap<Uuid, String>,
     /// First producer id not yet reserved.
     pub next_producer_id: i64,
+    pub client_quotas: crate::quotas::ClientQuotaImage,
+    /// Dynamic broker config layers by resource name ("" or a node id).
+    pub broker_configs: BTreeMap<String, BTreeMap<String, String>>,
+    /// Groups' own configs, by group id.
+    pub group_configs: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl MetadataState {
@@ -68,12 +73,31 @@ impl MetadataState {
                     t.attributes.insert(LEGACY_STREAM_NAMESPACE.into(), settings.clone());
                 }
             }
+            MetadataEvent::BrokerConfigsChanged { resource, configs } => {
+                replace_or_remove(&mut self.broker_configs, resource, configs)
+            }
+            MetadataEvent::GroupConfigsChanged { group, configs } => {
+                replace_or_remove(&mut self.group_configs, group, configs)
+            }
             MetadataEvent::ProducerIdsReserved { next } => self.next_producer_id = self.next_producer_id.max(*next),
+            MetadataEvent::ClientQuotasAltered { changes } => changes.iter().for_each(|c| self.client_quotas.apply(c)),
             MetadataEvent::TopicDeleted { name } => {
                 if let Some(t) = self.topics.remove(name) {
                     self.topic_names_by_id.remove(&t.topic_id);
                 }
             }
         }
+    }
+}
+
+fn replace_or_remove(
+    map: &mut BTreeMap<String, BTreeMap<String, String>>,
+    key: &str,
+    configs: &BTreeMap<String, String>,
+) {
+    if configs.is_empty() {
+        map.remove(key);
+    } else {
+        map.insert(key.to_string(), configs.clone());
     }
 }

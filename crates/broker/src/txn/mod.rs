@@ -14,6 +14,7 @@
 
 mod coordinator;
 mod state_log;
+mod verification;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -73,6 +74,8 @@ type Slot = Arc<tokio::sync::Mutex<Option<TxnMeta>>>;
 #[derive(Default)]
 pub(crate) struct Transactions {
     slots: Mutex<HashMap<String, Slot>>,
+    /// What the produce path checks transactional batches against.
+    pub(crate) open: verification::OpenTransactions,
 }
 
 impl Transactions {

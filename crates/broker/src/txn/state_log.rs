@@ -21,7 +21,12 @@ impl Broker {
             self.internal_topic(TRANSACTION_STATE_TOPIC, crate::config::keys::TRANSACTION_STATE_LOG_NUM_PARTITIONS)?;
         let partition = partition_for(transactional_id, handle.partitions.len());
         self.write_internal(TRANSACTION_STATE_TOPIC, partition, vec![(transactional_id.as_bytes().to_vec(), value)])
-            .await
+            .await?;
+        match meta {
+            Some(meta) => self.transactions.open.note(transactional_id, meta),
+            None => self.transactions.open.forget(transactional_id),
+        }
+        Ok(())
     }
 
     /// Loads the transactional ids kept in `partition` of `__transaction_state`: this node
@@ -46,6 +51,7 @@ impl Broker {
         let mut slots = self.transactions.slots.lock();
         for (id, meta) in latest {
             if let Some(meta) = meta {
+                self.transactions.open.note(&id, &meta);
                 slots.insert(id, Arc::new(tokio::sync::Mutex::new(Some(meta))));
             }
         }
@@ -56,7 +62,13 @@ impl Broker {
     /// Forgets the transactional ids kept in `partition` of `__transaction_state`.
     pub(crate) fn unload_transactions(&self, partition: i32) {
         let partitions = self.internal_partitions(TRANSACTION_STATE_TOPIC);
-        self.transactions.slots.lock().retain(|id, _| partition_for(id, partitions) != partition);
+        self.transactions.slots.lock().retain(|id, _| {
+            let keep = partition_for(id, partitions) != partition;
+            if !keep {
+                self.transactions.open.forget(id);
+            }
+            keep
+        });
         tracing::info!(partition, "unloaded transaction state");
     }
 }

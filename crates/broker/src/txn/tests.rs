@@ -273,3 +273,28 @@ async fn read_committed_sends_file_slices_only_when_wholly_stable() {
     assert!(part.read_for_sending(whole.last_stable_offset, 1 << 20, true).unwrap().records.is_empty());
     assert!(part.read_for_sending(whole.last_stable_offset + 1, 1 << 20, true).is_err());
 }
+
+#[tokio::test]
+async fn a_transactional_batch_is_stored_only_in_a_partition_its_transaction_added() {
+    let b = with_topic(Broker::in_memory(BrokerConfig::default()));
+    let ctx = RequestContext::local();
+    let p = b.init_transactional_producer(&ctx, "tx", 60_000, None).await.unwrap();
+    let stray = b.append(&ctx, "t", 0, &txn_batch(p, 0, "stray"));
+    assert!(matches!(stray, Err(BrokerError::PartitionNotInTransaction { .. })), "{stray:?}");
+    b.add_partitions_to_txn(&ctx, "tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
+    b.append(&ctx, "t", 0, &txn_batch(p, 0, "a")).unwrap();
+    b.append(&ctx, "t", 0, &txn_batch(p, 1, "b")).unwrap();
+    assert!(matches!(
+        b.append(&ctx, "t", 1, &txn_batch(p, 0, "other")),
+        Err(BrokerError::PartitionNotInTransaction { .. })
+    ));
+    b.end_txn(&ctx, "tx", p.0, p.1, true).await.unwrap();
+    // The transaction is over: a late batch would open one nobody closes.
+    assert!(matches!(
+        b.append(&ctx, "t", 0, &txn_batch(p, 2, "late")),
+        Err(BrokerError::PartitionNotInTransaction { .. })
+    ));
+    let partition = b.partition("t", 0).unwrap();
+    assert_eq!(partition.last_stable_offset(), partition.offsets().log_end_offset, "no hanging transaction");
+    assert_eq!(b.partition("t", 1).unwrap().offsets().log_end_offset, 0, "nothing of the stray batches stored");
+}

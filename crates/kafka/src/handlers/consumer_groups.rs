@@ -56,16 +56,11 @@ pub(crate) fn heartbeat(
             .subscribed_topic_names
             .as_ref()
             .map(|ts| ts.iter().map(|t| t.0.to_string()).collect()),
+        // Only v1 carries it; INVALID_REGULAR_EXPRESSION is therefore only ever sent to v1.
+        subscribed_topic_regex: request.subscribed_topic_regex.as_ref().map(|r| r.to_string()),
         server_assignor: request.server_assignor.as_ref().map(|s| s.to_string()),
         owned,
     };
-    if request.subscribed_topic_regex.as_ref().is_some_and(|r| !r.is_empty()) {
-        return ConsumerGroupHeartbeatResponse::default()
-            .with_error_code(ResponseError::InvalidRequest.code())
-            .with_error_message(Some(str_bytes(
-                "subscribed_topic_regex is not supported yet; subscribe by topic names",
-            )));
-    }
     match ctx.broker.consumer_group_heartbeat(&ctx.caller, &request.group_id.0, heartbeat) {
         Ok(outcome) => {
             let assignment = outcome.assignment.map(|a| {
@@ -79,7 +74,9 @@ pub(crate) fn heartbeat(
                 .with_error_code(NONE)
                 .with_member_id(Some(str_bytes(outcome.member_id)))
                 .with_member_epoch(outcome.member_epoch)
-                .with_heartbeat_interval_ms(ctx.broker.consumer_heartbeat_interval().as_millis() as i32)
+                .with_heartbeat_interval_ms(
+                    ctx.broker.group_config(&request.group_id.0).consumer_heartbeat_interval_ms as i32,
+                )
                 .with_assignment(assignment)
         }
         Err(e) => ConsumerGroupHeartbeatResponse::default()
@@ -104,7 +101,7 @@ fn described_assignment(ctx: &Scope, partitions: &BTreeSet<(String, i32)>) -> De
 pub(crate) fn describe(
     ctx: &Arc<Scope>,
     request: ConsumerGroupDescribeRequest,
-    _version: i16,
+    version: i16,
 ) -> ConsumerGroupDescribeResponse {
     let groups = request
         .group_ids
@@ -123,7 +120,14 @@ pub(crate) fn describe(
                     .members
                     .iter()
                     .map(|m| {
+                        // v1 tells classic members (served during a migration) apart.
+                        let member_type = match (version >= 1, m.classic) {
+                            (false, _) => -1,
+                            (true, true) => 0,
+                            (true, false) => 1,
+                        };
                         Member::default()
+                            .with_member_type(member_type)
                             .with_member_id(str_bytes(m.member_id.clone()))
                             .with_instance_id(m.instance_id.clone().map(str_bytes))
                             .with_rack_id(m.rack_id.clone().map(str_bytes))
@@ -133,6 +137,7 @@ pub(crate) fn describe(
                             .with_subscribed_topic_names(
                                 m.subscribed_topics.iter().map(|t| TopicName(str_bytes(t.clone()))).collect(),
                             )
+                            .with_subscribed_topic_regex(m.subscribed_topic_regex.clone().map(str_bytes))
                             .with_assignment(described_assignment(ctx, &m.assignment))
                             .with_target_assignment(described_assignment(ctx, &m.target_assignment))
                     })

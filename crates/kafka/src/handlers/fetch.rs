@@ -44,6 +44,8 @@ pub(crate) async fn handle(ctx: &Scope, request: FetchRequest, version: i16) -> 
                     fetch_offset: p.fetch_offset,
                     // A larger slice could not stand in the response (see `frame`).
                     max_bytes: (p.partition_max_bytes.max(0) as usize).min(MAX_FILE_SLICE),
+                    // Sent from v9 (KIP-320); -1 before.
+                    current_leader_epoch: p.current_leader_epoch,
                 });
             }
         }

@@ -1,4 +1,4 @@
-//! Group membership APIs: FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
+//! Group membership APIs: JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
 //! DescribeGroups, ListGroups, DeleteGroups. Each maps onto one coordinator call.
 
 use std::sync::Arc;
@@ -7,7 +7,6 @@ use std::time::Duration;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
-use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::list_groups_response::ListedGroup;
@@ -15,60 +14,15 @@ use kafka_protocol::messages::*;
 use tidelog_broker::group::JoinParams;
 use tidelog_broker::BrokerError;
 
-use super::str_bytes;
+use super::{authorized_operations, str_bytes};
 use crate::dispatch::Client;
 use crate::errors::{error_code, NONE};
 use crate::scope::Scope;
 
-const KEY_TYPE_GROUP: i8 = 0;
-const KEY_TYPE_TRANSACTION: i8 = 1;
-const OPERATIONS_NOT_REQUESTED: i32 = i32::MIN;
+use authorized_operations::NOT_REQUESTED as OPERATIONS_NOT_REQUESTED;
 
 fn code(result: &Result<(), BrokerError>) -> i16 {
     result.as_ref().err().map_or(NONE, error_code)
-}
-
-pub(crate) fn find_coordinator(
-    ctx: &Arc<Scope>,
-    request: FindCoordinatorRequest,
-    version: i16,
-) -> FindCoordinatorResponse {
-    let node = ctx.broker.node_id();
-    // One node coordinates every group and every transactional id.
-    let answer = |key_type: i8| -> (i16, Option<String>) {
-        match key_type {
-            KEY_TYPE_GROUP | KEY_TYPE_TRANSACTION => (NONE, None),
-            other => (ResponseError::InvalidRequest.code(), Some(format!("unknown coordinator key type {other}"))),
-        }
-    };
-    let (host, port) = (str_bytes(ctx.listener.advertised_host.clone()), ctx.listener.advertised_port);
-    if version >= 4 {
-        let coordinators = request
-            .coordinator_keys
-            .into_iter()
-            .map(|key| {
-                let (error, message) = answer(request.key_type);
-                Coordinator::default()
-                    .with_key(key)
-                    .with_node_id(node.into())
-                    .with_host(host.clone())
-                    .with_port(port)
-                    .with_error_code(error)
-                    .with_error_message(message.map(str_bytes))
-            })
-            .collect();
-        return FindCoordinatorResponse::default().with_coordinators(coordinators);
-    }
-    let (error, message) = answer(request.key_type);
-    let mut response = FindCoordinatorResponse::default()
-        .with_error_code(error)
-        .with_node_id(node.into())
-        .with_host(host)
-        .with_port(port);
-    if version >= 1 {
-        response.error_message = message.map(str_bytes);
-    }
-    response
 }
 
 pub(crate) async fn join(
@@ -198,26 +152,38 @@ pub(crate) fn leave(ctx: &Arc<Scope>, request: LeaveGroupRequest, version: i16) 
     LeaveGroupResponse::default().with_error_code(NONE).with_members(responses)
 }
 
+/// DescribeGroups describes classic groups. A group that is not one, or none at all, is
+/// `Dead` with no error up to v5; v6 (KIP-1043) tells the truth, GROUP_ID_NOT_FOUND with
+/// Kafka's message.
 pub(crate) fn describe(ctx: &Arc<Scope>, request: DescribeGroupsRequest, version: i16) -> DescribeGroupsResponse {
+    let with_operations = version >= 3 && request.include_authorized_operations;
     let groups = request
         .groups
         .into_iter()
         .map(|id| {
-            if ctx.broker.is_consumer_protocol_group(&id.0) {
-                let mut group = DescribedGroup::default()
+            let not_found = |message: String| {
+                let group = DescribedGroup::default()
                     .with_group_id(id.clone())
-                    .with_error_code(ResponseError::GroupIdNotFound.code())
-                    .with_group_state(str_bytes("Dead"));
-                if version >= 6 {
-                    group.error_message = Some(str_bytes(format!("Group {} is not a classic group.", id.0)));
+                    .with_group_state(str_bytes("Dead"))
+                    .with_authorized_operations(OPERATIONS_NOT_REQUESTED);
+                match version >= 6 {
+                    true => group
+                        .with_error_code(ResponseError::GroupIdNotFound.code())
+                        .with_error_message(Some(str_bytes(message))),
+                    false => group.with_error_code(NONE),
                 }
-                return group;
+            };
+            if ctx.broker.is_consumer_protocol_group(&id.0) {
+                return not_found(format!("Group {} is not a classic group.", id.0));
             }
             let d = match ctx.broker.describe_group(&ctx.caller, &id.0) {
                 Ok(d) => d,
                 Err(refused) => {
                     return DescribedGroup::default().with_group_id(id).with_error_code(error_code(&refused))
                 }
+            };
+            let Some(state) = d.state else {
+                return not_found(format!("Group {} not found.", id.0));
             };
             let members = d
                 .members
@@ -236,18 +202,16 @@ pub(crate) fn describe(ctx: &Arc<Scope>, request: DescribeGroupsRequest, version
                     }
                 })
                 .collect();
-            let group = DescribedGroup::default()
+            let operations =
+                if with_operations { authorized_operations::group(ctx, &id.0) } else { OPERATIONS_NOT_REQUESTED };
+            DescribedGroup::default()
                 .with_error_code(NONE)
                 .with_group_id(id)
-                .with_group_state(str_bytes(d.state.map_or("Dead", |s| s.as_str())))
+                .with_group_state(str_bytes(state.as_str()))
                 .with_protocol_type(str_bytes(d.protocol_type))
                 .with_protocol_data(str_bytes(d.protocol))
-                .with_members(members);
-            if version >= 3 {
-                group.with_authorized_operations(OPERATIONS_NOT_REQUESTED)
-            } else {
-                group
-            }
+                .with_members(members)
+                .with_authorized_operations(operations)
         })
         .collect();
     DescribeGroupsResponse::default().with_groups(groups)

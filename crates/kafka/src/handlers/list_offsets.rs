@@ -1,4 +1,6 @@
-//! ListOffsets: earliest, latest, max timestamp and by-timestamp lookups per partition.
+//! ListOffsets (v1–v10): earliest, latest, max timestamp and by-timestamp lookups per
+//! partition. v10's `timeout_ms` bounds waits for tiered storage, which tidelog does not
+//! have: every answer is immediate.
 
 use std::sync::Arc;
 
@@ -27,15 +29,21 @@ pub(crate) fn handle(ctx: &Arc<Scope>, request: ListOffsetsRequest, version: i16
                     let Some(query) = OffsetQuery::from_kafka(p.timestamp, read_committed) else {
                         return response.with_error_code(ResponseError::InvalidRequest.code());
                     };
-                    match ctx.broker.list_offset(&ctx.caller, &topic.name.0, p.partition_index, query) {
-                        Ok((offset, timestamp)) => {
-                            let r = response.with_error_code(NONE).with_offset(offset).with_timestamp(timestamp);
-                            if version >= 4 {
-                                r.with_leader_epoch(0)
-                            } else {
-                                r
-                            }
-                        }
+                    // v4+ carries the client's leader epoch, checked as Kafka checks it.
+                    let current_leader_epoch = if version >= 4 { p.current_leader_epoch } else { -1 };
+                    let listed = ctx.broker.list_offset_at(
+                        &ctx.caller,
+                        &topic.name.0,
+                        p.partition_index,
+                        query,
+                        current_leader_epoch,
+                    );
+                    match listed {
+                        Ok(listed) => response
+                            .with_error_code(NONE)
+                            .with_offset(listed.offset)
+                            .with_timestamp(listed.timestamp)
+                            .with_leader_epoch(if version >= 4 { listed.leader_epoch } else { -1 }),
                         Err(e) => response.with_error_code(error_code(&e)),
                     }
                 })

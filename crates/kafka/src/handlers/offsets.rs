@@ -12,14 +12,14 @@ use tidelog_broker::group::{CommittedOffset, OffsetCommit};
 
 use super::str_bytes;
 use crate::dispatch::Client;
-use crate::errors::{error_code, item_codes, NONE};
+use crate::errors::{error_code, for_version, item_codes, NONE};
 use crate::scope::Scope;
 
 pub(crate) async fn commit(
     ctx: &Arc<Scope>,
     _client: &Client,
     request: OffsetCommitRequest,
-    _version: i16,
+    version: i16,
 ) -> OffsetCommitResponse {
     let commits: Vec<OffsetCommit> = request
         .topics
@@ -57,7 +57,7 @@ pub(crate) async fn commit(
                 .map(|p| {
                     OffsetCommitResponsePartition::default()
                         .with_partition_index(p.partition_index)
-                        .with_error_code(codes.next().unwrap_or(NONE))
+                        .with_error_code(for_version(ApiKey::OffsetCommit, version, codes.next().unwrap_or(NONE)))
                 })
                 .collect();
             OffsetCommitResponseTopic::default().with_name(t.name).with_partitions(partitions)

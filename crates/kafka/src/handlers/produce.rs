@@ -6,13 +6,15 @@ use std::sync::Arc;
 
 use futures::future::{self, join_all, FutureExt};
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
 use tidelog_broker::Produced;
 
 use super::str_bytes;
 use crate::dispatch::{encode, Reply};
-use crate::errors::{error_code, NONE};
+use crate::errors::{error_code, produce_error, NONE};
 use crate::scope::Scope;
 
 pub(crate) fn handle(ctx: &Arc<Scope>, request: ProduceRequest, version: i16, correlation_id: i32) -> Reply {
@@ -20,7 +22,9 @@ pub(crate) fn handle(ctx: &Arc<Scope>, request: ProduceRequest, version: i16, co
     let mut waits: Vec<(usize, usize, Produced)> = Vec::new();
     let mut topics = Vec::with_capacity(request.topic_data.len());
     for (ti, topic) in request.topic_data.into_iter().enumerate() {
-        let name = topic.name.0.to_string();
+        // v13 names topics by id (KIP-516); an id this broker does not know is UNKNOWN_TOPIC_ID.
+        let name =
+            if version >= 13 { ctx.broker.topic_name_by_id(topic.topic_id) } else { Some(topic.name.0.to_string()) };
         let mut partitions = Vec::with_capacity(topic.partition_data.len());
         for (pi, data) in topic.partition_data.into_iter().enumerate() {
             let mut response = PartitionProduceResponse::default()
@@ -33,8 +37,13 @@ pub(crate) fn handle(ctx: &Arc<Scope>, request: ProduceRequest, version: i16, co
                 partitions.push(response);
                 continue;
             }
+            let Some(name) = &name else {
+                response.error_code = ResponseError::UnknownTopicId.code();
+                partitions.push(response);
+                continue;
+            };
             let records = data.records.unwrap_or_default();
-            match ctx.broker.append(&ctx.caller, &name, data.index, &records) {
+            match ctx.broker.append(&ctx.caller, name, data.index, &records) {
                 Ok(appended) => {
                     response.error_code = NONE;
                     response.base_offset = appended.base_offset as i64;
@@ -47,15 +56,29 @@ pub(crate) fn handle(ctx: &Arc<Scope>, request: ProduceRequest, version: i16, co
                 }
                 Err(e) => {
                     tracing::debug!(topic = %name, partition = data.index, error = %e, "produce rejected");
-                    response.error_code = error_code(&e);
-                    if version >= 8 {
-                        response.error_message = Some(str_bytes(e.to_string()));
+                    let (code, message) = produce_error(&e, version);
+                    response.error_code = code;
+                    response.error_message = message.map(str_bytes);
+                    if let (tidelog_broker::BrokerError::RecordsRejected { record_errors, .. }, 8..) = (&e, version) {
+                        response.record_errors = record_errors
+                            .iter()
+                            .map(|(index, message)| {
+                                BatchIndexAndErrorMessage::default()
+                                    .with_batch_index(*index)
+                                    .with_batch_index_error_message(Some(str_bytes(message.as_str())))
+                            })
+                            .collect();
                     }
                 }
             }
             partitions.push(response);
         }
-        topics.push(TopicProduceResponse::default().with_name(topic.name).with_partition_responses(partitions));
+        topics.push(
+            TopicProduceResponse::default()
+                .with_name(topic.name)
+                .with_topic_id(topic.topic_id)
+                .with_partition_responses(partitions),
+        );
     }
     for partition in topics.iter().flat_map(|t| &t.partition_responses) {
         crate::metrics::partition_error(ApiKey::Produce, partition.error_code);

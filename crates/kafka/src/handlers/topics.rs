@@ -1,6 +1,6 @@
 //! CreateTopics, DeleteTopics, CreatePartitions.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
@@ -41,22 +41,30 @@ pub(crate) fn create(ctx: &Arc<Scope>, request: CreateTopicsRequest, version: i1
                     format!("Create topics request contains duplicate topic name '{name}'."),
                 );
             }
+            // A manual assignment stands for both counts, which must then be -1 (KIP-464);
+            // Kafka's controller checks them in this order, with these words.
             let (partitions, replication) = if topic.assignments.is_empty() {
                 (topic.num_partitions, topic.replication_factor)
-            } else if topic.num_partitions != -1 || topic.replication_factor != -1 {
+            } else if topic.replication_factor != -1 {
                 return failed(
                     ResponseError::InvalidRequest.code(),
-                    "Both numPartitions or replicationFactor and replicasAssignments were set.".into(),
+                    "A manual partition assignment was specified, but replication factor was not set to -1.".into(),
+                );
+            } else if topic.num_partitions != -1 {
+                return failed(
+                    ResponseError::InvalidRequest.code(),
+                    "A manual partition assignment was specified, but numPartitions was not set to -1.".into(),
                 );
             } else {
-                let node = ctx.broker.node_id();
-                if topic.assignments.iter().any(|a| a.broker_ids.iter().any(|b| b.0 != node)) {
-                    return failed(
-                        ResponseError::InvalidReplicaAssignment.code(),
-                        format!("Replica assignment names brokers other than the only broker, {node}."),
-                    );
+                let assignments: Vec<(i32, Vec<i32>)> = topic
+                    .assignments
+                    .iter()
+                    .map(|a| (a.partition_index, a.broker_ids.iter().map(|b| b.0).collect()))
+                    .collect();
+                match ctx.broker.check_topic_assignment(&assignments) {
+                    Ok(counts) => counts,
+                    Err(e) => return failed(error_code(&e), e.to_string()),
                 }
-                (topic.assignments.len() as i32, topic.assignments[0].broker_ids.len() as i16)
             };
             let mut configs = BTreeMap::new();
             for c in &topic.configs {
@@ -78,7 +86,10 @@ pub(crate) fn create(ctx: &Arc<Scope>, request: CreateTopicsRequest, version: i1
             };
             match ctx.broker.create_topic(&ctx.caller, new_topic, request.validate_only) {
                 Ok(meta) => {
-                    let mut r = CreatableTopicResult::default().with_name(topic.name.clone()).with_error_code(NONE);
+                    let mut r = CreatableTopicResult::default()
+                        .with_name(topic.name.clone())
+                        .with_error_code(NONE)
+                        .with_error_message(None);
                     if version >= 5 {
                         r.num_partitions = meta.partitions as i32;
                         r.replication_factor = 1;
@@ -103,7 +114,7 @@ fn topic_configs(ctx: &Scope, overrides: &BTreeMap<String, String>) -> Vec<Creat
         .map(|e| {
             CreatableTopicConfigs::default()
                 .with_name(str_bytes(e.name))
-                .with_value(Some(str_bytes(e.value)))
+                .with_value(e.value.map(str_bytes))
                 .with_config_source(source_code(e.source))
         })
         .collect()
@@ -153,17 +164,39 @@ pub(crate) fn create_partitions(
     request: CreatePartitionsRequest,
     _version: i16,
 ) -> CreatePartitionsResponse {
+    // A topic named twice is refused, once, as Kafka's ControllerApis refuses it.
+    let mut seen = HashSet::new();
+    let duplicates: BTreeSet<TopicName> =
+        request.topics.iter().filter(|t| !seen.insert(t.name.clone())).map(|t| t.name.clone()).collect();
+    let refused = duplicates.iter().map(|name| {
+        CreatePartitionsTopicResult::default()
+            .with_name(name.clone())
+            .with_error_code(ResponseError::InvalidRequest.code())
+            .with_error_message(Some(str_bytes("Duplicate topic name.")))
+    });
     let results = request
         .topics
         .into_iter()
+        .filter(|topic| !duplicates.contains(&topic.name))
         .map(|topic| {
-            let outcome = ctx.broker.create_partitions(&ctx.caller, &topic.name.0, topic.count, request.validate_only);
+            let assignments: Option<Vec<Vec<i32>>> = topic
+                .assignments
+                .as_ref()
+                .map(|list| list.iter().map(|a| a.broker_ids.iter().map(|b| b.0).collect()).collect());
+            let outcome = ctx.broker.create_partitions(
+                &ctx.caller,
+                &topic.name.0,
+                topic.count,
+                assignments.as_deref(),
+                request.validate_only,
+            );
             let r = CreatePartitionsTopicResult::default().with_name(topic.name);
             match outcome {
-                Ok(()) => r.with_error_code(NONE),
+                Ok(()) => r.with_error_code(NONE).with_error_message(None),
                 Err(e) => r.with_error_code(error_code(&e)).with_error_message(Some(str_bytes(e.to_string()))),
             }
         })
+        .chain(refused)
         .collect();
     CreatePartitionsResponse::default().with_results(results)
 }

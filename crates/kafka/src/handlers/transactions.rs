@@ -288,6 +288,17 @@ pub(crate) async fn list_transactions(
     request: ListTransactionsRequest,
     _version: i16,
 ) -> ListTransactionsResponse {
+    // v2 (KIP-1152): ids matching a regular expression, the whole id as Java's `matches`.
+    let pattern = match request.transactional_id_pattern.as_deref().filter(|p| !p.is_empty()) {
+        None => None,
+        Some(p) => match regex::Regex::new(&format!("^(?:{p})$")) {
+            Ok(re) => Some(re),
+            Err(_) => {
+                return ListTransactionsResponse::default()
+                    .with_error_code(kafka_protocol::error::ResponseError::InvalidRegularExpression.code())
+            }
+        },
+    };
     let states: Vec<String> = request.state_filters.iter().map(|s| s.to_string()).collect();
     let unknown = request.state_filters.iter().filter(|s| !STATE_NAMES.contains(&s.as_str())).cloned().collect();
     let producer_ids: Vec<i64> = request.producer_id_filters.iter().map(|p| p.0).collect();
@@ -296,6 +307,7 @@ pub(crate) async fn list_transactions(
         .list_transactions(&states, &producer_ids, request.duration_filter)
         .await
         .into_iter()
+        .filter(|d| pattern.as_ref().is_none_or(|re| re.is_match(&d.transactional_id)))
         .map(|d| {
             list_transactions_response::TransactionState::default()
                 .with_transactional_id(str_bytes(d.transactional_id).into())

@@ -43,7 +43,7 @@ pub(super) fn retention_hours(call: &Call, name: &str) -> i64 {
         .topic_config_entries(&call.caller, name)
         .ok()
         .and_then(|entries| entries.into_iter().find(|e| e.name == "retention.ms"))
-        .and_then(|e| e.value.parse::<i64>().ok())
+        .and_then(|e| e.value?.parse::<i64>().ok())
         .unwrap_or(MIN_RETENTION_HOURS * 3_600_000);
     whole_hours(ms)
 }

@@ -1,0 +1,52 @@
+"""tidelog advertises Kafka 4.1's API versions, the newest the `kafka-protocol` codec carries.
+
+The reference table is kafka-python's own record of what each Apache Kafka release answers
+to ApiVersions (`kafka.protocol.broker_version_data`), and kafka-python's version guess is
+the one a user sees. The few APIs held below Kafka's maximum are listed with the reason.
+"""
+import pytest
+from kafka.net.compat import KafkaNetClient
+from kafka.protocol.api_key import ApiKey
+from kafka.protocol.broker_version_data import BROKER_API_VERSIONS
+
+KAFKA = (4, 1)
+
+# Transaction version 2 (KIP-890 part 2: a producer epoch bump per transaction, partitions
+# and groups added implicitly) is not offered yet, so these stay at the last version
+# before it, the versions Kafka's own clients use when the cluster does not finalize it.
+HELD_BELOW = {ApiKey.EndTxn: 4, ApiKey.TxnOffsetCommit: 4}
+
+
+@pytest.fixture(scope="module")
+def advertised(tmp_path_factory):
+    from conftest import Broker
+
+    broker = Broker(tmp_path_factory.mktemp("data")).start()
+    client = KafkaNetClient(bootstrap_servers=broker.bootstrap)
+    guessed = client.check_version()
+    node = next(iter(client.cluster.brokers())).node_id
+    client.await_ready(node)
+    versions = dict(client._manager.broker_version_data.api_versions)
+    yield guessed, versions
+    client.close()
+    broker.stop()
+
+
+def test_kafka_python_takes_tidelog_for_kafka_4_1(advertised):
+    guessed, _ = advertised
+    assert guessed == KAFKA
+
+
+def test_every_served_api_reaches_kafka_4_1s_newest_version(advertised):
+    _, versions = advertised
+    reference = BROKER_API_VERSIONS[KAFKA]
+    lines, short = [], []
+    for key, (lo, hi) in sorted(versions.items()):
+        name = ApiKey(key).name
+        kafka_hi = reference.get(key, (None, None))[1]
+        lines.append(f"{name:28} {lo}-{hi}   Kafka {KAFKA[0]}.{KAFKA[1]}: {kafka_hi}")
+        expected = HELD_BELOW.get(ApiKey(key), kafka_hi)
+        if kafka_hi is not None and hi != expected:
+            short.append(f"{name}: {hi}, expected {expected}")
+    print("\n".join(lines))
+    assert not short, short
