@@ -20,6 +20,12 @@ fi
 [ -x .venv-awscli/bin/python ] || python3 -m venv .venv-awscli
 .venv-awscli/bin/pip install -q --disable-pip-version-check -r compat/requirements-awscli.txt
 
+# KafkaJS (npm, pinned by compat/js/package-lock.json) and franz-go (Go modules, pinned
+# by compat/go/go.sum) for the compatibility suite; both skip the work when up to date.
+[ compat/js/node_modules/.package-lock.json -nt compat/js/package-lock.json ] ||
+    (cd compat/js && npm ci --no-audit --no-fund --loglevel=error)
+(cd compat/go && go build -buildvcs=false -o bin/franz .)
+
 # The house rules: formatted, and clippy-clean with warnings as errors.
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
