@@ -238,7 +238,7 @@ impl Broker {
         let now = now_ms();
         let header = validate::validate_batch(records, &handle.limits, now)?;
         if handle.compaction.is_some() {
-            validate::reject_keyless(records, topic, partition)?;
+            validate::reject_keyless(records, &header, topic, partition)?;
         }
         // LogAppendTime topics store the broker's clock: a stamped copy, never the original.
         let (records, header, log_append_time) = if handle.log_append_time {

@@ -45,7 +45,7 @@ pub fn validate_batch(records: &[u8], limits: &BatchLimits, now_ms: i64) -> Resu
         return Err(BrokerError::InvalidRecord("clients may not produce control batches".into()));
     }
     if header.compression() == 0 {
-        walk_records(&records[BATCH_HEADER_LEN..], header.records_count)?;
+        walk_records(&records[BATCH_HEADER_LEN..], header.records_count, |_, _| {})?;
     } else if header.compression() > 4 {
         return Err(BrokerError::InvalidRecord(format!("unknown compression codec {}", header.compression())));
     }
@@ -55,18 +55,27 @@ pub fn validate_batch(records: &[u8], limits: &BatchLimits, now_ms: i64) -> Resu
 
 /// A compacted topic keeps the last record of each key, so a record without one has no
 /// place in it: Kafka's `LogValidator` refuses the whole batch, naming every keyless
-/// record by its index (KIP-467). Reads the records, inflating a compressed batch, as
-/// Kafka does for compacted topics; only those pay for it.
-pub fn reject_keyless(records: &[u8], topic: &str, partition: i32) -> Result<()> {
-    let mut buf = bytes::Bytes::copy_from_slice(records);
-    let set = kafka_protocol::records::RecordBatchDecoder::decode(&mut buf)
-        .map_err(|e| BrokerError::CorruptMessage(format!("records do not decode: {e}")))?;
-    let record_errors: Vec<(i32, String)> = set
-        .records
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.key.is_none())
-        .map(|(i, _)| {
+/// record by its index (KIP-467). Reads each key length in place in an uncompressed batch;
+/// a compressed one is inflated, as Kafka does for compacted topics. Only those pay for it.
+pub fn reject_keyless(records: &[u8], header: &BatchHeader, topic: &str, partition: i32) -> Result<()> {
+    let keyless: Vec<usize> = if header.compression() == 0 {
+        // Uncompressed: read each record's key length in place (validated already).
+        let mut keyless = Vec::new();
+        walk_records(&records[BATCH_HEADER_LEN..], header.records_count, |index, rest| {
+            if varint(rest, &mut 0) == Some(-1) {
+                keyless.push(index as usize);
+            }
+        })?;
+        keyless
+    } else {
+        let mut buf = bytes::Bytes::copy_from_slice(records);
+        let set = kafka_protocol::records::RecordBatchDecoder::decode(&mut buf)
+            .map_err(|e| BrokerError::CorruptMessage(format!("records do not decode: {e}")))?;
+        set.records.iter().enumerate().filter(|(_, r)| r.key.is_none()).map(|(i, _)| i).collect()
+    };
+    let record_errors: Vec<(i32, String)> = keyless
+        .into_iter()
+        .map(|i| {
             let message =
                 format!("Compacted topic cannot accept message without key in topic partition {topic}-{partition}.");
             (i as i32, message)
@@ -129,8 +138,9 @@ fn varint(buf: &[u8], pos: &mut usize) -> Option<i64> {
 }
 
 /// Walks uncompressed records: each length must fit, offset deltas must run 0, 1, 2, ...
-/// and the records must fill the batch exactly.
-fn walk_records(body: &[u8], count: i32) -> Result<()> {
+/// and the records must fill the batch exactly. `on_record` gets each record's index and
+/// its bytes after the offset delta (key length first).
+fn walk_records(body: &[u8], count: i32, mut on_record: impl FnMut(i64, &[u8])) -> Result<()> {
     let bad = |what: String| BrokerError::CorruptMessage(what);
     let mut pos = 0usize;
     for expected_delta in 0..count as i64 {
@@ -147,6 +157,7 @@ fn walk_records(body: &[u8], count: i32) -> Result<()> {
                 "record {expected_delta}: offset delta {offset_delta:?} out of sequence"
             )));
         }
+        on_record(expected_delta, &body[p..record_end]);
         pos = record_end;
     }
     if pos != body.len() {
@@ -196,9 +207,12 @@ mod tests {
         use crate::test_support::encode_timestamped;
         for c in [Compression::None, Compression::Lz4] {
             let keyed = encode_timestamped(&[(Some("a"), 1), (Some("b"), 1)], c);
-            assert!(reject_keyless(&keyed, "t", 0).is_ok());
+            let header = |b: &[u8]| BatchHeader::parse(b).unwrap();
+            assert!(reject_keyless(&keyed, &header(&keyed), "t", 0).is_ok());
             let mixed = encode_timestamped(&[(Some("a"), 1), (None, 1), (Some("c"), 1), (None, 1)], c);
-            let Err(BrokerError::RecordsRejected { message, record_errors }) = reject_keyless(&mixed, "t", 3) else {
+            let Err(BrokerError::RecordsRejected { message, record_errors }) =
+                reject_keyless(&mixed, &header(&mixed), "t", 3)
+            else {
                 panic!("keyless records accepted");
             };
             let why = "Compacted topic cannot accept message without key in topic partition t-3.";
