@@ -76,6 +76,25 @@ class Broker:
         return self.log_path.read_text()
 
 
+class WireClient:
+    """kafka-python's own connection and codec to the broker's one node: for requests a
+    client library's API does not send, or pinned to one version (min_version =
+    max_version on the request)."""
+
+    def __init__(self, bootstrap):
+        from kafka.net.compat import KafkaNetClient
+
+        self.client = KafkaNetClient(bootstrap_servers=bootstrap)
+        self.broker_version = self.client.check_version()
+        self.node = next(iter(self.client.cluster.brokers())).node_id
+
+    def send(self, request, timeout_ms=10000):
+        return self.client.send_and_receive(self.node, request, timeout_ms=timeout_ms)
+
+    def close(self):
+        self.client.close()
+
+
 @pytest.fixture
 def make_broker(tmp_path):
     brokers = []

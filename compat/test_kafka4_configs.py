@@ -11,7 +11,7 @@ from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, C
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource as KpConfigResource
 from kafka.admin import ConfigResourceType
-from kafka.net.compat import KafkaNetClient
+from conftest import WireClient
 from kafka.protocol.admin import DescribeConfigsRequest, IncrementalAlterConfigsRequest
 
 TOPIC_CONFIG, DYNAMIC_BROKER, DYNAMIC_DEFAULT, STATIC_BROKER, DEFAULT, GROUP_CONFIG = 1, 2, 3, 4, 5, 8
@@ -48,11 +48,9 @@ def cluster_default(broker):
     class ClusterDefault:
         def send(self, request):
             # A client per request: a test restarts the broker under the module's fixtures.
-            client = KafkaNetClient(bootstrap_servers=broker.bootstrap)
+            client = WireClient(broker.bootstrap)
             try:
-                client.check_version()
-                node = next(iter(client.cluster.brokers())).node_id
-                return client.send_and_receive(node, request, timeout_ms=10000)
+                return client.send(request)
             finally:
                 client.close()
 

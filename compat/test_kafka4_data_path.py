@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
-from kafka.net.compat import KafkaNetClient
+from conftest import WireClient
 from kafka.protocol.consumer.offsets import ListOffsetsRequest, OffsetForLeaderEpochRequest
 from kafka.protocol.producer.produce import ProduceRequest
 from kafka.record.default_records import DefaultRecordBatchBuilder
@@ -30,12 +30,10 @@ def kafka(tmp_path_factory):
     from conftest import Broker
 
     broker = Broker(tmp_path_factory.mktemp("data")).start()
-    client = KafkaNetClient(bootstrap_servers=broker.bootstrap)
-    client.check_version()
-    node = next(iter(client.cluster.brokers())).node_id
+    client = WireClient(broker.bootstrap)
 
     def send(request):
-        return client.send_and_receive(node, request, timeout_ms=10000)
+        return client.send(request)
 
     send.broker = broker
     send.admin = AdminClient({"bootstrap.servers": broker.bootstrap})

@@ -10,7 +10,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka import ConsumerGroupTopicPartitions
 
-from conftest import Broker, wait_for
+from conftest import Broker, WireClient, wait_for
 
 SETTINGS = ["group.initial.rebalance.delay.ms=0", "group.min.session.timeout.ms=1000",
             "group.consumer.heartbeat.interval.ms=300"]
@@ -344,7 +344,6 @@ def test_describe_groups_tells_v6_clients_what_is_not_a_classic_group(broker):
     v6 answers GROUP_ID_NOT_FOUND with Kafka's messages. Asked for, a classic group's
     authorized operations are all a group has (READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS,
     ALTER_CONFIGS) while no authorizer is configured."""
-    from kafka.net.compat import KafkaNetClient
     from kafka.protocol.admin.groups import DescribeGroupsRequest
 
     topic, classic, modern = unique("dg"), unique("classic"), unique("modern")
@@ -353,14 +352,12 @@ def test_describe_groups_tells_v6_clients_what_is_not_a_classic_group(broker):
                Member(broker.bootstrap, modern, [topic], **{"group.protocol": "consumer"})]
     try:
         wait_for(lambda: all(m.assigned for m in members), 20, "both groups assigned")
-        client = KafkaNetClient(bootstrap_servers=broker.bootstrap)
-        client.check_version()
-        node = next(iter(client.cluster.brokers())).node_id
+        client = WireClient(broker.bootstrap)
 
         def describe(version):
             request = DescribeGroupsRequest(groups=[classic, modern, "absent"], include_authorized_operations=True,
                                             min_version=version, max_version=version)
-            return {g.group_id: g for g in client.send_and_receive(node, request, timeout_ms=10000).groups}
+            return {g.group_id: g for g in client.send(request).groups}
 
         old = describe(5)
         assert [(old[g].error_code, old[g].group_state) for g in (modern, "absent")] == [(0, "Dead"), (0, "Dead")]

@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import AclOperation, AdminClient, NewPartitions, NewTopic
 from kafka import KafkaAdminClient
-from kafka.net.compat import KafkaNetClient
+from conftest import WireClient
 from kafka.protocol.admin import CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest
 from kafka.protocol.metadata import FindCoordinatorRequest, MetadataRequest
 
@@ -48,13 +48,10 @@ def kp_admin(broker):
 @pytest.fixture(scope="module")
 def raw(broker):
     """Sends one request, pinned to one version, through kafka-python's codec."""
-    client = KafkaNetClient(bootstrap_servers=broker.bootstrap)
-    client.check_version()
-    node = next(iter(client.cluster.brokers())).node_id
+    client = WireClient(broker.bootstrap)
 
     def send(request_type, version, **fields):
-        request = request_type(min_version=version, max_version=version, **fields)
-        return client.send_and_receive(node, request, timeout_ms=10000)
+        return client.send(request_type(min_version=version, max_version=version, **fields))
 
     yield send
     client.close()

@@ -16,7 +16,7 @@ import time
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from kafka.net.compat import KafkaNetClient
+from conftest import WireClient
 from kafka.protocol.admin import AlterClientQuotasRequest, DescribeClientQuotasRequest
 
 NONE, INVALID_REQUEST, UNSUPPORTED_VERSION = 0, 42, 35
@@ -39,12 +39,10 @@ class QuotaAdmin:
     """AlterClientQuotas / DescribeClientQuotas through kafka-python's wire codec."""
 
     def __init__(self, bootstrap):
-        self.client = KafkaNetClient(bootstrap_servers=bootstrap)
-        self.client.check_version()
-        self.node = next(iter(self.client.cluster.brokers())).node_id
+        self.client = WireClient(bootstrap)
 
     def send(self, request):
-        return self.client.send_and_receive(self.node, request, timeout_ms=10000)
+        return self.client.send(request)
 
     def alter(self, entries, validate_only=False):
         """entries: [({type: name}, [(key, value or None to remove)])]"""

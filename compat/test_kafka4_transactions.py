@@ -10,7 +10,7 @@ import time
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
-from kafka.net.compat import KafkaNetClient
+from conftest import WireClient
 from kafka.protocol.producer.produce import ProduceRequest
 from kafka.record.default_records import DefaultRecordBatchBuilder
 from kafka.protocol.producer.transaction import (
@@ -29,12 +29,10 @@ def fenced(tmp_path_factory):
     from conftest import Broker
 
     broker = Broker(tmp_path_factory.mktemp("data")).start()
-    client = KafkaNetClient(bootstrap_servers=broker.bootstrap)
-    client.check_version()
-    node = next(iter(client.cluster.brokers())).node_id
+    client = WireClient(broker.bootstrap)
 
     def send(request):
-        return client.send_and_receive(node, request, timeout_ms=10000)
+        return client.send(request)
 
     def init():
         return send(InitProducerIdRequest(transactional_id="zombie", transaction_timeout_ms=60000,

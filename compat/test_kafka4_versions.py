@@ -5,7 +5,6 @@ to ApiVersions (`kafka.protocol.broker_version_data`), and kafka-python's versio
 the one a user sees. The few APIs held below Kafka's maximum are listed with the reason.
 """
 import pytest
-from kafka.net.compat import KafkaNetClient
 from kafka.protocol.api_key import ApiKey
 from kafka.protocol.broker_version_data import BROKER_API_VERSIONS
 
@@ -19,14 +18,13 @@ HELD_BELOW = {ApiKey.EndTxn: 4, ApiKey.TxnOffsetCommit: 4}
 
 @pytest.fixture(scope="module")
 def advertised(tmp_path_factory):
-    from conftest import Broker
+    from conftest import Broker, WireClient
 
     broker = Broker(tmp_path_factory.mktemp("data")).start()
-    client = KafkaNetClient(bootstrap_servers=broker.bootstrap)
-    guessed = client.check_version()
-    node = next(iter(client.cluster.brokers())).node_id
-    client.await_ready(node)
-    versions = dict(client._manager.broker_version_data.api_versions)
+    client = WireClient(broker.bootstrap)
+    guessed = client.broker_version
+    client.client.await_ready(client.node)
+    versions = dict(client.client._manager.broker_version_data.api_versions)
     yield guessed, versions
     client.close()
     broker.stop()
