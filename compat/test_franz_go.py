@@ -75,6 +75,9 @@ def test_transactions_fence_the_zombie(franz, broker):
     assert any(f in (result["zombie_produce_error"] or "") for f in fenced), result
     assert result["zombie_commit_error"], result  # kgo will not commit after a fenced produce
     assert any(f in (result["zombie_retry_error"] or "") for f in fenced), result
+    # franz-go runs transaction version 2 where the broker finalizes it: each end bumps the epoch.
+    first = result["successor_epochs"][0]
+    assert result["successor_epochs"] == [first, first + 1, first + 2], result
     committed = run(franz, "consume", broker, "-topic", "franz-tx", "-read-committed", "-idle", "2s")
     assert [r["value"] for r in committed] == ["from-successor"]
     everything = [r["value"] for r in run(franz, "consume", broker, "-topic", "franz-tx", "-idle", "2s")]

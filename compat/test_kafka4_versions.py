@@ -2,7 +2,7 @@
 
 The reference table is kafka-python's own record of what each Apache Kafka release answers
 to ApiVersions (`kafka.protocol.broker_version_data`), and kafka-python's version guess is
-the one a user sees. The few APIs held below Kafka's maximum are listed with the reason.
+the one a user sees. Every served API reaches Kafka 4.1's maximum.
 """
 import pytest
 from kafka.protocol.api_key import ApiKey
@@ -10,10 +10,6 @@ from kafka.protocol.broker_version_data import BROKER_API_VERSIONS
 
 KAFKA = (4, 1)
 
-# Transaction version 2 (KIP-890 part 2: a producer epoch bump per transaction, partitions
-# and groups added implicitly) is not offered yet, so these stay at the last version
-# before it, the versions Kafka's own clients use when the cluster does not finalize it.
-HELD_BELOW = {ApiKey.EndTxn: 4, ApiKey.TxnOffsetCommit: 4}
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +39,7 @@ def test_every_served_api_reaches_kafka_4_1s_newest_version(advertised):
         name = ApiKey(key).name
         kafka_hi = reference.get(key, (None, None))[1]
         lines.append(f"{name:28} {lo}-{hi}   Kafka {KAFKA[0]}.{KAFKA[1]}: {kafka_hi}")
-        expected = HELD_BELOW.get(ApiKey(key), kafka_hi)
-        if kafka_hi is not None and hi != expected:
-            short.append(f"{name}: {hi}, expected {expected}")
+        if kafka_hi is not None and hi != kafka_hi:
+            short.append(f"{name}: {hi}, expected {kafka_hi}")
     print("\n".join(lines))
     assert not short, short

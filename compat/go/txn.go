@@ -52,11 +52,28 @@ func txnZombie(args []string) error {
 		return err
 	}
 	defer successor.Close()
+	// Under transaction version 2 (KIP-890 part 2) every EndTxn gives the producer the
+	// next epoch: the successor's epochs before, between and after its two transactions.
+	var epochs []int16
+	noteEpoch := func() error {
+		_, epoch, err := successor.ProducerID(ctx)
+		epochs = append(epochs, epoch)
+		return err
+	}
+	if err := noteEpoch(); err != nil {
+		return err
+	}
 	if err := inTxn(successor, "from-successor", kgo.TryCommit); err != nil {
 		return fmt.Errorf("successor's commit: %w", err)
 	}
+	if err := noteEpoch(); err != nil {
+		return err
+	}
 	if err := inTxn(successor, "successor-aborted", kgo.TryAbort); err != nil {
 		return fmt.Errorf("successor's abort: %w", err)
+	}
+	if err := noteEpoch(); err != nil {
+		return err
 	}
 
 	lateErr := zombie.ProduceSync(ctx, kgo.StringRecord("late-from-zombie")).FirstErr()
@@ -72,6 +89,6 @@ func txnZombie(args []string) error {
 		}
 	}
 	emit(map[string]any{"zombie_produce_error": errText(lateErr), "zombie_commit_error": errText(commitErr),
-		"zombie_retry_error": errText(retryErr)})
+		"zombie_retry_error": errText(retryErr), "successor_epochs": epochs})
 	return nil
 }

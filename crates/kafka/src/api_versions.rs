@@ -1,8 +1,9 @@
 //! The APIs tidelog answers and the version ranges it advertises: only what works,
 //! each range also within what the `kafka-protocol` codecs support.
 
-use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::api_versions_response::{ApiVersion, FinalizedFeatureKey, SupportedFeatureKey};
 use kafka_protocol::messages::{ApiKey, ApiVersionsResponse};
+use kafka_protocol::protocol::StrBytes;
 
 use crate::errors::NONE;
 
@@ -43,13 +44,12 @@ const IMPLEMENTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeClientQuotas, 0, 1),
     (ApiKey::AlterClientQuotas, 0, 1),
-    // EndTxn v5 and TxnOffsetCommit v5 are transaction version 2 (KIP-890 part 2: an
-    // epoch bump per transaction, partitions and groups added implicitly), which tidelog
-    // does not offer yet: it finalizes no `transaction.version` feature.
+    // Produce v12+, TxnOffsetCommit v5 and EndTxn v5 are transaction version 2 (KIP-890
+    // part 2: an epoch bump per transaction, partitions and groups added implicitly).
     (ApiKey::AddPartitionsToTxn, 0, 5),
     (ApiKey::AddOffsetsToTxn, 0, 4),
-    (ApiKey::TxnOffsetCommit, 0, 4),
-    (ApiKey::EndTxn, 0, 4),
+    (ApiKey::TxnOffsetCommit, 0, 5),
+    (ApiKey::EndTxn, 0, 5),
     (ApiKey::DescribeProducers, 0, 0),
     (ApiKey::DescribeTransactions, 0, 0),
     // v2: the transactional id pattern (KIP-1152).
@@ -78,6 +78,19 @@ pub fn version_range(key: ApiKey) -> Option<(i16, i16)> {
     supported_apis().iter().find(|(k, _, _)| *k == key).map(|&(_, lo, hi)| (lo, hi))
 }
 
+/// The feature flags (KIP-584) tidelog serves: (name, lowest and highest supported level,
+/// finalized level). Clients read them from ApiVersions v3+: Kafka's Java producer uses
+/// transaction version 2 only where `transaction.version` is finalized at 2 or more.
+/// `group.version` 1 is the consumer group protocol (KIP-848), served since the start.
+const FEATURES: &[(&str, i16, i16, i16)] = &[
+    ("group.version", 0, 1, 1),
+    ("transaction.version", 0, 2, tidelog_broker::txn::TransactionVersion::FINALIZED_LEVEL),
+];
+
+/// The epoch of the finalized levels. They never change on a running broker, so one
+/// epoch serves; clients only compare it with the last they saw (-1: none yet).
+const FINALIZED_FEATURES_EPOCH: i64 = 1;
+
 pub fn response(error_code: i16) -> ApiVersionsResponse {
     let mut response = ApiVersionsResponse::default();
     response.error_code = error_code;
@@ -89,6 +102,25 @@ pub fn response(error_code: i16) -> ApiVersionsResponse {
             v.min_version = min;
             v.max_version = max;
             v
+        })
+        .collect();
+    response.supported_features = FEATURES
+        .iter()
+        .map(|&(name, min, max, _)| {
+            SupportedFeatureKey::default()
+                .with_name(StrBytes::from_static_str(name))
+                .with_min_version(min)
+                .with_max_version(max)
+        })
+        .collect();
+    response.finalized_features_epoch = FINALIZED_FEATURES_EPOCH;
+    response.finalized_features = FEATURES
+        .iter()
+        .map(|&(name, _, _, level)| {
+            FinalizedFeatureKey::default()
+                .with_name(StrBytes::from_static_str(name))
+                .with_min_version_level(level)
+                .with_max_version_level(level)
         })
         .collect();
     response

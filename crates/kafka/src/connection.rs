@@ -19,7 +19,7 @@ use tracing::{debug, warn};
 
 use crate::admission::Admitted;
 use crate::budget::Reservation;
-use crate::dispatch::{dispatch, Dispatched, Reply};
+use crate::dispatch::{dispatch, Dispatched, Reply, Routed};
 use crate::errors::ConnectionError;
 use crate::offload;
 use crate::quota_throttle::{ChannelMute, RequestThrottle};
@@ -52,7 +52,8 @@ fn in_flight(dispatched: Dispatched, mut answered: Answered) -> InFlight {
     future::join(dispatched.reply, future::ready(answered))
 }
 
-/// A large request being dispatched on the blocking pool.
+/// A request still being dispatched: a large one on the blocking pool, or one that waits
+/// before it can be handled ([`Routed::Later`]).
 type Dispatching = BoxFuture<'static, (Result<Dispatched, ConnectionError>, RequestFrame)>;
 
 pub(crate) async fn run(
@@ -81,10 +82,11 @@ pub(crate) async fn run(
                         );
                     }
                     Ok(Some(mut frame)) => match dispatch(&ctx, peer, std::mem::take(&mut frame.bytes)) {
-                        Ok(dispatched) => {
+                        Ok(Routed::Now(dispatched)) => {
                             let answered = Answered::new(dispatched.api, &mut frame);
                             replies.push_back(in_flight(dispatched, answered));
                         }
+                        Ok(Routed::Later(later)) => dispatching = Some(async move { (later.await, frame) }.boxed()),
                         Err(e) => reading = close_for(peer, &e),
                     },
                     Ok(None) => reading = false,

@@ -22,6 +22,17 @@ use tidelog_broker::access::{Principal, RequestContext};
 /// The encoded response (header + body), `None` when the request wants no answer.
 pub(crate) type Reply = BoxFuture<'static, Result<Option<Frame>, ConnectionError>>;
 
+/// Where [`dispatch`] left a request.
+pub(crate) enum Routed {
+    /// Handled as far as it goes without waiting (its appends are done); the reply may
+    /// still wait.
+    Now(Dispatched),
+    /// It must wait before it can be handled (a Produce whose partitions first join their
+    /// transaction): the connection reads nothing more until this resolves, so
+    /// pipelined requests still append in order.
+    Later(BoxFuture<'static, Result<Dispatched, ConnectionError>>),
+}
+
 /// A request routed to its handler: the API (for the metrics) and the reply to come.
 pub(crate) struct Dispatched {
     pub api: ApiKey,
@@ -105,7 +116,7 @@ pub(crate) fn dispatch(
     ctx: &Arc<Context>,
     peer: std::net::SocketAddr,
     frame: Bytes,
-) -> Result<Dispatched, ConnectionError> {
+) -> Result<Routed, ConnectionError> {
     if frame.len() < 8 {
         return Err(ConnectionError::Malformed {
             what: "request header".into(),
@@ -123,7 +134,7 @@ pub(crate) fn dispatch(
             let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
             let response = api_versions::response(kafka_protocol::error::ResponseError::UnsupportedVersion.code());
             let reply = ready(encode(key, 0, correlation_id, &response));
-            return Ok(Dispatched { api: key, reply, throttle: None });
+            return Ok(Routed::Now(Dispatched { api: key, reply, throttle: None }));
         }
         return Err(ConnectionError::UnsupportedVersion { api: format!("{key:?}"), version });
     }
@@ -174,7 +185,17 @@ pub(crate) fn dispatch(
         ApiKey::Produce => {
             let request: ProduceRequest = decode(&mut body, version, key)?;
             quota_throttle::record_produce(&throttle, request_bytes);
-            handlers::produce::handle(ctx, request, version, cid)
+            let joins = handlers::produce::transaction_joins(ctx, &request, version);
+            if !joins.is_empty() {
+                let (ctx, measuring) = (ctx.clone(), throttle.clone());
+                let later = async move {
+                    let refused = handlers::produce::join_transactions(&ctx, joins, version).await;
+                    let reply = handlers::produce::handle(&ctx, request, version, cid, &refused);
+                    Ok(Dispatched { api: key, reply: measuring.measure(reply).boxed(), throttle: Some(measuring) })
+                };
+                return Ok(Routed::Later(throttle.measure(later).boxed()));
+            }
+            handlers::produce::handle(ctx, request, version, cid, &Default::default())
         }
         ApiKey::Fetch => {
             let mut request: FetchRequest = decode(&mut body, version, key)?;
@@ -242,5 +263,5 @@ pub(crate) fn dispatch(
         ApiKey::OffsetDelete => answer_async!(OffsetDeleteRequest, handlers::offsets::delete),
         other => return Err(ConnectionError::UnknownApiKey(other as i16)),
     };
-    Ok(Dispatched { api: key, reply: throttle.measure(reply).boxed(), throttle: Some(throttle) })
+    Ok(Routed::Now(Dispatched { api: key, reply: throttle.measure(reply).boxed(), throttle: Some(throttle) }))
 }

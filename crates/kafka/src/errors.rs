@@ -99,12 +99,16 @@ pub fn for_version(api: ApiKey, version: i16, code: i16) -> i16 {
 /// message. Transaction verification's answers are translated as Kafka's
 /// `ReplicaManager` does: a partition not in the transaction is INVALID_TXN_STATE up to
 /// v10 and TRANSACTION_ABORTABLE (no message) from v11; a coordinator busy completing the
-/// transaction is the retriable NOT_ENOUGH_REPLICAS.
+/// transaction is the retriable NOT_ENOUGH_REPLICAS; a fenced producer is
+/// INVALID_PRODUCER_EPOCH.
 pub fn produce_error(e: &BrokerError, version: i16) -> (i16, Option<String>) {
     let (code, message) = match e {
         BrokerError::PartitionNotInTransaction { .. } if version >= 11 => {
             (ResponseError::TransactionAbortable.code(), None)
         }
+        // The coordinator's answer to a partition joining a transaction (Produce v12+):
+        // producers expect INVALID_PRODUCER_EPOCH there, as Kafka's leader translates it.
+        BrokerError::ProducerFenced(message) => (ResponseError::InvalidProducerEpoch.code(), Some(message.clone())),
         BrokerError::ConcurrentTransactions => (
             ResponseError::NotEnoughReplicas.code(),
             Some("Unable to verify the partition has been added to the transaction. Underlying error: CONCURRENT_TRANSACTIONS".to_string()),

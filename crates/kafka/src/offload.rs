@@ -13,16 +13,16 @@
 //! The connection waits for the dispatch before reading its next request, which keeps
 //! appends in arrival order; the reply then joins the others in flight.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
+use futures::future::BoxFuture;
 use futures::FutureExt;
 use kafka_protocol::messages::ApiKey;
 use tokio::sync::Notify;
 
-use crate::dispatch::{dispatch, Dispatched, Reply};
+use crate::dispatch::{dispatch, Dispatched, Routed};
 use crate::errors::ConnectionError;
 use crate::server;
 
@@ -74,14 +74,25 @@ pub(crate) async fn dispatch_on_blocking_pool(
 ) -> Result<Dispatched, ConnectionError> {
     let signal = Arc::new(Signal::default());
     let waker = Waker::from(signal.clone());
-    let dispatched = tokio::task::spawn_blocking(move || {
-        let Dispatched { api, mut reply, throttle } = dispatch(&ctx, peer, frame)?;
-        let first = reply.as_mut().poll(&mut Context::from_waker(&waker));
-        Ok::<_, ConnectionError>((api, reply, first, throttle))
+    let routed = tokio::task::spawn_blocking(move || {
+        Ok::<_, ConnectionError>(match dispatch(&ctx, peer, frame)? {
+            Routed::Now(Dispatched { api, mut reply, throttle }) => {
+                let first = reply.as_mut().poll(&mut Context::from_waker(&waker));
+                Ok((api, reply, first, throttle))
+            }
+            Routed::Later(later) => Err(later),
+        })
     })
     .await
     .map_err(lost)??;
-    let (api, reply, first, throttle) = dispatched;
+    let (api, reply, first, throttle) = match routed {
+        Ok(polled) => polled,
+        // A request that waits before it is handled waits on the blocking pool too.
+        Err(later) => {
+            let Dispatched { api, reply, throttle } = off_the_runtime(later).await?;
+            return Ok(Dispatched { api, reply: off_the_runtime(reply).boxed(), throttle });
+        }
+    };
     let reply = match first {
         Poll::Ready(answered) => futures::future::ready(answered).boxed(),
         Poll::Pending => drive(reply, signal).boxed(),
@@ -89,21 +100,44 @@ pub(crate) async fn dispatch_on_blocking_pool(
     Ok(Dispatched { api, reply, throttle })
 }
 
-/// Polls `reply` on the blocking pool each time its waker fires, until it is ready.
-async fn drive(mut reply: Reply, signal: Arc<Signal>) -> <Reply as Future>::Output {
+/// Runs `work` to the end with every poll on the blocking pool.
+async fn off_the_runtime<T: Send + 'static>(
+    mut work: BoxFuture<'static, Result<T, ConnectionError>>,
+) -> Result<T, ConnectionError> {
+    let signal = Arc::new(Signal::default());
+    let waker = Waker::from(signal.clone());
+    let first;
+    (work, first) = tokio::task::spawn_blocking(move || {
+        let first = work.as_mut().poll(&mut Context::from_waker(&waker));
+        (work, first)
+    })
+    .await
+    .map_err(lost)?;
+    match first {
+        Poll::Ready(done) => done,
+        Poll::Pending => drive(work, signal).await,
+    }
+}
+
+/// Polls `work`, already polled once with `signal`'s waker, on the blocking pool each
+/// time that waker fires, until it is ready.
+async fn drive<T: Send + 'static>(
+    mut work: BoxFuture<'static, Result<T, ConnectionError>>,
+    signal: Arc<Signal>,
+) -> Result<T, ConnectionError> {
     loop {
         // A wake that came before this wait left a permit: none is lost.
         signal.woken.notified().await;
         let waker = Waker::from(signal.clone());
         let polled = tokio::task::spawn_blocking(move || {
-            let poll = reply.as_mut().poll(&mut Context::from_waker(&waker));
-            (reply, poll)
+            let poll = work.as_mut().poll(&mut Context::from_waker(&waker));
+            (work, poll)
         })
         .await
         .map_err(lost)?;
         match polled {
-            (_, Poll::Ready(answered)) => return answered,
-            (pending, Poll::Pending) => reply = pending,
+            (_, Poll::Ready(done)) => return done,
+            (pending, Poll::Pending) => work = pending,
         }
     }
 }

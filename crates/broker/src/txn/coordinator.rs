@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use tidelog_log::BatchHeader;
 
-use super::{TxnDescription, TxnMeta, TxnState};
+use super::{TransactionVersion, TxnDescription, TxnMeta, TxnState};
 use crate::access::{Operation, RequestContext, Resource};
 use crate::broker::{now_ms, Broker};
 use crate::config::keys;
@@ -21,7 +21,7 @@ use crate::records::{encode_marker, Marker};
 
 /// The state after InitProducerId, or the id's current state: it must belong to this
 /// producer id and epoch.
-fn check_producer(meta: Option<&mut TxnMeta>, producer_id: i64, epoch: i16) -> Result<&mut TxnMeta> {
+pub(super) fn check_producer(meta: Option<&mut TxnMeta>, producer_id: i64, epoch: i16) -> Result<&mut TxnMeta> {
     let meta = meta.ok_or_else(|| {
         BrokerError::InvalidProducerIdMapping("the transactional id has no producer id: call InitProducerId".into())
     })?;
@@ -41,15 +41,20 @@ fn check_producer(meta: Option<&mut TxnMeta>, producer_id: i64, epoch: i16) -> R
 }
 
 /// Moves a transaction that is not open into Ongoing; refuses while one is completing.
-fn begin_if_needed(meta: &mut TxnMeta, now: i64) -> Result<()> {
+/// A request of transaction version 2 marks the transaction as such.
+fn begin_if_needed(meta: &mut TxnMeta, now: i64, version: TransactionVersion) -> Result<()> {
     match meta.state {
-        TxnState::Ongoing => Ok(()),
+        TxnState::Ongoing => {
+            meta.version = meta.version.max(version);
+            Ok(())
+        }
         TxnState::PrepareCommit | TxnState::PrepareAbort => Err(BrokerError::ConcurrentTransactions),
         TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
             meta.state = TxnState::Ongoing;
             meta.start_ms = now;
             meta.partitions.clear();
             meta.offsets.clear();
+            meta.version = version;
             Ok(())
         }
     }
@@ -86,6 +91,9 @@ impl Broker {
                 offsets: Default::default(),
                 start_ms: -1,
                 updated_ms: now,
+                version: TransactionVersion::V1,
+                next_producer_id: None,
+                previous_producer_id: None,
             });
         }
         let meta = guard.as_mut().expect("just filled");
@@ -153,17 +161,28 @@ impl Broker {
                 })
                 .collect());
         }
-        let now = now_ms();
-        let was_open = meta.state == TxnState::Ongoing;
-        begin_if_needed(meta, now)?;
         let count = partitions.len();
-        let before = meta.partitions.len();
+        self.join_transaction(transactional_id, meta, partitions, TransactionVersion::V1).await?;
+        Ok((0..count).map(|_| Ok(())).collect())
+    }
+
+    /// Opens the transaction if needed and adds `partitions`, persisting any change.
+    pub(super) async fn join_transaction(
+        &self,
+        transactional_id: &str,
+        meta: &mut TxnMeta,
+        partitions: Vec<(String, i32)>,
+        version: TransactionVersion,
+    ) -> Result<()> {
+        let now = now_ms();
+        let before = (meta.state, meta.version, meta.partitions.len());
+        begin_if_needed(meta, now, version)?;
         meta.partitions.extend(partitions);
-        if !was_open || meta.partitions.len() != before {
+        if (meta.state, meta.version, meta.partitions.len()) != before {
             meta.updated_ms = now;
             self.persist_txn(transactional_id, Some(meta)).await?;
         }
-        Ok((0..count).map(|_| Ok(())).collect())
+        Ok(())
     }
 
     /// AddOffsetsToTxn: the transaction will commit offsets for `group_id`.
@@ -182,10 +201,21 @@ impl Broker {
         let slot = self.transactions.slot(transactional_id);
         let mut guard = slot.lock().await;
         let meta = check_producer(guard.as_mut(), producer_id, epoch)?;
+        self.join_with_group(transactional_id, meta, group_id, TransactionVersion::V1).await
+    }
+
+    /// Opens the transaction if needed and makes it commit offsets for `group_id`.
+    async fn join_with_group(
+        &self,
+        transactional_id: &str,
+        meta: &mut TxnMeta,
+        group_id: &str,
+        version: TransactionVersion,
+    ) -> Result<()> {
         let now = now_ms();
-        let was_open = meta.state == TxnState::Ongoing;
-        begin_if_needed(meta, now)?;
-        if !was_open || !meta.offsets.contains_key(group_id) {
+        let before = (meta.state, meta.version);
+        begin_if_needed(meta, now, version)?;
+        if (meta.state, meta.version) != before || !meta.offsets.contains_key(group_id) {
             meta.offsets.entry(group_id.to_string()).or_default();
             meta.updated_ms = now;
             self.persist_txn(transactional_id, Some(meta)).await?;
@@ -195,6 +225,8 @@ impl Broker {
 
     /// TxnOffsetCommit: offsets that become the group's committed offsets when the
     /// transaction commits. `Err` is for every partition; `Ok` has one result each.
+    /// Under transaction version 2 (v5+) the group joins the transaction here; before,
+    /// AddOffsetsToTxn must have added it.
     #[allow(clippy::too_many_arguments)]
     pub async fn txn_offset_commit(
         &self,
@@ -207,6 +239,7 @@ impl Broker {
         member_id: &str,
         instance: Option<&str>,
         commits: Vec<OffsetCommit>,
+        version: TransactionVersion,
     ) -> Result<Vec<Result<()>>> {
         self.authorize(ctx, Operation::Read, Resource::Group(group_id))?;
         if group_id.is_empty() {
@@ -218,6 +251,11 @@ impl Broker {
         let slot = self.transactions.slot(transactional_id);
         let mut guard = slot.lock().await;
         let meta = check_producer(guard.as_mut(), producer_id, epoch)?;
+        if version == TransactionVersion::V2 {
+            // Persisted below, with the offsets.
+            begin_if_needed(meta, now_ms(), version)?;
+            meta.offsets.entry(group_id.to_string()).or_default();
+        }
         if meta.state != TxnState::Ongoing || !meta.offsets.contains_key(group_id) {
             return Err(BrokerError::InvalidTxnState(format!(
                 "group '{group_id}' was not added to the open transaction (AddOffsetsToTxn)"
@@ -236,8 +274,10 @@ impl Broker {
         Ok(results)
     }
 
-    /// EndTxn: commits or aborts the open transaction. A retry of a completed EndTxn
-    /// succeeds again; the opposite decision is refused.
+    /// EndTxn: commits or aborts the open transaction, answering the producer id and
+    /// epoch the producer goes on with. Under version 1 a retry of a completed EndTxn
+    /// succeeds again and the opposite decision is refused. Under version 2 every end
+    /// bumps the epoch, so a retry is told apart by carrying the epoch before the bump.
     pub async fn end_txn(
         &self,
         ctx: &RequestContext,
@@ -245,27 +285,107 @@ impl Broker {
         producer_id: i64,
         epoch: i16,
         commit: bool,
-    ) -> Result<()> {
+        version: TransactionVersion,
+    ) -> Result<(i64, i16)> {
         self.authorize(ctx, Operation::Write, Resource::TransactionalId(transactional_id))?;
         let slot = self.transactions.slot(transactional_id);
         let mut guard = slot.lock().await;
-        let meta = check_producer(guard.as_mut(), producer_id, epoch)?;
         let marker = if commit { Marker::Commit } else { Marker::Abort };
+        let meta = match version {
+            TransactionVersion::V1 => {
+                let meta = check_producer(guard.as_mut(), producer_id, epoch)?;
+                self.end_v1(transactional_id, meta, marker).await?;
+                meta
+            }
+            TransactionVersion::V2 => {
+                let meta = guard.as_mut().ok_or_else(|| {
+                    BrokerError::InvalidProducerIdMapping(
+                        "the transactional id has no producer id: call InitProducerId".into(),
+                    )
+                })?;
+                self.end_v2(transactional_id, meta, producer_id, epoch, marker).await?;
+                meta
+            }
+        };
+        Ok((meta.producer_id, meta.producer_epoch))
+    }
+
+    async fn end_v1(&self, transactional_id: &str, meta: &mut TxnMeta, marker: Marker) -> Result<()> {
+        if meta.state == TxnState::Ongoing {
+            // The client keeps its epoch: the end must not bump it, however it began.
+            meta.version = TransactionVersion::V1;
+        }
         match (meta.state, marker) {
             (TxnState::Ongoing, _)
             | (TxnState::PrepareCommit, Marker::Commit)
             | (TxnState::PrepareAbort, Marker::Abort) => self.end_transaction(transactional_id, meta, marker).await,
             (TxnState::CompleteCommit, Marker::Commit) | (TxnState::CompleteAbort, Marker::Abort) => Ok(()),
-            (state, _) => Err(BrokerError::InvalidTxnState(format!(
-                "cannot {} a transaction in state {}",
-                if commit { "commit" } else { "abort" },
-                state.name()
-            ))),
+            (state, _) => Err(invalid_end(state, marker)),
+        }
+    }
+
+    /// Kafka's `TransactionCoordinator.endTransaction` for transaction version 2. An abort
+    /// with no transaction open is valid (and still bumps the epoch): the client may abort
+    /// before anything joined its transaction.
+    async fn end_v2(
+        &self,
+        transactional_id: &str,
+        meta: &mut TxnMeta,
+        producer_id: i64,
+        epoch: i16,
+        marker: Marker,
+    ) -> Result<()> {
+        // A retry of an end that completed: the epoch bumped, or ran out and moved the
+        // transactional id to a new producer id.
+        let retry_on_bump = i32::from(meta.producer_epoch) == i32::from(epoch) + 1;
+        let retry_on_overflow =
+            meta.previous_producer_id == Some(producer_id) && epoch == MAX_EPOCH && meta.producer_epoch == 0;
+        if meta.producer_id != producer_id && !retry_on_overflow {
+            return Err(BrokerError::InvalidProducerIdMapping(format!(
+                "producer id {producer_id} is not the transactional id's current producer id {}",
+                meta.producer_id
+            )));
+        }
+        let valid_epoch = match meta.state {
+            TxnState::Ongoing | TxnState::Empty => epoch == meta.producer_epoch,
+            TxnState::PrepareCommit | TxnState::PrepareAbort => retry_on_bump,
+            TxnState::CompleteCommit | TxnState::CompleteAbort => {
+                retry_on_bump || retry_on_overflow || epoch == meta.producer_epoch
+            }
+        };
+        if !valid_epoch {
+            return Err(BrokerError::ProducerFenced(format!(
+                "epoch {epoch} is not the current epoch {}: a newer producer with this transactional id exists",
+                meta.producer_epoch
+            )));
+        }
+        let retry = retry_on_bump || retry_on_overflow;
+        match (meta.state, marker) {
+            (TxnState::Ongoing, _) => {
+                meta.version = TransactionVersion::V2;
+                self.end_transaction(transactional_id, meta, marker).await
+            }
+            (TxnState::CompleteCommit, Marker::Commit) | (TxnState::CompleteAbort, Marker::Abort) if retry => Ok(()),
+            (TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort, Marker::Abort) if !retry => {
+                meta.version = TransactionVersion::V2;
+                meta.partitions.clear();
+                meta.offsets.clear();
+                meta.start_ms = now_ms();
+                self.end_transaction(transactional_id, meta, marker).await
+            }
+            // Prepared (its epoch already bumped) but not finished: a write failed after
+            // the prepare. Finishing it here answers the retry at once.
+            (TxnState::PrepareCommit, Marker::Commit) | (TxnState::PrepareAbort, Marker::Abort) => {
+                self.end_transaction(transactional_id, meta, marker).await
+            }
+            (state, _) => Err(invalid_end(state, marker)),
         }
     }
 
     /// Prepare (persisted), markers in every partition (durable), the transaction's
     /// offsets on commit, then Complete (persisted). Safe to repeat after a failure.
+    /// Under transaction version 2 the prepare bumps the epoch and the markers carry the
+    /// new one: the producer's late writes of this transaction are then fenced.
     async fn end_transaction(&self, transactional_id: &str, meta: &mut TxnMeta, marker: Marker) -> Result<()> {
         let (prepare, complete) = match marker {
             Marker::Commit => (TxnState::PrepareCommit, TxnState::CompleteCommit),
@@ -273,6 +393,12 @@ impl Broker {
         };
         if meta.state != prepare {
             meta.state = prepare;
+            if meta.version == TransactionVersion::V2 {
+                if meta.producer_epoch >= MAX_EPOCH {
+                    meta.next_producer_id = Some(self.allocate_producer_id()?);
+                }
+                meta.producer_epoch = meta.producer_epoch.saturating_add(1);
+            }
             meta.updated_ms = now_ms();
             self.persist_txn(transactional_id, Some(meta)).await?;
         }
@@ -287,6 +413,11 @@ impl Broker {
         meta.offsets.clear();
         meta.start_ms = -1;
         meta.updated_ms = now_ms();
+        if let Some(next) = meta.next_producer_id.take() {
+            meta.previous_producer_id = Some(meta.producer_id);
+            meta.producer_id = next;
+            meta.producer_epoch = 0;
+        }
         self.persist_txn(transactional_id, Some(meta)).await
     }
 
@@ -382,6 +513,15 @@ impl Broker {
         out.sort_by(|a, b| a.transactional_id.cmp(&b.transactional_id));
         out
     }
+}
+
+/// INVALID_TXN_STATE for an end the transaction's state does not allow.
+fn invalid_end(state: TxnState, marker: Marker) -> BrokerError {
+    BrokerError::InvalidTxnState(format!(
+        "cannot {} a transaction in state {}",
+        if marker == Marker::Commit { "commit" } else { "abort" },
+        state.name()
+    ))
 }
 
 /// Raises the epoch for abort markers that fence the current producer.

@@ -13,6 +13,7 @@
 //! between leaves them in a `PrepareCommit` record, which recovery completes.
 
 mod coordinator;
+mod produce_join;
 mod state_log;
 mod verification;
 
@@ -65,6 +66,35 @@ pub struct TxnMeta {
     /// When the open transaction began (-1: none open).
     pub start_ms: i64,
     pub updated_ms: i64,
+    /// The protocol the open (or last) transaction runs with: under version 2 its end
+    /// gives the producer the next epoch.
+    #[serde(default)]
+    pub version: TransactionVersion,
+    /// Under version 2, when the epoch runs out at an end: the producer id that takes
+    /// over once the markers (written with the old id) are durable.
+    #[serde(default)]
+    pub next_producer_id: Option<i64>,
+    /// The producer id replaced at the last such end, so that a retry of that EndTxn
+    /// with the old id still succeeds.
+    #[serde(default)]
+    pub previous_producer_id: Option<i64>,
+}
+
+/// Kafka's `transaction.version` feature as a client uses it. Version 1: the client adds
+/// every partition and group with AddPartitionsToTxn / AddOffsetsToTxn and keeps its
+/// epoch across transactions. Version 2 (KIP-890 part 2; Produce v12+, TxnOffsetCommit
+/// v5+, EndTxn v5+): partitions and groups join the transaction implicitly, and every
+/// EndTxn bumps the epoch, so a late write from the previous transaction is fenced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TransactionVersion {
+    #[default]
+    V1,
+    V2,
+}
+
+impl TransactionVersion {
+    /// The feature level clients see finalized in ApiVersions.
+    pub const FINALIZED_LEVEL: i16 = 2;
 }
 
 /// One transactional id: its state, `None` until InitProducerId. Operations on one id
@@ -98,3 +128,5 @@ pub struct TxnDescription {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod version2_tests;

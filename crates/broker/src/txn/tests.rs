@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use kafka_protocol::records::Compression;
 
+use super::TransactionVersion::V1;
 use super::TxnState;
 use crate::admin::NewTopic;
 use crate::config::BrokerConfig;
@@ -15,7 +16,7 @@ use crate::group::OffsetCommit;
 use crate::records::{encode_batch_as, BatchProducer};
 use crate::{Broker, BrokerError};
 
-fn with_topic(b: Arc<Broker>) -> Arc<Broker> {
+pub(super) fn with_topic(b: Arc<Broker>) -> Arc<Broker> {
     b.create_topic(
         &RequestContext::local(),
         NewTopic { name: "t".into(), partitions: Some(2), ..Default::default() },
@@ -25,7 +26,7 @@ fn with_topic(b: Arc<Broker>) -> Arc<Broker> {
     b
 }
 
-fn txn_batch(producer: (i64, i16), sequence: i32, value: &str) -> Vec<u8> {
+pub(super) fn txn_batch(producer: (i64, i16), sequence: i32, value: &str) -> Vec<u8> {
     let p = BatchProducer {
         id: producer.0,
         epoch: producer.1,
@@ -41,11 +42,11 @@ fn plain_batch(value: &str) -> Vec<u8> {
     crate::test_support::encode_batch(1, value.as_bytes(), crate::now_ms(), Compression::None)
 }
 
-fn commit(partition: i32, offset: i64) -> OffsetCommit {
+pub(super) fn commit(partition: i32, offset: i64) -> OffsetCommit {
     OffsetCommit { topic: "t".into(), partition, offset, leader_epoch: -1, metadata: String::new() }
 }
 
-async fn state(b: &Broker, id: &str) -> TxnState {
+pub(super) async fn state(b: &Broker, id: &str) -> TxnState {
     b.describe_transactions(&[id.to_string()]).await.remove(0).unwrap().meta.state
 }
 
@@ -63,19 +64,19 @@ async fn commit_makes_records_stable_and_abort_lists_them() {
     assert_eq!((part.last_stable_offset(), part.offsets().high_watermark), (0, 2));
     assert!(part.read_isolated(0, 1 << 20, true).unwrap().records.is_empty());
     assert!(!part.read_isolated(0, 1 << 20, false).unwrap().records.is_empty());
-    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await.unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true, V1).await.unwrap();
     assert_eq!(state(&b, "tx").await, TxnState::CompleteCommit);
     assert_eq!(part.last_stable_offset(), 3, "data, plain record and the commit marker are stable");
     // A retried EndTxn(commit) succeeds; an abort now is refused.
-    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await.unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true, V1).await.unwrap();
     assert!(matches!(
-        b.end_txn(&RequestContext::local(), "tx", p.0, p.1, false).await,
+        b.end_txn(&RequestContext::local(), "tx", p.0, p.1, false, V1).await,
         Err(BrokerError::InvalidTxnState(_))
     ));
 
     b.add_partitions_to_txn(&RequestContext::local(), "tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
     b.append(&RequestContext::local(), "t", 0, &txn_batch(p, 1, "b")).unwrap();
-    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, false).await.unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, false, V1).await.unwrap();
     let read = part.read_isolated(0, 1 << 20, true).unwrap();
     assert_eq!(read.last_stable_offset, 5);
     assert_eq!(read.aborted.len(), 1);
@@ -98,7 +99,7 @@ async fn a_new_producer_fences_the_old_one_and_aborts_its_transaction() {
         b.add_partitions_to_txn(&RequestContext::local(), "tx", old.0, old.1, vec![("t".into(), 0)], false).await;
     assert!(matches!(fenced, Err(BrokerError::ProducerFenced(_))));
     assert!(matches!(
-        b.end_txn(&RequestContext::local(), "tx", old.0, old.1, true).await,
+        b.end_txn(&RequestContext::local(), "tx", old.0, old.1, true, V1).await,
         Err(BrokerError::ProducerFenced(_))
     ));
     assert!(matches!(
@@ -130,24 +131,38 @@ async fn offsets_commit_with_the_transaction_only() {
     let b = with_topic(Broker::in_memory(BrokerConfig::default()));
     let p = b.init_transactional_producer(&RequestContext::local(), "tx", 60_000, None).await.unwrap();
     b.add_offsets_to_txn(&RequestContext::local(), "tx", p.0, p.1, "g").await.unwrap();
-    b.txn_offset_commit(&RequestContext::local(), "tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 7)]).await.unwrap();
-    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, false).await.unwrap();
+    b.txn_offset_commit(&RequestContext::local(), "tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 7)], V1)
+        .await
+        .unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, false, V1).await.unwrap();
     assert!(
         b.fetch_offsets(&RequestContext::local(), "g", None).unwrap().is_empty(),
         "aborted offsets are never committed"
     );
     b.add_offsets_to_txn(&RequestContext::local(), "tx", p.0, p.1, "g").await.unwrap();
-    b.txn_offset_commit(&RequestContext::local(), "tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 9), commit(1, 4)])
-        .await
-        .unwrap();
-    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await.unwrap();
+    b.txn_offset_commit(
+        &RequestContext::local(),
+        "tx",
+        "g",
+        p.0,
+        p.1,
+        -1,
+        "",
+        None,
+        vec![commit(0, 9), commit(1, 4)],
+        V1,
+    )
+    .await
+    .unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true, V1).await.unwrap();
     let committed = b.fetch_offsets(&RequestContext::local(), "g", None).unwrap();
     let offsets: Vec<i64> = committed[0].1.iter().map(|(_, c)| c.as_ref().unwrap().offset).collect();
     assert_eq!(offsets, vec![9, 4]);
     // Offsets for a group not added to the transaction are refused.
     b.add_partitions_to_txn(&RequestContext::local(), "tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
-    let refused =
-        b.txn_offset_commit(&RequestContext::local(), "tx", "other", p.0, p.1, -1, "", None, vec![commit(0, 1)]).await;
+    let refused = b
+        .txn_offset_commit(&RequestContext::local(), "tx", "other", p.0, p.1, -1, "", None, vec![commit(0, 1)], V1)
+        .await;
     assert!(matches!(refused, Err(BrokerError::InvalidTxnState(_))));
 }
 
@@ -162,7 +177,7 @@ async fn timed_out_transactions_are_aborted_and_their_producer_fenced() {
     assert_eq!(state(&b, "tx").await, TxnState::CompleteAbort);
     assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), 2);
     assert!(matches!(
-        b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await,
+        b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true, V1).await,
         Err(BrokerError::ProducerFenced(_))
     ));
     let listed = b.list_transactions(&["CompleteAbort".into()], &[], -1).await;
@@ -178,7 +193,7 @@ async fn state_and_open_transactions_survive_a_restart() {
         let p = b.init_transactional_producer(&RequestContext::local(), "tx", 60_000, None).await.unwrap();
         b.add_partitions_to_txn(&RequestContext::local(), "tx", p.0, p.1, vec![("t".into(), 0)], false).await.unwrap();
         b.add_offsets_to_txn(&RequestContext::local(), "tx", p.0, p.1, "g").await.unwrap();
-        b.txn_offset_commit(&RequestContext::local(), "tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 1)])
+        b.txn_offset_commit(&RequestContext::local(), "tx", "g", p.0, p.1, -1, "", None, vec![commit(0, 1)], V1)
             .await
             .unwrap();
         let first = b.append(&RequestContext::local(), "t", 0, &txn_batch(p, 0, "open")).unwrap();
@@ -189,7 +204,7 @@ async fn state_and_open_transactions_survive_a_restart() {
     let b = Broker::open(BrokerConfig::default(), dir.path()).unwrap();
     assert_eq!(state(&b, "tx").await, TxnState::Ongoing);
     assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), first, "the open transaction is recovered");
-    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await.unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true, V1).await.unwrap();
     assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), 2);
     assert_eq!(b.fetch_offsets(&RequestContext::local(), "g", None).unwrap()[0].1[0].1.as_ref().unwrap().offset, 1);
     drop(b);
@@ -217,7 +232,7 @@ async fn a_commit_interrupted_after_prepare_is_finished_at_the_next_start() {
         .await
         .unwrap();
         b.add_offsets_to_txn(&RequestContext::local(), "tx", p.0, p.1, "g").await.unwrap();
-        b.txn_offset_commit(&RequestContext::local(), "tx", "g", p.0, p.1, -1, "", None, vec![commit(1, 5)])
+        b.txn_offset_commit(&RequestContext::local(), "tx", "g", p.0, p.1, -1, "", None, vec![commit(1, 5)], V1)
             .await
             .unwrap();
         b.append(&RequestContext::local(), "t", 0, &txn_batch(p, 0, "x")).unwrap().wait_durable().await.unwrap();
@@ -233,7 +248,7 @@ async fn a_commit_interrupted_after_prepare_is_finished_at_the_next_start() {
     assert_eq!(state(&b, "tx").await, TxnState::CompleteCommit);
     assert_eq!(b.partition("t", 0).unwrap().last_stable_offset(), 2);
     assert_eq!(b.fetch_offsets(&RequestContext::local(), "g", None).unwrap()[0].1[0].1.as_ref().unwrap().offset, 5);
-    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true).await.unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, true, V1).await.unwrap();
 }
 
 /// read_committed over a file-backed log: a slice wholly below the last stable offset is
@@ -261,7 +276,7 @@ async fn read_committed_sends_file_slices_only_when_wholly_stable() {
     let first_two = tidelog_log::batch::batches(&uncommitted).nth(1).unwrap().unwrap().1.end;
     assert_eq!(stable, uncommitted.slice(..first_two), "exactly the two batches before the transaction");
 
-    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, false).await.unwrap();
+    b.end_txn(&RequestContext::local(), "tx", p.0, p.1, false, V1).await.unwrap();
     let whole = part.read_for_sending(0, 1 << 20, true).unwrap();
     assert_eq!(whole.last_stable_offset, part.offsets().high_watermark);
     assert_eq!(whole.aborted.len(), 1, "the aborted transaction is listed for the client to skip");
@@ -288,7 +303,7 @@ async fn a_transactional_batch_is_stored_only_in_a_partition_its_transaction_add
         b.append(&ctx, "t", 1, &txn_batch(p, 0, "other")),
         Err(BrokerError::PartitionNotInTransaction { .. })
     ));
-    b.end_txn(&ctx, "tx", p.0, p.1, true).await.unwrap();
+    b.end_txn(&ctx, "tx", p.0, p.1, true, V1).await.unwrap();
     // The transaction is over: a late batch would open one nobody closes.
     assert!(matches!(
         b.append(&ctx, "t", 0, &txn_batch(p, 2, "late")),

@@ -56,6 +56,20 @@ impl OpenTransactions {
         self.by_producer.write().retain(|_, e| e.transactional_id != transactional_id);
     }
 
+    /// The transactional id `producer_id` belongs to, if it is transactional.
+    pub(crate) fn transactional_id(&self, producer_id: i64) -> Option<String> {
+        self.by_producer.read().get(&producer_id).map(|e| e.transactional_id.clone())
+    }
+
+    /// Does the open transaction of `producer_id` at `epoch` hold `topic`-`partition`?
+    pub(crate) fn holds(&self, producer_id: i64, epoch: i16, topic: &str, partition: i32) -> bool {
+        self.by_producer.read().get(&producer_id).is_some_and(|e| {
+            e.epoch == epoch
+                && e.state == TxnState::Ongoing
+                && e.partitions.iter().any(|(t, p)| t == topic && *p == partition)
+        })
+    }
+
     /// May `producer_id` at `epoch` open its transaction in `topic`-`partition`? The
     /// errors are the coordinator's answers, as Kafka's produce path passes them on.
     pub(crate) fn verify(&self, producer_id: i64, epoch: i16, topic: &str, partition: i32) -> Result<()> {
@@ -88,6 +102,9 @@ mod tests {
             offsets: Default::default(),
             start_ms: 0,
             updated_ms: 0,
+            version: Default::default(),
+            next_producer_id: None,
+            previous_producer_id: None,
         }
     }
 

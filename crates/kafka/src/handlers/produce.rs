@@ -1,11 +1,17 @@
 //! Produce: every partition's batch is validated and appended while the request is
 //! dispatched (so pipelined requests append in order); acks=all then waits for the
 //! group-committed fsync of each partition it touched.
+//!
+//! Under transaction version 2 (v12+), partitions first join their producer's
+//! transaction ([`transaction_joins`], [`join_transactions`]); the connection reads
+//! nothing more until they have and the request is appended.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::future::{self, join_all, FutureExt};
 use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_request::TopicProduceData;
 use kafka_protocol::messages::produce_response::{
     BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
 };
@@ -17,14 +23,69 @@ use crate::dispatch::{encode, Reply};
 use crate::errors::{error_code, produce_error, NONE};
 use crate::scope::Scope;
 
-pub(crate) fn handle(ctx: &Arc<Scope>, request: ProduceRequest, version: i16, correlation_id: i32) -> Reply {
+/// Partitions that could not join their producer's transaction, with the answer (code,
+/// message) they get instead of an append.
+pub(crate) type JoinRefusals = HashMap<(String, i32), (i16, Option<String>)>;
+
+/// A producer (id, epoch) and the partitions of the request that must join its transaction.
+pub(crate) type TransactionJoin = ((i64, i16), Vec<(String, i32)>);
+
+/// Per producer, the partitions of a v12+ request that must join its transaction before
+/// anything is appended. Empty for most requests.
+pub(crate) fn transaction_joins(ctx: &Scope, request: &ProduceRequest, version: i16) -> Vec<TransactionJoin> {
+    let mut joins: Vec<TransactionJoin> = Vec::new();
+    if version < 12 {
+        return joins;
+    }
+    for topic in &request.topic_data {
+        let Some(name) = topic_name(ctx, topic, version) else { continue };
+        for data in &topic.partition_data {
+            let Some(records) = &data.records else { continue };
+            let Some(producer) = ctx.broker.transaction_to_join(&name, data.index, records) else { continue };
+            let partition = (name.clone(), data.index);
+            match joins.iter_mut().find(|(p, _)| *p == producer) {
+                Some((_, partitions)) => partitions.push(partition),
+                None => joins.push((producer, vec![partition])),
+            }
+        }
+    }
+    joins
+}
+
+/// Adds each producer's partitions to its transaction; the refused ones and why.
+pub(crate) async fn join_transactions(ctx: &Scope, joins: Vec<TransactionJoin>, version: i16) -> JoinRefusals {
+    let mut refused = JoinRefusals::new();
+    for ((producer_id, epoch), partitions) in joins {
+        let joined = ctx.broker.add_partitions_for_produce(&ctx.caller, producer_id, epoch, partitions.clone()).await;
+        if let Err(e) = joined {
+            tracing::debug!(producer_id, epoch, error = %e, "partitions could not join the transaction");
+            let answer = produce_error(&e, version);
+            refused.extend(partitions.into_iter().map(|p| (p, answer.clone())));
+        }
+    }
+    refused
+}
+
+/// v13 names topics by id (KIP-516); `None` for an id this broker does not know.
+fn topic_name(ctx: &Scope, topic: &TopicProduceData, version: i16) -> Option<String> {
+    match version {
+        13.. => ctx.broker.topic_name_by_id(topic.topic_id),
+        _ => Some(topic.name.0.to_string()),
+    }
+}
+
+pub(crate) fn handle(
+    ctx: &Arc<Scope>,
+    request: ProduceRequest,
+    version: i16,
+    correlation_id: i32,
+    refused: &JoinRefusals,
+) -> Reply {
     let acks = request.acks;
     let mut waits: Vec<(usize, usize, Produced)> = Vec::new();
     let mut topics = Vec::with_capacity(request.topic_data.len());
     for (ti, topic) in request.topic_data.into_iter().enumerate() {
-        // v13 names topics by id (KIP-516); an id this broker does not know is UNKNOWN_TOPIC_ID.
-        let name =
-            if version >= 13 { ctx.broker.topic_name_by_id(topic.topic_id) } else { Some(topic.name.0.to_string()) };
+        let name = topic_name(ctx, &topic, version);
         let mut partitions = Vec::with_capacity(topic.partition_data.len());
         for (pi, data) in topic.partition_data.into_iter().enumerate() {
             let mut response = PartitionProduceResponse::default()
@@ -42,6 +103,13 @@ pub(crate) fn handle(ctx: &Arc<Scope>, request: ProduceRequest, version: i16, co
                 partitions.push(response);
                 continue;
             };
+            let refusal = if refused.is_empty() { None } else { refused.get(&(name.clone(), data.index)) };
+            if let Some((code, message)) = refusal {
+                response.error_code = *code;
+                response.error_message = message.as_deref().map(str_bytes);
+                partitions.push(response);
+                continue;
+            }
             let records = data.records.unwrap_or_default();
             match ctx.broker.append(&ctx.caller, name, data.index, &records) {
                 Ok(appended) => {

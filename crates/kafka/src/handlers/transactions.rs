@@ -16,6 +16,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 };
 use kafka_protocol::messages::*;
 use tidelog_broker::group::OffsetCommit;
+use tidelog_broker::txn::TransactionVersion;
 use tidelog_broker::BrokerError;
 
 use super::str_bytes;
@@ -23,7 +24,7 @@ use crate::dispatch::Client;
 use crate::errors::{error_code, for_version, item_codes, NONE};
 use crate::scope::Scope;
 
-fn code(result: &Result<(), BrokerError>) -> i16 {
+fn code<T>(result: &Result<T, BrokerError>) -> i16 {
     result.as_ref().err().map_or(NONE, error_code)
 }
 
@@ -138,6 +139,7 @@ pub(crate) async fn txn_offset_commit(
             &request.member_id,
             instance.as_deref(),
             commits,
+            transaction_version(version, 5),
         )
         .await;
     let mut codes = item_codes(&outcome, request.topics.iter().map(|t| t.partitions.len()).sum());
@@ -174,12 +176,24 @@ pub(crate) async fn end_txn(
             request.producer_id.0,
             request.producer_epoch,
             request.committed,
+            transaction_version(version, 5),
         )
         .await;
+    // v5+: the producer id and epoch to go on with (bumped under transaction version 2).
+    let (producer_id, epoch) = outcome.as_ref().map_or((-1, -1), |&(id, epoch)| (id, epoch));
     EndTxnResponse::default()
         .with_error_code(for_version(ApiKey::EndTxn, version, code(&outcome)))
-        .with_producer_id(ProducerId(-1))
-        .with_producer_epoch(-1)
+        .with_producer_id(ProducerId(producer_id))
+        .with_producer_epoch(epoch)
+}
+
+/// The transaction version a request speaks: 2 from the API's first version of it.
+fn transaction_version(version: i16, first_v2: i16) -> TransactionVersion {
+    if version >= first_v2 {
+        TransactionVersion::V2
+    } else {
+        TransactionVersion::V1
+    }
 }
 
 pub(crate) fn describe_producers(
