@@ -80,7 +80,9 @@ def test_iterator_types(kinesis):
     assert read(ShardIteratorType="AT_SEQUENCE_NUMBER", StartingSequenceNumber=seqs[2]) == [b"2", b"3", b"4"]
     assert read(ShardIteratorType="AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=seqs[2]) == [b"3", b"4"]
     assert read(ShardIteratorType="LATEST") == []
-    assert read(ShardIteratorType="AT_TIMESTAMP", Timestamp=time.time() + 60) == []
+    # AWS refuses a timestamp in the future rather than waiting at the end of the shard.
+    with pytest.raises(kinesis.exceptions.InvalidArgumentException, match="cannot be greater than the current"):
+        read(ShardIteratorType="AT_TIMESTAMP", Timestamp=time.time() + 60)
     assert len(read(ShardIteratorType="AT_TIMESTAMP", Timestamp=time.time() - 60)) == 5
     latest = kinesis.get_shard_iterator(StreamName="its", ShardId="shardId-000000000000",
                                         ShardIteratorType="LATEST")["ShardIterator"]

@@ -17,12 +17,12 @@ pub enum RequestBody {
 }
 
 impl RequestBody {
-    /// An AWS JSON 1.1 body: an object, or nothing at all (taken as `{}`).
+    /// An AWS JSON 1.1 body: an object. AWS answers a body that is empty or not an object
+    /// with a bare SerializationException (no message).
     pub fn json(bytes: Bytes) -> Result<RequestBody, KinesisError> {
         match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-            None => Ok(RequestBody::Json(Bytes::from_static(b"{}"))),
             Some(b'{') => Ok(RequestBody::Json(bytes)),
-            Some(_) => Err(KinesisError::serialization("the request body must be a JSON object")),
+            _ => Err(KinesisError::serialization("")),
         }
     }
 
@@ -30,25 +30,33 @@ impl RequestBody {
         cbor::decode(bytes).map(RequestBody::Tree)
     }
 
-    /// Typed input; malformed JSON, a wrong type or a missing required member is a
-    /// SerializationException.
+    /// Typed input read straight from the body (PutRecords); malformed JSON or a wrong
+    /// type is a SerializationException, which `spec` words as AWS does.
     pub fn input<'a, T: Deserialize<'a>>(&'a self) -> Result<T, KinesisError> {
         match self {
             RequestBody::Json(bytes) => serde_json::from_slice(bytes).map_err(|e| {
                 if e.is_syntax() || e.is_eof() {
-                    KinesisError::serialization(format!("malformed JSON: {e}"))
+                    KinesisError::serialization("")
                 } else {
                     KinesisError::serialization(e.to_string())
                 }
             }),
-            RequestBody::Tree(value) => T::deserialize(value).map_err(|e| KinesisError::serialization(e.to_string())),
+            RequestBody::Tree(value) => typed(value),
         }
     }
 
-    /// Checks the body is well formed, for operations that take no input.
-    pub fn ignore(&self) -> Result<(), KinesisError> {
-        self.input::<serde::de::IgnoredAny>().map(|_| ())
+    /// The body as a JSON tree, which `spec` checks before the operation types it.
+    pub fn tree(&self) -> Result<Value, KinesisError> {
+        match self {
+            RequestBody::Json(bytes) => serde_json::from_slice(bytes).map_err(|_| KinesisError::serialization("")),
+            RequestBody::Tree(value) => Ok(value.clone()),
+        }
     }
+}
+
+/// Typed input from a checked tree; strings are borrowed from it.
+pub fn typed<'a, T: Deserialize<'a>>(tree: &'a Value) -> Result<T, KinesisError> {
+    T::deserialize(tree).map_err(|e| KinesisError::serialization(e.to_string()))
 }
 
 #[cfg(test)]
@@ -76,10 +84,10 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_body_is_an_empty_object() {
-        let body = RequestBody::json(Bytes::from_static(b" \n")).unwrap();
-        assert!(body.input::<Input>().is_err(), "data is required");
-        body.ignore().unwrap();
+    fn an_empty_body_is_a_serialization_error() {
+        let e = RequestBody::json(Bytes::from_static(b" \n")).err().unwrap();
+        assert_eq!((e.kind, e.message.as_str()), ("SerializationException", ""));
+        RequestBody::json(Bytes::from_static(b"{}")).unwrap().tree().unwrap();
     }
 
     #[test]
@@ -92,7 +100,7 @@ mod tests {
             assert_eq!(body.input::<Input>().err().unwrap().kind, "SerializationException", "{text:?}");
         }
         assert_eq!(
-            RequestBody::json(Bytes::from_static(b"{not json")).unwrap().ignore().unwrap_err().kind,
+            RequestBody::json(Bytes::from_static(b"{not json")).unwrap().tree().unwrap_err().kind,
             "SerializationException"
         );
     }

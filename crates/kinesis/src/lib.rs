@@ -7,6 +7,7 @@ mod body;
 mod cbor;
 mod error;
 mod eventstream;
+mod http;
 mod iterator;
 mod limits;
 pub mod metrics;
@@ -14,6 +15,7 @@ pub mod model;
 mod ops;
 mod sequence;
 mod server;
+mod spec;
 mod stream_ref;
 
 pub use error::KinesisError;

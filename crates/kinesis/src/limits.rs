@@ -90,7 +90,7 @@ impl Limits {
                 if self.enforce && over {
                     return Err(exceeded(format!(
                         "Rate exceeded for shard shardId-{shard:012} in stream {stream} under account {}.",
-                        crate::error::ACCOUNT
+                        crate::error::account()
                     )));
                 }
                 meter.write_records += 1;
@@ -112,7 +112,7 @@ impl Limits {
         if self.enforce && (meter.read_calls >= READ_CALLS_PER_S || meter.read_allowance <= 0) {
             return Err(exceeded(format!(
                 "Rate exceeded for Shard - {}/shardId-{shard:012}/GetRecords",
-                crate::error::ACCOUNT
+                crate::error::account()
             )));
         }
         meter.read_calls += 1;

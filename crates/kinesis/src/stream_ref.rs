@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::error::{KinesisError, ACCOUNT};
+use crate::error::{account, KinesisError};
 
 /// The two ways a request names its stream.
 #[derive(Debug, Default, Deserialize)]
@@ -14,11 +14,20 @@ pub struct StreamRef {
 }
 
 impl StreamRef {
+    /// The stream named; `spec` has checked the members' shapes, and that one is given.
     pub fn name(&self) -> Result<String, KinesisError> {
         match (&self.stream_name, &self.stream_arn) {
+            (Some(name), Some(arn)) if name_from_arn(arn).is_ok_and(|n| n != *name) => {
+                Err(KinesisError::invalid_argument(format!(
+                    "StreamARN {arn} and StreamName {name} do not name the same stream."
+                )))
+            }
             (Some(name), _) => validate_name(name).map(|_| name.clone()),
             (None, Some(arn)) => name_from_arn(arn),
-            (None, None) => Err(KinesisError::invalid_argument("Either StreamName or StreamARN must be provided.")),
+            (None, None) => Err(KinesisError::new(
+                "ValidationException",
+                "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null",
+            )),
         }
     }
 }
@@ -38,7 +47,7 @@ pub fn validate_name(name: &str) -> Result<(), KinesisError> {
 }
 
 pub fn arn(region: &str, name: &str) -> String {
-    format!("arn:aws:kinesis:{region}:{ACCOUNT}:stream/{name}")
+    format!("arn:aws:kinesis:{region}:{ACCOUNT}:stream/{name}", ACCOUNT = account())
 }
 
 /// `arn:aws:kinesis:<region>:<account>:stream/<name>` → name.
@@ -61,10 +70,24 @@ pub fn shard_id(index: i32) -> String {
     format!("shardId-{index:012}")
 }
 
-/// `shardId-000000000007` (or a bare number, which AWS also accepts) → 7.
-pub fn shard_index(id: &str) -> Result<i32, KinesisError> {
-    id.strip_prefix("shardId-").unwrap_or(id).parse::<i32>().ok().filter(|i| *i >= 0).ok_or_else(|| {
-        KinesisError::validation("shardId", id, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+/// The shard a shard id names, read as AWS reads it: the number after the last `-` (or a
+/// bare number), so `shardId-000000000007`, `shardId-7` and `7` all name shard 7. `None`
+/// when there is no such number (AWS then cannot find the shard).
+pub fn parse_shard_index(id: &str) -> Option<i32> {
+    let digits = id.rsplit('-').next().unwrap_or(id);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<i32>().ok()
+}
+
+/// As [`parse_shard_index`], refused as AWS refuses an id it cannot read.
+pub fn shard_index(id: &str, stream: &str) -> Result<i32, KinesisError> {
+    parse_shard_index(id).ok_or_else(|| {
+        KinesisError::new(
+            "ResourceNotFoundException",
+            format!("Could not find shard {id} in stream {stream} under account {}.", account()),
+        )
     })
 }
 
@@ -77,8 +100,11 @@ mod tests {
         assert_eq!(name_from_arn(&arn("eu-west-1", "orders")).unwrap(), "orders");
         assert!(name_from_arn("arn:aws:kinesis:eu-west-1:1:table/x").is_err());
         assert!(validate_name("bad name").is_err());
-        assert_eq!(shard_index(&shard_id(7)).unwrap(), 7);
-        assert_eq!(shard_index("3").unwrap(), 3);
-        assert!(shard_index("shardId-x").is_err());
+        assert_eq!(shard_index(&shard_id(7), "s").unwrap(), 7);
+        assert_eq!(parse_shard_index("3"), Some(3));
+        assert_eq!(parse_shard_index("shardId-000000000000"), Some(0));
+        assert_eq!(parse_shard_index("my-shard-12"), Some(12));
+        assert_eq!(parse_shard_index("shardId-99999999999"), None, "past i32");
+        assert!(shard_index("shardId-x", "s").unwrap_err().message.starts_with("Could not find shard shardId-x"));
     }
 }

@@ -96,6 +96,7 @@ broker_settings! {
     KINESIS_STREAM_TRANSITION_MS: i64 = Key::long("kinesis.stream.transition.ms", 0, 600_000, "0", "report CREATING/UPDATING this long after a change");
     KINESIS_SHARD_LIMIT: i64 = Key::long("kinesis.shard.limit", 1, 100_000, "500", "open shards allowed across all streams (LimitExceededException)");
     KINESIS_ENFORCE_LIMITS: bool = Key::new(Spec::new("kinesis.enforce.limits", Kind::Bool, "false", "refuse traffic above AWS's per-shard limits (ProvisionedThroughputExceededException)"));
+    KINESIS_ACCOUNT_ID: String = Key::new(Spec::new("kinesis.account.id", Kind::Text, "000000000000", "AWS account id (12 digits) in stream ARNs and messages"));
     // KIP-848 consumer groups: the defaults groups without their own settings use, and the
     // bounds a group's own settings must keep to (GROUP resources, group_keys.rs).
     GROUP_CONSUMER_SESSION_TIMEOUT_MS: i64 = Key::int("group.consumer.session.timeout.ms", 1, I32_MAX, "45000", "consumer-protocol (KIP-848) session timeout");

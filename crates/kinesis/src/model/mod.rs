@@ -8,14 +8,21 @@ mod settings;
 mod shards;
 
 pub use settings::{
-    create_stream, settings, update_retention, update_settings, StreamConsumer, StreamSettings, Transition,
-    DEFAULT_RETENTION_HOURS,
+    create_stream, create_stream_with, ensure_batch_room, settings, update_retention, update_settings, StreamConsumer,
+    StreamSettings, Transition, DEFAULT_MAX_RECORD_KIB, DEFAULT_RETENTION_HOURS,
 };
 pub use shards::{append_by_hash, even_layout, layout, plan_merge, plan_split, plan_uniform, reshard};
-pub use shards::{ChildPlan, Shard, ShardAppend};
+pub use shards::{ChildPlan, Shard, ShardAppend, BATCH_HEADER_BYTES, RECORD_FRAMING_BYTES};
 
 /// The topic attribute that holds a stream's model.
 pub const NAMESPACE: &str = "kinesis";
+
+/// Whether a topic is seen as a stream: every topic is, except the broker's internal ones
+/// (`__consumer_offsets` ...); a stream created through Kinesis is whatever its name, so
+/// a stream named `__x` is one (AWS allows such names).
+pub fn is_stream(meta: &tidelog_broker::metadata::TopicMeta) -> bool {
+    !meta.name.starts_with("__") || meta.attributes.contains_key(NAMESPACE)
+}
 
 /// The first hash key of shard `index` of `count`: `floor(2^128 * index / count)`.
 pub fn shard_start(index: usize, count: usize) -> u128 {

@@ -36,12 +36,36 @@ pub struct StreamSettings {
     /// CREATING or UPDATING until the given time (`kinesis.stream.transition.ms`).
     #[serde(default)]
     pub transition: Option<Transition>,
+    /// UpdateMaxRecordSize's limit on data plus partition key; `None`: 1024 KiB.
+    #[serde(default)]
+    pub max_record_size_kib: Option<i64>,
+    /// An on-demand stream's warm throughput (UpdateStreamWarmThroughput), recorded and
+    /// reported: tidelog's shards take what the machine takes.
+    #[serde(default)]
+    pub warm_throughput_mibps: Option<i64>,
+    /// RecordDistributionStrategy AUTO: records spread evenly over the shards whatever
+    /// their partition keys.
+    #[serde(default)]
+    pub auto_distribution: bool,
+    /// The resource policy attached to the stream (stored and returned, not enforced).
+    #[serde(default)]
+    pub policy: Option<String>,
 }
+
+/// AWS's default largest record (data plus partition key): 1 MiB.
+pub const DEFAULT_MAX_RECORD_KIB: i64 = 1024;
+/// The largest record batch a stream's partitions take: a PutRecords of 10 MiB to one
+/// shard with its record framing, which Kafka's default `max.message.bytes` (1 MiB and
+/// 12 bytes) could not hold.
+pub const STREAM_BATCH_BYTES: i64 = 11 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamConsumer {
     pub name: String,
     pub created_ms: i64,
+    /// The resource policy attached to the consumer (stored and returned, not enforced).
+    #[serde(default)]
+    pub policy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +81,11 @@ impl StreamSettings {
             Some(t) if now_ms < t.until_ms => &t.status,
             _ => "ACTIVE",
         }
+    }
+
+    /// The largest record (data plus partition key) the stream takes, in bytes.
+    pub fn max_record_bytes(&self) -> usize {
+        (self.max_record_size_kib.unwrap_or(DEFAULT_MAX_RECORD_KIB) as usize) << 10
     }
 
     pub(crate) fn transition_for(status: &str, ms: i64, now_ms: i64) -> Option<Transition> {
@@ -88,12 +117,28 @@ pub fn create_stream(
     on_demand: bool,
     tags: BTreeMap<String, String>,
 ) -> Result<()> {
+    create_stream_with(broker, ctx, name, shards, StreamSettings { on_demand, tags, ..Default::default() })
+}
+
+/// As [`create_stream`], with the stream's initial settings (creation time and status
+/// are set here).
+pub fn create_stream_with(
+    broker: &Broker,
+    ctx: &RequestContext,
+    name: &str,
+    shards: i32,
+    initial: StreamSettings,
+) -> Result<()> {
     let retention = (DEFAULT_RETENTION_HOURS * 3_600_000).to_string();
-    let configs = [("retention.ms".to_string(), retention)].into();
+    let configs = [
+        ("retention.ms".to_string(), retention),
+        (topic_keys::MAX_MESSAGE_BYTES.name().to_string(), STREAM_BATCH_BYTES.to_string()),
+    ]
+    .into();
     let now = now_ms();
     let transition =
         StreamSettings::transition_for("CREATING", broker.config().get(keys::KINESIS_STREAM_TRANSITION_MS), now);
-    let settings = StreamSettings { on_demand, created_ms: now, tags, transition, ..Default::default() };
+    let settings = StreamSettings { created_ms: now, transition, ..initial };
     let topic = NewTopic { name: name.into(), partitions: Some(shards), replication_factor: None, configs };
     broker.create_topic_with_attributes(ctx, topic, [(NAMESPACE.to_string(), to_value(&settings))].into())?;
     Ok(())
@@ -135,6 +180,22 @@ pub fn update_retention<E>(
         tracing::info!(stream = %name, retention_ms, "changing stream retention");
         Ok(vec![ConfigChange::Set("retention.ms".into(), retention_ms.to_string())])
     })
+}
+
+/// Makes a stream's partitions take batches of [`STREAM_BATCH_BYTES`]: a topic created
+/// through Kafka keeps Kafka's smaller `max.message.bytes` until a stream setting needs more.
+pub fn ensure_batch_room(broker: &Broker, ctx: &RequestContext, name: &str) -> Result<()> {
+    let raised = broker.update_topic_configs(ctx, name, |configs| {
+        if configs.get(topic_keys::MAX_MESSAGE_BYTES) >= STREAM_BATCH_BYTES {
+            return Ok::<_, std::convert::Infallible>(Vec::new());
+        }
+        tracing::info!(stream = %name, bytes = STREAM_BATCH_BYTES, "raising max.message.bytes for stream records");
+        Ok(vec![ConfigChange::Set(topic_keys::MAX_MESSAGE_BYTES.name().into(), STREAM_BATCH_BYTES.to_string())])
+    })?;
+    match raised {
+        Ok(()) => Ok(()),
+        Err(never) => match never {},
+    }
 }
 
 #[cfg(test)]
@@ -238,7 +299,11 @@ mod tests {
                             if t % 2 == 0 {
                                 s.tags.insert(format!("t{t}-{i}"), "v".into());
                             } else {
-                                s.consumers.push(StreamConsumer { name: format!("c{t}-{i}"), created_ms: 1 });
+                                s.consumers.push(StreamConsumer {
+                                    name: format!("c{t}-{i}"),
+                                    created_ms: 1,
+                                    policy: None,
+                                });
                             }
                             Ok::<_, ()>(())
                         })

@@ -15,7 +15,7 @@ use tidelog_broker::{now_ms, Broker, BrokerError, Produced, Reshape};
 
 use super::settings::{self, StreamSettings};
 use super::{shard_ranges, NAMESPACE};
-use crate::error::{KinesisError, ACCOUNT};
+use crate::error::{account, KinesisError};
 
 /// One shard: a partition and the slice of the 128-bit hash-key space it owns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,12 +102,15 @@ fn open_shard(shards: &[Shard], stream: &str, partition: i32) -> Result<Shard, K
     let shard = shards.iter().find(|s| s.partition == partition).ok_or_else(|| {
         KinesisError::new(
             "ResourceNotFoundException",
-            format!("Shard shardId-{partition:012} in stream {stream} under account {ACCOUNT} does not exist"),
+            format!(
+                "Shard shardId-{partition:012} in stream {stream} under account {ACCOUNT} does not exist",
+                ACCOUNT = account()
+            ),
         )
     })?;
     if !shard.is_open() {
         return Err(reshard_error(format!(
-            "Shard shardId-{partition:012} in stream {stream} under account 000000000000 has already been merged or split, and thus is not eligible for merging or splitting."
+            "Shard shardId-{partition:012} in stream {stream} under account {ACCOUNT} has already been merged or split, and thus is not eligible for merging or splitting.", ACCOUNT = account()
         )));
     }
     Ok(shard.clone())
@@ -123,8 +126,8 @@ pub fn plan_split(
     let shard = open_shard(shards, stream, parent)?;
     if new_start <= shard.starting_hash_key || new_start > shard.ending_hash_key {
         return Err(reshard_error(format!(
-            "NewStartingHashKey {new_start} used in SplitShard() on shard shardId-{parent:012} in stream {stream} under account 000000000000 is not both greater than one plus the shard's StartingHashKey {} and less than the shard's EndingHashKey {}.",
-            shard.starting_hash_key, shard.ending_hash_key
+            "NewStartingHashKey {new_start} used in SplitShard() on shard shardId-{parent:012} in stream {stream} under account {ACCOUNT} is not both greater than one plus the shard's StartingHashKey {} and less than the shard's EndingHashKey {}.",
+            shard.starting_hash_key, shard.ending_hash_key, ACCOUNT = account()
         )));
     }
     let children = vec![
@@ -147,7 +150,7 @@ pub fn plan_merge(
         || b.ending_hash_key.checked_add(1) == Some(a.starting_hash_key);
     if !touching {
         return Err(reshard_error(format!(
-            "Shards shardId-{shard:012} and shardId-{adjacent:012} in stream {stream} under account 000000000000 are not an adjacent pair of shards eligible for merging"
+            "Shards shardId-{shard:012} and shardId-{adjacent:012} in stream {stream} under account {ACCOUNT} are not an adjacent pair of shards eligible for merging", ACCOUNT = account()
         )));
     }
     let range = (a.starting_hash_key.min(b.starting_hash_key), a.ending_hash_key.max(b.ending_hash_key));
@@ -207,9 +210,36 @@ pub fn layout(broker: &Broker, name: &str) -> Result<Vec<Shard>, BrokerError> {
         .ok_or_else(|| BrokerError::UnknownTopicOrPartition { topic: name.into(), partition: None })
 }
 
+/// The bytes a record adds to a record batch beyond its key and value, at most: its
+/// length, attributes, timestamp and offset deltas, key and value lengths and header count.
+pub const RECORD_FRAMING_BYTES: usize = 25;
+/// A record batch's header.
+pub const BATCH_HEADER_BYTES: usize = 61;
+
+/// The records of one shard cut into batches the topic's `max.message.bytes` takes (a
+/// stream created through Kinesis takes any PutRecords in one; a topic created through
+/// Kafka may need several). A record too large for any batch is refused before this.
+fn batches(records: &[(u128, Bytes, Bytes)], indexes: Vec<usize>, max_batch_bytes: usize) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut size = 0;
+    for i in indexes {
+        let framed = records[i].1.len() + records[i].2.len() + RECORD_FRAMING_BYTES;
+        match out.last_mut() {
+            Some(batch) if size + framed <= max_batch_bytes => batch.push(i),
+            _ => {
+                out.push(vec![i]);
+                size = BATCH_HEADER_BYTES;
+            }
+        }
+        size += framed;
+    }
+    out
+}
+
 /// Appends `(hash key, partition key, data)` records, each to the open shard whose range
-/// holds its hash key: one batch per shard, in the caller's order. Holds the broker's
-/// shape guard, so no record lands in a shard that a concurrent reshard closes.
+/// holds its hash key: one batch per shard in the caller's order (more where the topic's
+/// batch limit needs them). Holds the broker's shape guard, so no record lands in a shard
+/// that a concurrent reshard closes.
 pub fn append_by_hash(
     broker: &Broker,
     ctx: &RequestContext,
@@ -218,6 +248,7 @@ pub fn append_by_hash(
 ) -> Result<Vec<ShardAppend>, BrokerError> {
     let _shape = broker.shape_guard();
     let open: Vec<Shard> = layout(broker, name)?.into_iter().filter(Shard::is_open).collect();
+    let max_batch_bytes = broker.topic(name).map_or(usize::MAX, |t| t.limits.max_message_bytes);
     let mut by_shard: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
     for (i, (hash, _, _)) in records.iter().enumerate() {
         let shard = open
@@ -228,6 +259,9 @@ pub fn append_by_hash(
     }
     Ok(by_shard
         .into_iter()
+        .flat_map(|(partition, indexes)| {
+            batches(records, indexes, max_batch_bytes).into_iter().map(move |b| (partition, b))
+        })
         .map(|(partition, indexes)| {
             let batch: Vec<_> =
                 indexes.iter().map(|&i| (Some(records[i].1.clone()), Some(records[i].2.clone()))).collect();
@@ -323,6 +357,27 @@ mod tests {
             plan_merge(&layout(&b, "s").unwrap(), "s", 1, 2),
             Err(KinesisError { kind: "InvalidArgumentException", .. })
         ));
+    }
+
+    #[test]
+    fn records_are_cut_into_batches_the_topic_takes() {
+        let rec = |n: usize| (0u128, Bytes::from_static(b"k"), Bytes::from(vec![0u8; n]));
+        let records = vec![rec(600), rec(600), rec(10), rec(2000)];
+        let limit = BATCH_HEADER_BYTES + 2 * (601 + RECORD_FRAMING_BYTES);
+        assert_eq!(batches(&records, vec![0, 1, 2, 3], limit), vec![vec![0, 1], vec![2], vec![3]]);
+        assert_eq!(batches(&records, vec![0, 1, 2, 3], usize::MAX), vec![vec![0, 1, 2, 3]]);
+        let b = Broker::in_memory(BrokerConfig::default());
+        let topic = tidelog_broker::NewTopic {
+            name: "k".into(),
+            partitions: Some(1),
+            configs: [("max.message.bytes".to_string(), "2000".to_string())].into(),
+            ..Default::default()
+        };
+        b.create_topic(&RequestContext::local(), topic, false).unwrap();
+        let big = vec![(5u128, Bytes::from_static(b"k"), Bytes::from(vec![1u8; 1500])); 3];
+        let appended = append_by_hash(&b, &RequestContext::local(), "k", &big).unwrap();
+        assert_eq!(appended.len(), 3, "one batch per record under a 2000-byte limit");
+        assert!(appended.iter().all(|a| a.produced.is_ok()), "{appended:?}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use tidelog_broker::now_ms;
 use super::settings::update_settings;
 use super::streams::existing;
 use super::{page_size, seconds, Output};
-use crate::error::{KinesisError, ACCOUNT};
+use crate::error::{account, KinesisError};
 use crate::model::{self, StreamConsumer};
 use crate::server::Call;
 use crate::stream_ref::{arn, name_from_arn, StreamRef};
@@ -35,7 +35,7 @@ fn consumer_json(call: &Call, stream: &str, consumer: &StreamConsumer, with_stre
 fn not_found(consumer: &str, stream: &str) -> KinesisError {
     KinesisError::new(
         "ResourceNotFoundException",
-        format!("Consumer {consumer} under stream {stream} under account {ACCOUNT} not found."),
+        format!("Consumer {consumer} under stream {stream} under account {ACCOUNT} not found.", ACCOUNT = account()),
     )
 }
 
@@ -96,18 +96,20 @@ pub fn register(call: &Call, input: RegisterInput) -> Output {
     let consumer = update_settings(call, &stream, |settings| {
         if settings.consumers.iter().any(|c| c.name == name) {
             return Err(KinesisError::resource_in_use(format!(
-                "Consumer {name} under stream {stream} already exists for account {ACCOUNT}."
+                "Consumer {name} under stream {stream} already exists for account {ACCOUNT}.",
+                ACCOUNT = account()
             )));
         }
         if settings.consumers.len() >= MAX_CONSUMERS_PER_STREAM {
             return Err(KinesisError::new(
                 "LimitExceededException",
                 format!(
-                    "Consumer limit of {MAX_CONSUMERS_PER_STREAM} reached for stream {stream} under account {ACCOUNT}."
+                    "Consumer limit of {MAX_CONSUMERS_PER_STREAM} reached for stream {stream} under account {ACCOUNT}.",
+                    ACCOUNT = account()
                 ),
             ));
         }
-        let consumer = StreamConsumer { name: name.clone(), created_ms: now_ms() };
+        let consumer = StreamConsumer { name: name.clone(), created_ms: now_ms(), policy: None };
         settings.consumers.push(consumer.clone());
         Ok(consumer)
     })?;
@@ -165,7 +167,7 @@ pub fn block_deletion(call: &Call, stream: &str, enforce_consumer_deletion: bool
     let count = model::settings(&call.broker, stream).map_or(0, |s| s.consumers.len());
     if count > 0 && !enforce_consumer_deletion {
         return Err(KinesisError::resource_in_use(format!(
-            "Stream {stream} under account {ACCOUNT} has {count} registered consumer(s); set EnforceConsumerDeletion to delete it."
+            "Stream {stream} under account {ACCOUNT} has {count} registered consumer(s); set EnforceConsumerDeletion to delete it.", ACCOUNT = account()
         )));
     }
     Ok(())

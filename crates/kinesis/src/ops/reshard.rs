@@ -5,14 +5,15 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::streams::{check_shard_limit, idle};
+use super::streams::{check_shard_limit, idle, shard_limit};
 use super::Output;
 use crate::error::KinesisError;
 use crate::model::{self, plan_merge, plan_split, plan_uniform, ChildPlan, Shard};
 use crate::server::Call;
 use crate::stream_ref::{arn, shard_index, StreamRef};
 
-/// AWS's bounds on one UpdateShardCount: at most double, at least half the open shards.
+/// The most open shards one stream may have (UpdateShardCount's bound besides at most
+/// double and at least half the open shards).
 const MAX_SHARDS_PER_STREAM: i64 = 10_000;
 
 /// Plans against the stream's current layout and reshards, as one step under the broker's
@@ -39,9 +40,25 @@ pub struct SplitInput {
     new_starting_hash_key: String,
 }
 
+/// Resharding by hand is for provisioned streams: AWS answers ValidationException for an
+/// on-demand one, which scales itself.
+fn provisioned(call: &Call, stream: &StreamRef) -> Result<String, KinesisError> {
+    let name = idle(call, stream)?;
+    if model::settings(&call.broker, &name).is_some_and(|s| s.on_demand) {
+        return Err(KinesisError::new(
+            "ValidationException",
+            format!(
+                "This API is only supported for data streams with the provisioned capacity mode. Stream {name} under account {} is in ON_DEMAND mode.",
+                crate::error::account()
+            ),
+        ));
+    }
+    Ok(name)
+}
+
 pub fn split(call: &Call, input: SplitInput) -> Output {
-    let name = idle(call, &input.stream)?;
-    let parent = shard_index(&input.shard_to_split)?;
+    let name = provisioned(call, &input.stream)?;
+    let parent = shard_index(&input.shard_to_split, &name)?;
     let key = input.new_starting_hash_key.parse::<u128>().map_err(|_| {
         KinesisError::validation(
             "newStartingHashKey",
@@ -63,8 +80,8 @@ pub struct MergeInput {
 }
 
 pub fn merge(call: &Call, input: MergeInput) -> Output {
-    let name = idle(call, &input.stream)?;
-    let (a, b) = (shard_index(&input.shard_to_merge)?, shard_index(&input.adjacent_shard_to_merge)?);
+    let name = provisioned(call, &input.stream)?;
+    let (a, b) = (shard_index(&input.shard_to_merge, &name)?, shard_index(&input.adjacent_shard_to_merge, &name)?);
     apply(call, &name, |layout| plan_merge(layout, &name, a, b))?;
     Ok(json!({}))
 }
@@ -75,34 +92,31 @@ pub struct UpdateCountInput {
     #[serde(flatten)]
     stream: StreamRef,
     target_shard_count: i64,
-    scaling_type: String,
+    // ScalingType has one value, UNIFORM_SCALING, which `spec` checks.
 }
 
 pub fn update_count(call: &Call, input: UpdateCountInput) -> Output {
-    let name = idle(call, &input.stream)?;
-    if input.scaling_type != "UNIFORM_SCALING" {
-        return Err(KinesisError::validation(
-            "scalingType",
-            &input.scaling_type,
-            "Member must satisfy enum value set: [UNIFORM_SCALING]",
-        ));
-    }
+    let name = provisioned(call, &input.stream)?;
+    // ScalingType and the target's lower bound are the model's, checked before this.
     let target = input.target_shard_count;
-    if !(1..=MAX_SHARDS_PER_STREAM).contains(&target) {
-        return Err(KinesisError::validation(
-            "targetShardCount",
-            target,
-            "Member must have value less than or equal to 10000 and greater than or equal to 1",
-        ));
-    }
     let mut current = 0;
     apply(call, &name, |layout| {
         current = layout.iter().filter(|s| s.is_open()).count() as i64;
-        if target > current * 2 || target * 2 < current {
-            return Err(KinesisError::invalid_argument(format!(
-                "UpdateShardCount failed for stream {name} under account {}. Target shard count {target} must be between half and double the current open shard count {current}.",
-                crate::error::ACCOUNT
-            )));
+        let limit = MAX_SHARDS_PER_STREAM.min(shard_limit(call));
+        let refuse = |why: String| {
+            Err(KinesisError::new(
+                "LimitExceededException",
+                format!("{why} Current open shard count: {current}, Target shard count: {target}"),
+            ))
+        };
+        if target > limit {
+            return refuse(format!("Target shard count or number of open shards cannot be greater than {limit}."));
+        }
+        if target > current * 2 {
+            return refuse("UpdateShardCount cannot scale up over double your current open shard count.".into());
+        }
+        if target * 2 < current {
+            return refuse("UpdateShardCount cannot scale down below half your current open shard count.".into());
         }
         // The same count plans nothing, and nothing changes.
         Ok(if target == current { Default::default() } else { plan_uniform(layout, target as usize) })

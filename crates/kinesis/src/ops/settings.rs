@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::streams::{existing, on_demand, StreamModeDetails};
+use super::streams::{existing, idle, on_demand, StreamModeDetails};
 use super::Output;
 use crate::error::KinesisError;
 use crate::model::{self, StreamSettings};
@@ -68,9 +68,11 @@ pub struct RetentionInput {
 pub fn change_retention(call: &Call, input: RetentionInput, increase: bool) -> Output {
     let name = existing(call, &input.stream)?;
     let hours = input.retention_period_hours;
-    if !(MIN_RETENTION_HOURS..=MAX_RETENTION_HOURS).contains(&hours) {
-        let constraint = format!("Member must have value between {MIN_RETENTION_HOURS} and {MAX_RETENTION_HOURS}");
-        return Err(KinesisError::validation("retentionPeriodHours", hours, &constraint));
+    if hours < MIN_RETENTION_HOURS {
+        return Err(KinesisError::invalid_argument(format!("Minimum allowed retention period is {MIN_RETENTION_HOURS} hours. Requested retention period ({hours} hours) is too short.")));
+    }
+    if hours > MAX_RETENTION_HOURS {
+        return Err(KinesisError::invalid_argument(format!("Maximum allowed retention period is {MAX_RETENTION_HOURS} hours. Requested retention period ({hours} hours) is too long.")));
     }
     // Checked against the period in force when the change commits, not an earlier read.
     let checked = model::update_retention(&call.broker, &call.caller, &name, |current_ms| {
@@ -164,6 +166,94 @@ pub fn update_mode(call: &Call, input: UpdateModeInput) -> Output {
     let on_demand = on_demand(&Some(input.stream_mode_details))?;
     update_settings(call, &name, |settings| {
         settings.on_demand = on_demand;
+        if !on_demand {
+            // On-demand-only settings do not outlive the mode.
+            (settings.auto_distribution, settings.warm_throughput_mibps) = (false, None);
+        }
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MaxRecordSizeInput {
+    #[serde(flatten)]
+    stream: StreamRef,
+    #[serde(rename = "MaxRecordSizeInKiB")]
+    max_record_size_kib: i64,
+}
+
+/// Records up to 10 MiB: the stream's partitions are made to take batches that large
+/// first, so no record the new limit admits is refused by the log.
+pub fn max_record_size(call: &Call, input: MaxRecordSizeInput) -> Output {
+    let name = idle(call, &input.stream)?;
+    model::ensure_batch_room(&call.broker, &call.caller, &name).map_err(|e| KinesisError::from_broker(e, &name))?;
+    update_settings(call, &name, |settings| {
+        settings.max_record_size_kib = Some(input.max_record_size_kib);
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+/// Refused for a provisioned stream, as AWS refuses on-demand-only settings there.
+fn require_on_demand(name: &str, settings: &StreamSettings, what: &str) -> Result<(), KinesisError> {
+    if settings.on_demand {
+        return Ok(());
+    }
+    Err(KinesisError::invalid_argument(format!(
+        "{what} is only supported for streams in ON_DEMAND mode. Stream {name} under account {} is in PROVISIONED mode.",
+        crate::error::account()
+    )))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WarmThroughputInput {
+    #[serde(flatten)]
+    stream: StreamRef,
+    warm_throughput_mi_bps: i64,
+}
+
+/// Recorded and reported: tidelog's shards are not provisioned, so the throughput is
+/// "warm" at once.
+pub fn warm_throughput(call: &Call, input: WarmThroughputInput) -> Output {
+    let name = idle(call, &input.stream)?;
+    let target = input.warm_throughput_mi_bps;
+    if !super::account::committed() {
+        return Err(KinesisError::invalid_argument(format!(
+            "Warm throughput needs a minimum throughput billing commitment for account {} (UpdateAccountSettings).",
+            crate::error::account()
+        )));
+    }
+    update_settings(call, &name, |settings| {
+        require_on_demand(&name, settings, "Warm throughput")?;
+        settings.warm_throughput_mibps = Some(target);
+        Ok(())
+    })?;
+    Ok(json!({
+        "StreamARN": arn(&call.region, &name),
+        "StreamName": name,
+        "WarmThroughput": { "TargetMiBps": target, "CurrentMiBps": target },
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DistributionInput {
+    #[serde(rename = "StreamARN")]
+    stream_arn: String,
+    record_distribution_strategy: String,
+}
+
+/// AUTO spreads records over the shards whatever their keys; USER_PARTITION_KEY routes by
+/// key again. Takes effect with the next put.
+pub fn distribution(call: &Call, input: DistributionInput) -> Output {
+    let name = existing(call, &StreamRef { stream_name: None, stream_arn: Some(input.stream_arn) })?;
+    let auto = input.record_distribution_strategy == "AUTO";
+    update_settings(call, &name, |settings| {
+        require_on_demand(&name, settings, "UpdateStreamRecordDistributionStrategy")?;
+        settings.auto_distribution = auto;
         Ok(())
     })?;
     Ok(json!({}))

@@ -37,13 +37,27 @@ pub(super) fn on_demand(details: &Option<StreamModeDetails>) -> Result<bool, Kin
     }
 }
 
-/// A stream's name, checked to exist (internal topics are not streams).
+/// A stream's name, checked to exist (the broker's internal topics are not streams).
 pub(crate) fn existing(call: &Call, stream: &StreamRef) -> Result<String, KinesisError> {
     let name = stream.name()?;
-    match call.broker.topic(&name) {
-        Some(_) if !name.starts_with("__") => Ok(name),
+    match call.broker.topic_meta(&name) {
+        Some(meta) if model::is_stream(&meta) => Ok(name),
         _ => Err(KinesisError::stream_not_found(&name)),
     }
+}
+
+/// The names of every stream, in name order.
+pub(crate) fn stream_names(call: &Call) -> Vec<String> {
+    let mut names: Vec<String> = call
+        .broker
+        .all_topics()
+        .iter()
+        .filter_map(|t| call.broker.topic_meta(&t.meta.name))
+        .filter(model::is_stream)
+        .map(|meta| meta.name)
+        .collect();
+    names.sort();
+    names
 }
 
 /// An existing stream that takes records: still CREATING counts as not found, as on AWS.
@@ -62,7 +76,7 @@ pub(crate) fn idle(call: &Call, stream: &StreamRef) -> Result<String, KinesisErr
     if status != "ACTIVE" {
         return Err(KinesisError::resource_in_use(format!(
             "Stream {name} under account {} not ACTIVE, instead in state {status}",
-            crate::error::ACCOUNT
+            crate::error::account()
         )));
     }
     Ok(name)
@@ -73,15 +87,13 @@ pub(crate) fn shards(call: &Call, name: &str) -> Result<Vec<Shard>, KinesisError
     model::layout(&call.broker, name).map_err(|e| KinesisError::from_broker(e, name))
 }
 
-/// One shard of a stream by its id.
+/// One shard of a stream by its id, read as AWS reads ids (see `shard_index`).
 pub(crate) fn shard(call: &Call, name: &str, id: &str) -> Result<Shard, KinesisError> {
-    let index = shard_index(id)?;
-    shards(call, name)?.into_iter().find(|s| s.partition == index).ok_or_else(|| {
-        KinesisError::new(
-            "ResourceNotFoundException",
-            format!("Shard {id} in stream {name} under account {} does not exist", crate::error::ACCOUNT),
-        )
-    })
+    let index = shard_index(id, name)?;
+    shards(call, name)?
+        .into_iter()
+        .find(|s| s.partition == index)
+        .ok_or_else(|| KinesisError::shard_not_found(&shard_id(index), name))
 }
 
 fn settings(call: &Call, name: &str) -> Result<StreamSettings, KinesisError> {
@@ -89,12 +101,7 @@ fn settings(call: &Call, name: &str) -> Result<StreamSettings, KinesisError> {
 }
 
 fn total_open_shards(call: &Call) -> i64 {
-    call.broker
-        .all_topics()
-        .iter()
-        .filter(|t| !t.meta.name.starts_with("__"))
-        .map(|t| open_shard_count(call, &t.meta.name) as i64)
-        .sum()
+    stream_names(call).iter().map(|name| open_shard_count(call, name) as i64).sum()
 }
 
 fn open_shard_count(call: &Call, name: &str) -> usize {
@@ -111,7 +118,7 @@ pub(crate) fn check_shard_limit(call: &Call, additional: i64) -> Result<(), Kine
     if open + additional > limit {
         return Err(KinesisError::new(
             "LimitExceededException",
-            format!("This request would exceed the shard limit for the account {} in {}. Current shard count for the account: {open}. Limit: {limit}. Number of additional shards that would have resulted from this request: {additional}.", crate::error::ACCOUNT, call.region),
+            format!("This request would exceed the shard limit for the account {} in {}. Current shard count for the account: {open}. Limit: {limit}. Number of additional shards that would have resulted from this request: {additional}.", crate::error::account(), call.region),
         ));
     }
     Ok(())
@@ -167,23 +174,41 @@ pub struct CreateInput {
     stream_mode_details: Option<StreamModeDetails>,
     #[serde(default)]
     tags: BTreeMap<String, String>,
+    #[serde(rename = "MaxRecordSizeInKiB")]
+    max_record_size_kib: Option<i64>,
+    warm_throughput_mi_bps: Option<i64>,
+    record_distribution_strategy: Option<String>,
 }
 
 pub fn create(call: &Call, input: CreateInput) -> Output {
     validate_name(&input.stream_name)?;
     let on_demand = on_demand(&input.stream_mode_details)?;
     let shards = match (input.shard_count, on_demand) {
-        (Some(n), _) if n < 1 => {
-            return Err(KinesisError::validation("shardCount", n, "Member must have value greater than or equal to 1"))
-        }
         (Some(n), _) => n,
         (None, true) => ON_DEMAND_SHARDS,
         (None, false) => {
             return Err(KinesisError::invalid_argument("ShardCount is required for a stream in PROVISIONED mode"))
         }
     };
+    super::tags::check_tags(&input.tags, &input.stream_name)?;
+    let auto_distribution = input.record_distribution_strategy.as_deref() == Some("AUTO");
+    if !on_demand && (input.warm_throughput_mi_bps.is_some() || auto_distribution) {
+        return Err(KinesisError::invalid_argument(format!(
+            "Stream {} under account {} is in PROVISIONED mode: warm throughput and the AUTO record distribution strategy need ON_DEMAND.",
+            input.stream_name,
+            crate::error::account()
+        )));
+    }
     check_shard_limit(call, shards)?;
-    model::create_stream(&call.broker, &call.caller, &input.stream_name, shards as i32, on_demand, input.tags)
+    let initial = StreamSettings {
+        on_demand,
+        tags: input.tags,
+        max_record_size_kib: input.max_record_size_kib,
+        warm_throughput_mibps: input.warm_throughput_mi_bps,
+        auto_distribution,
+        ..Default::default()
+    };
+    model::create_stream_with(&call.broker, &call.caller, &input.stream_name, shards as i32, initial)
         .map_err(|e| KinesisError::from_broker(e, &input.stream_name))?;
     Ok(json!({}))
 }
@@ -234,7 +259,7 @@ pub fn describe(call: &Call, input: DescribeInput) -> Output {
     let all = shards(call, &name)?;
     let limit = page_size("limit", input.limit, 100)?;
     let after = match &input.exclusive_start_shard_id {
-        Some(id) => shard_index(id)?,
+        Some(id) => shard_index(id, &name)?,
         None => -1,
     };
     let rest: Vec<&Shard> = all.iter().filter(|s| s.partition > after).collect();
@@ -255,8 +280,20 @@ pub struct SummaryInput {
 pub fn describe_summary(call: &Call, input: SummaryInput) -> Output {
     let name = existing(call, &input.stream)?;
     let mut out = description_base(call, &name)?;
+    let settings = settings(call, &name)?;
     out.insert("OpenShardCount".into(), json!(open_shard_count(call, &name)));
-    out.insert("ConsumerCount".into(), json!(settings(call, &name)?.consumers.len()));
+    out.insert("ConsumerCount".into(), json!(settings.consumers.len()));
+    out.insert(
+        "MaxRecordSizeInKiB".into(),
+        json!(settings.max_record_size_kib.unwrap_or(model::DEFAULT_MAX_RECORD_KIB)),
+    );
+    if settings.on_demand {
+        let strategy = if settings.auto_distribution { "AUTO" } else { "USER_PARTITION_KEY" };
+        out.insert("RecordDistributionStrategy".into(), json!(strategy));
+        if let Some(mibps) = settings.warm_throughput_mibps {
+            out.insert("WarmThroughput".into(), json!({ "TargetMiBps": mibps, "CurrentMiBps": mibps }));
+        }
+    }
     Ok(json!({ "StreamDescriptionSummary": out }))
 }
 
@@ -272,13 +309,7 @@ pub fn list(call: &Call, input: ListInput) -> Output {
     let limit = page_size("limit", input.limit, 100)?;
     // The token is the last name of the previous page, like ExclusiveStartStreamName.
     let after = input.next_token.or(input.exclusive_start_stream_name);
-    let names: Vec<String> = call
-        .broker
-        .all_topics()
-        .iter()
-        .map(|t| t.meta.name.clone())
-        .filter(|n| !n.starts_with("__") && after.as_ref().is_none_or(|a| n > a))
-        .collect();
+    let names: Vec<String> = stream_names(call).into_iter().filter(|n| after.as_ref().is_none_or(|a| n > a)).collect();
     let page: Vec<String> = names.iter().take(limit).cloned().collect();
     let more = names.len() > page.len();
     let summaries: Vec<Value> = page
@@ -365,7 +396,7 @@ pub fn list_shards(call: &Call, input: ListShardsInput) -> Output {
     let name = existing(call, &stream)?;
     let after = |id: &Option<String>| -> Result<usize, KinesisError> {
         Ok(match id {
-            Some(id) => shard_index(id)? as usize + 1,
+            Some(id) => shard_index(id, &name)? as usize + 1,
             None => 0,
         })
     };
@@ -390,11 +421,9 @@ pub fn list_shards(call: &Call, input: ListShardsInput) -> Output {
 }
 
 pub fn describe_limits(call: &Call) -> Output {
-    let on_demand = call
-        .broker
-        .all_topics()
+    let on_demand = stream_names(call)
         .iter()
-        .filter(|t| model::settings(&call.broker, &t.meta.name).is_some_and(|s| s.on_demand))
+        .filter(|name| model::settings(&call.broker, name).is_some_and(|s| s.on_demand))
         .count();
     Ok(json!({
         "ShardLimit": shard_limit(call),

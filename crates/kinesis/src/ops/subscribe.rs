@@ -71,6 +71,7 @@ pub struct SubscribeInput {
     consumer_arn: String,
     shard_id: String,
     starting_position: StartingPosition,
+    dry_run: Option<bool>,
 }
 
 /// Checks a SubscribeToShard request and returns its encoded event-stream messages, the
@@ -80,7 +81,10 @@ pub fn subscription(
     body: &RequestBody,
     shutdown: watch::Receiver<bool>,
 ) -> Result<BoxStream<'static, Bytes>, KinesisError> {
-    let input: SubscribeInput = body.input()?;
+    let mut tree = body.tree()?;
+    crate::spec::check("SubscribeToShard", &tree)?;
+    crate::spec::drop_nulls(&mut tree);
+    let input: SubscribeInput = crate::body::typed(&tree)?;
     let target = ConsumerRef { stream_arn: None, consumer_name: None, consumer_arn: Some(input.consumer_arn.clone()) };
     let (stream, consumer) = find(call, &target)?;
     writable(call, &StreamRef { stream_name: Some(stream.clone()), stream_arn: None })?;
@@ -92,6 +96,7 @@ pub fn subscription(
         field: "startingPosition.type",
     };
     let offset = starting_offset(call, &stream, &found, &position)?;
+    super::stop_if_dry_run(input.dry_run)?;
     let partition =
         call.broker.partition(&stream, found.partition).map_err(|e| KinesisError::from_broker(e, &stream))?;
     let key = format!("{}/{}", consumer_arn(&call.region, &stream, &consumer), found.partition);
@@ -234,7 +239,7 @@ mod tests {
         };
         model::create_stream(&call.broker, &call.caller, "s", 1, false, Default::default()).unwrap();
         let consumer = model::update_settings(&call.broker, &call.caller, "s", |s| {
-            let consumer = model::StreamConsumer { name: "c".into(), created_ms: now_ms() };
+            let consumer = model::StreamConsumer { name: "c".into(), created_ms: now_ms(), policy: None };
             s.consumers.push(consumer.clone());
             Ok::<_, ()>(consumer)
         })

@@ -16,6 +16,42 @@ use crate::stream_ref::StreamRef;
 /// AWS's limit of tags per stream.
 const MAX_TAGS: usize = 50;
 
+/// A tag character AWS allows: Unicode letters, digits, white space and `_ . / = + - @ :`.
+fn allowed_tag_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || "_./=+-@: %".contains(c)
+        || ('\u{00C0}'..='\u{1FFF}').contains(&c)
+        || ('\u{2C00}'..='\u{D7FF}').contains(&c)
+}
+
+/// AWS's character rules for tags (lengths are the model's and `spec` checks them):
+/// refused with InvalidArgumentException once the stream is known to exist.
+pub(crate) fn check_tag_text<'a>(
+    texts: impl Iterator<Item = &'a String> + Clone,
+    stream: &str,
+) -> Result<(), KinesisError> {
+    if texts.clone().any(|t| !t.chars().all(allowed_tag_char)) {
+        return Err(KinesisError::invalid_argument(
+            "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @ :.",
+        ));
+    }
+    if texts.clone().any(|t| t.contains('%')) {
+        return Err(KinesisError::invalid_argument(format!(
+            "Failed to add tags to stream {stream} under account {} because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@',':'.",
+            crate::error::account()
+        )));
+    }
+    if texts.clone().any(|t| t.to_ascii_lowercase().starts_with("aws:")) {
+        return Err(KinesisError::invalid_argument("Tag keys and values may not start with the reserved prefix aws:."));
+    }
+    Ok(())
+}
+
+/// The tags of a CreateStream request, checked as AddTagsToStream checks them.
+pub(crate) fn check_tags(tags: &BTreeMap<String, String>, stream: &str) -> Result<(), KinesisError> {
+    check_tag_text(tags.keys().chain(tags.values()), stream)
+}
+
 /// Applies `f` to the stream's tags; refused, with nothing changed, past `MAX_TAGS`.
 fn change_tags(call: &Call, stream: &StreamRef, f: impl FnOnce(&mut BTreeMap<String, String>)) -> Output {
     let name = existing(call, stream)?;
@@ -23,12 +59,20 @@ fn change_tags(call: &Call, stream: &StreamRef, f: impl FnOnce(&mut BTreeMap<Str
         f(&mut settings.tags);
         if settings.tags.len() > MAX_TAGS {
             return Err(KinesisError::invalid_argument(format!(
-                "Failed to add tags to stream {name}: a stream may have at most {MAX_TAGS} tags"
+                "Failed to add tags to stream {name} under account {} because a given stream cannot have more than {MAX_TAGS} tags associated with it.",
+                crate::error::account()
             )));
         }
         Ok(())
     })?;
     Ok(json!({}))
+}
+
+/// Adds tags after checking their characters against the stream they go to.
+fn add_tags(call: &Call, stream: &StreamRef, tags: BTreeMap<String, String>) -> Output {
+    let name = existing(call, stream)?;
+    check_tag_text(tags.keys().chain(tags.values()), &name)?;
+    change_tags(call, stream, |current| current.extend(tags))
 }
 
 fn tag_list(tags: impl Iterator<Item = (String, String)>) -> Vec<Value> {
@@ -44,7 +88,7 @@ pub struct AddInput {
 }
 
 pub fn add(call: &Call, input: AddInput) -> Output {
-    change_tags(call, &input.stream, |tags| tags.extend(input.tags))
+    add_tags(call, &input.stream, input.tags)
 }
 
 #[derive(Deserialize)]
@@ -93,7 +137,7 @@ fn by_arn(arn: String) -> StreamRef {
 }
 
 pub fn tag_resource(call: &Call, input: TagResourceInput) -> Output {
-    change_tags(call, &by_arn(input.resource_arn), |tags| tags.extend(input.tags))
+    add_tags(call, &by_arn(input.resource_arn), input.tags)
 }
 
 #[derive(Deserialize)]

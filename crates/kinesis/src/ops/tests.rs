@@ -195,3 +195,29 @@ async fn put_records_fails_only_the_records_over_their_shards_limit() {
     assert_eq!(out[1]["SequenceNumber"], crate::sequence::encode(1, 0));
     assert_eq!(out[2]["ErrorCode"], "ProvisionedThroughputExceededException");
 }
+
+#[test]
+fn the_shape_is_checked_before_the_stream_is_looked_up() {
+    let call = call(false);
+    let long_key = "k".repeat(129);
+    let refused = run(&call, "AddTagsToStream", json!({ "StreamName": "missing", "Tags": { long_key: "v" } }));
+    assert_eq!(refused.unwrap_err().kind, "ValidationException");
+    let refused = run(&call, "AddTagsToStream", json!({ "StreamName": "missing", "Tags": { "k": "v" } }));
+    assert_eq!(refused.unwrap_err().kind, "ResourceNotFoundException");
+}
+
+#[tokio::test]
+async fn update_max_record_size_lets_a_kafka_topic_take_large_records() {
+    let call = call(false);
+    let topic = tidelog_broker::NewTopic { name: "k".into(), partitions: Some(1), ..Default::default() };
+    call.broker.create_topic(&call.caller, topic, false).unwrap();
+    let record = |n: usize| json!({ "StreamName": "k", "PartitionKey": "p", "Data": base64_simd::STANDARD.encode_to_string(vec![1u8; n]) });
+    let refused = run_async(&call, "PutRecord", record((1 << 20) - 1)).await.unwrap_err();
+    assert!(refused.message.contains("max.message.bytes"), "{refused:?}");
+    let input = json!({ "StreamARN": arn(REGION, "k"), "MaxRecordSizeInKiB": 2048 });
+    run_async(&call, "UpdateMaxRecordSize", input).await.unwrap();
+    assert!(call.broker.topic("k").unwrap().limits.max_message_bytes > 10 << 20);
+    run_async(&call, "PutRecord", record((2 << 20) - 1)).await.unwrap();
+    let refused = run_async(&call, "PutRecord", record(2 << 20)).await.unwrap_err();
+    assert_eq!(refused.kind, "InvalidArgumentException");
+}
