@@ -26,6 +26,18 @@ fi
     (cd compat/js && npm ci --no-audit --no-fund --loglevel=error)
 (cd compat/go && go build -buildvcs=false -o bin/franz .)
 
+# Apache Kafka's Java client and Kafka Streams (Maven, pinned by compat/java/pom.xml):
+# compiled, with the run-time class path written for the tests' `java -cp`; skipped when
+# nothing changed since the last build.
+if ! command -v mvn >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null
+fi
+[ -f compat/java/target/.built ] && [ -z "$(find compat/java/pom.xml compat/java/src -newer compat/java/target/.built)" ] ||
+    { (cd compat/java && mvn -q -B compile) && touch compat/java/target/.built; }
+
 # The house rules: formatted, and clippy-clean with warnings as errors.
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
