@@ -22,14 +22,17 @@ pub enum OffsetQuery {
     MaxTimestamp,
     /// The highest offset in tiered storage (KIP-1005): none without tiered storage.
     LatestTiered,
+    /// The first offset not yet uploaded to tiered storage (KIP-1023): none without
+    /// tiered storage, as Kafka's `UnifiedLog.fetchEarliestPendingUploadOffset` answers.
+    EarliestPendingUpload,
     /// First record with timestamp ≥ this.
     Timestamp(i64),
 }
 
 impl OffsetQuery {
     /// Kafka's encoding: -1 latest, -2 earliest, -3 max timestamp, -4 earliest local (the
-    /// earliest, without tiered storage), -5 latest tiered; latest means the last stable
-    /// offset for read_committed clients.
+    /// earliest, without tiered storage), -5 latest tiered, -6 earliest pending upload;
+    /// latest means the last stable offset for read_committed clients.
     pub fn from_kafka(timestamp: i64, read_committed: bool) -> Option<Self> {
         match timestamp {
             -1 if read_committed => Some(OffsetQuery::LastStable),
@@ -37,6 +40,7 @@ impl OffsetQuery {
             -2 | -4 => Some(OffsetQuery::Earliest),
             -3 => Some(OffsetQuery::MaxTimestamp),
             -5 => Some(OffsetQuery::LatestTiered),
+            -6 => Some(OffsetQuery::EarliestPendingUpload),
             t if t >= 0 => Some(OffsetQuery::Timestamp(t)),
             _ => None,
         }
@@ -117,7 +121,7 @@ impl Broker {
             OffsetQuery::Latest => latest(offsets.high_watermark),
             OffsetQuery::LastStable => latest(part.last_stable_offset()),
             // Kafka answers -1 with epoch -1 where no tiered storage is enabled.
-            OffsetQuery::LatestTiered => ListedOffset::NONE,
+            OffsetQuery::LatestTiered | OffsetQuery::EarliestPendingUpload => ListedOffset::NONE,
             // The first batch whose largest timestamp is the log's largest holds the record.
             OffsetQuery::MaxTimestamp => match part.with_log(|log| log.max_timestamp()) {
                 None => ListedOffset::NONE,

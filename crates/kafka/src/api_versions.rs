@@ -11,7 +11,7 @@ use crate::errors::NONE;
 const IMPLEMENTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 13),
     (ApiKey::Fetch, 4, 18),
-    (ApiKey::ListOffsets, 1, 10),
+    (ApiKey::ListOffsets, 1, 11),
     // v0 and v1 are not in the codec: the advertised range starts at v2.
     (ApiKey::OffsetForLeaderEpoch, 0, 4),
     (ApiKey::Metadata, 0, 13),
@@ -27,8 +27,8 @@ const IMPLEMENTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::SyncGroup, 0, 5),
     (ApiKey::Heartbeat, 0, 4),
     (ApiKey::LeaveGroup, 0, 5),
-    (ApiKey::OffsetCommit, 2, 9),
-    (ApiKey::OffsetFetch, 1, 9),
+    (ApiKey::OffsetCommit, 2, 10),
+    (ApiKey::OffsetFetch, 1, 10),
     // v6: GROUP_ID_NOT_FOUND for a group that is not classic, or absent (KIP-1043).
     (ApiKey::DescribeGroups, 0, 6),
     (ApiKey::ListGroups, 0, 5),
@@ -39,7 +39,7 @@ const IMPLEMENTED: &[(ApiKey, i16, i16)] = &[
     // v5 and the v4/v5 rows below: KIP-890 part 1, the TRANSACTION_ABORTABLE error code.
     (ApiKey::InitProducerId, 0, 5),
     (ApiKey::DeleteRecords, 0, 2),
-    (ApiKey::DescribeLogDirs, 1, 4),
+    (ApiKey::DescribeLogDirs, 1, 5),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeClientQuotas, 0, 1),

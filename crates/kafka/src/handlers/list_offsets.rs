@@ -1,6 +1,7 @@
-//! ListOffsets (v1–v10): earliest, latest, max timestamp and by-timestamp lookups per
+//! ListOffsets (v1–v11): earliest, latest, max timestamp and by-timestamp lookups per
 //! partition. v10's `timeout_ms` bounds waits for tiered storage, which tidelog does not
-//! have: every answer is immediate.
+//! have: every answer is immediate, and the tiered sentinels (-5 latest tiered, v11's -6
+//! earliest pending upload) answer "no offset" as Kafka does without remote storage.
 
 use std::sync::Arc;
 
@@ -26,6 +27,9 @@ pub(crate) fn handle(ctx: &Arc<Scope>, request: ListOffsetsRequest, version: i16
                         .with_partition_index(p.partition_index)
                         .with_offset(-1)
                         .with_timestamp(-1);
+                    if !timestamp_supported(p.timestamp, version) {
+                        return response.with_error_code(ResponseError::UnsupportedVersion.code());
+                    }
                     let Some(query) = OffsetQuery::from_kafka(p.timestamp, read_committed) else {
                         return response.with_error_code(ResponseError::InvalidRequest.code());
                     };
@@ -52,4 +56,35 @@ pub(crate) fn handle(ctx: &Arc<Scope>, request: ListOffsetsRequest, version: i16
         })
         .collect();
     ListOffsetsResponse::default().with_topics(topics)
+}
+
+/// Kafka's `ReplicaManager.isListOffsetsTimestampUnsupported`: a sentinel timestamp asked
+/// below the version that introduced it, or a negative timestamp that is no sentinel, is
+/// UNSUPPORTED_VERSION for that partition.
+fn timestamp_supported(timestamp: i64, version: i16) -> bool {
+    let introduced_in = match timestamp {
+        0.. => return true,
+        -1 | -2 => 1,
+        -3 => 7,
+        -4 => 8,
+        -5 => 9,
+        -6 => 11,
+        _ => return false,
+    };
+    version >= introduced_in
+}
+
+#[cfg(test)]
+mod tests {
+    use super::timestamp_supported;
+
+    #[test]
+    fn sentinels_need_the_version_that_introduced_them() {
+        assert!(timestamp_supported(1_700_000_000_000, 1));
+        assert!(timestamp_supported(-2, 1));
+        assert!(!timestamp_supported(-3, 6) && timestamp_supported(-3, 7));
+        assert!(!timestamp_supported(-5, 8) && timestamp_supported(-5, 9));
+        assert!(!timestamp_supported(-6, 10) && timestamp_supported(-6, 11));
+        assert!(!timestamp_supported(-7, 11));
+    }
 }

@@ -1,4 +1,4 @@
-//! DescribeLogDirs: the one data directory and the bytes each partition stores there.
+//! DescribeLogDirs (v1–v5): the one data directory and the bytes each partition stores there.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,6 +43,8 @@ pub(crate) fn describe(ctx: &Arc<Scope>, request: DescribeLogDirsRequest, _versi
         .with_topics(topics)
         // Filesystem totals are not reported yet (Kafka's "unknown").
         .with_total_bytes(-1)
-        .with_usable_bytes(-1);
+        .with_usable_bytes(-1)
+        // v5: tidelog has no way to cordon its one directory (KIP-1066), so it never is.
+        .with_is_cordoned(false);
     DescribeLogDirsResponse::default().with_error_code(NONE).with_results(vec![result])
 }
