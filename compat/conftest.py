@@ -30,6 +30,7 @@ class Broker:
         self.port = free_port()
         self.kinesis_port = free_port()
         self.admin_port = free_port()
+        self.registry_port = free_port()
         self.proc = None
         self.log_path = data_dir.parent / f"tidelog-{self.port}.log"
 
@@ -42,12 +43,17 @@ class Broker:
         return f"http://127.0.0.1:{self.admin_port}"
 
     @property
+    def registry_url(self):
+        return f"http://127.0.0.1:{self.registry_port}"
+
+    @property
     def kinesis_url(self):
         return f"http://127.0.0.1:{self.kinesis_port}"
 
     def start(self):
         args = [str(BIN), "serve", "--data-dir", str(self.data_dir), "--kafka-addr", self.bootstrap,
-                "--kinesis-addr", f"127.0.0.1:{self.kinesis_port}", "--admin-addr", f"127.0.0.1:{self.admin_port}"]
+                "--kinesis-addr", f"127.0.0.1:{self.kinesis_port}", "--admin-addr", f"127.0.0.1:{self.admin_port}",
+                "--registry-addr", f"127.0.0.1:{self.registry_port}"]
         for s in self.settings:
             args += ["--set", s]
         args += self.extra_args

@@ -43,6 +43,8 @@ pub struct TopicHandle {
     pub log_append_time: bool,
     /// `Some` when `cleanup.policy` includes `compact`.
     pub compaction: Option<crate::compaction::CompactionPolicy>,
+    /// `confluent.key.schema.validation` / `confluent.value.schema.validation`.
+    pub schema_validation: crate::schema_validation::SchemaValidation,
 }
 
 /// When a topic's appended data is fsynced even without acks=all.
@@ -79,10 +81,13 @@ pub struct Broker {
     pub(crate) groups: crate::group::Groups,
     pub(crate) producer_ids: crate::producer_ids::ProducerIdBlock,
     pub(crate) transactions: crate::txn::Transactions,
+    pub(crate) share: crate::share::ShareGroups,
     /// Consulted at every entry point that acts for a client.
     authorizer: RwLock<Arc<dyn Authorizer>>,
     /// Clients' recent usage against their quotas (not metadata: starts afresh).
     pub(crate) quota_usage: crate::quotas::QuotaUsage,
+    /// Answers `confluent.*.schema.validation`; `None` while no schema registry runs.
+    pub(crate) schema_validator: RwLock<Option<Arc<dyn crate::schema_validation::SchemaValidator>>>,
 }
 
 /// Result of producing a batch: where it went and how to wait for its durability.
@@ -173,8 +178,10 @@ impl Broker {
             groups: Default::default(),
             producer_ids: Default::default(),
             transactions: Default::default(),
+            share: Default::default(),
             authorizer: RwLock::new(Arc::new(AllowAll)),
             quota_usage,
+            schema_validator: RwLock::new(None),
         })
     }
 
@@ -239,6 +246,9 @@ impl Broker {
         let header = validate::validate_batch(records, &handle.limits, now)?;
         if handle.compaction.is_some() {
             validate::reject_keyless(records, &header, topic, partition)?;
+        }
+        if handle.schema_validation.any() {
+            self.validate_schemas(topic, handle.schema_validation, records)?;
         }
         // LogAppendTime topics store the broker's clock: a stamped copy, never the original.
         let (records, header, log_append_time) = if handle.log_append_time {
@@ -309,6 +319,7 @@ impl Broker {
                 next_txn_pass = now + txn_every;
                 self.transaction_housekeeping().await;
             }
+            self.share_housekeeping().await;
             // File work (rolls, segment deletion, snapshots) on a blocking thread: it
             // creates, deletes and fsyncs files.
             let broker = self.clone();

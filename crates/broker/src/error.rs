@@ -95,6 +95,9 @@ pub enum BrokerError {
     ConcurrentTransactions,
     #[error("transactional id '{0}' not found")]
     TransactionalIdNotFound(String),
+    /// A share-group acknowledgement of records the member does not hold (KIP-932).
+    #[error("{0}")]
+    InvalidRecordState(String),
     #[error("not attempted because another item of the request failed")]
     OperationNotAttempted,
     #[error("coordinator not available: {0}")]

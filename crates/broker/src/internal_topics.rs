@@ -1,4 +1,5 @@
-//! The broker's own compacted topics (`__consumer_offsets`, `__transaction_state`):
+//! The broker's own compacted topics (`__consumer_offsets`, `__transaction_state`,
+//! `__share_group_state`):
 //! created on first use, written through the ordinary log and fsynced before the write
 //! counts, replayed at open (the last value per key wins).
 
@@ -99,6 +100,8 @@ impl Broker {
                 (crate::group::OFFSETS_TOPIC, false) => self.unload_group_offsets(partition),
                 (crate::txn::TRANSACTION_STATE_TOPIC, true) => self.load_transactions(partition)?,
                 (crate::txn::TRANSACTION_STATE_TOPIC, false) => self.unload_transactions(partition),
+                (crate::share::SHARE_STATE_TOPIC, true) => self.load_share_states(partition)?,
+                (crate::share::SHARE_STATE_TOPIC, false) => self.unload_share_states(partition),
                 _ => {}
             }
         }

@@ -26,6 +26,8 @@ pub mod quotas;
 mod record_access;
 pub mod records;
 mod registry;
+pub mod schema_validation;
+pub mod share;
 pub mod shutdown;
 #[cfg(test)]
 mod test_support;
@@ -42,5 +44,6 @@ pub use offsets::{OffsetAnswer, OffsetQuery};
 pub use partition::{Partition, PartitionRead};
 pub use producer_state::{AbortedTxn, ProducerSummary};
 pub use record_access::{RecordsRead, StoredRecord};
+pub use schema_validation::{SchemaValidation, SchemaValidator};
 pub use tidelog_log::{FileSlice, LogOffsets, Records};
 pub use validate::{validate_batch, BatchLimits};

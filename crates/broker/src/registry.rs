@@ -130,6 +130,10 @@ impl Broker {
             interval_ms: topic_config.get(topic_keys::FLUSH_MS),
             messages: topic_config.get(topic_keys::FLUSH_MESSAGES) as u64,
         };
+        let schema_validation = crate::schema_validation::SchemaValidation {
+            key: topic_config.get(topic_keys::CONFLUENT_KEY_SCHEMA_VALIDATION),
+            value: topic_config.get(topic_keys::CONFLUENT_VALUE_SCHEMA_VALIDATION),
+        };
         let name: Arc<str> = meta.name.as_str().into();
         let mut partitions = existing.to_vec();
         for p in existing {
@@ -142,7 +146,16 @@ impl Broker {
             };
             partitions.push(Arc::new(Partition::new(name.clone(), meta.topic_id, index as i32, log)?));
         }
-        Ok(Arc::new(TopicHandle { meta, partitions, limits, retention, flush, log_append_time, compaction }))
+        Ok(Arc::new(TopicHandle {
+            meta,
+            partitions,
+            limits,
+            retention,
+            flush,
+            log_append_time,
+            compaction,
+            schema_validation,
+        }))
     }
 
     /// Deletes partition directories that no topic owns: left behind when a crash

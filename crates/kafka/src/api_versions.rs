@@ -54,6 +54,14 @@ const IMPLEMENTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeTransactions, 0, 0),
     // v2: the transactional id pattern (KIP-1152).
     (ApiKey::ListTransactions, 0, 2),
+    // Share groups (KIP-932).
+    (ApiKey::ShareGroupHeartbeat, 1, 1),
+    (ApiKey::ShareGroupDescribe, 1, 1),
+    (ApiKey::ShareFetch, 1, 1),
+    (ApiKey::ShareAcknowledge, 1, 1),
+    (ApiKey::DescribeShareGroupOffsets, 0, 1),
+    (ApiKey::AlterShareGroupOffsets, 0, 0),
+    (ApiKey::DeleteShareGroupOffsets, 0, 0),
     // KIP-1142; v0 is the former ListClientMetricsResources.
     (ApiKey::ListConfigResources, 0, 1),
 ];
@@ -84,6 +92,8 @@ pub fn version_range(key: ApiKey) -> Option<(i16, i16)> {
 /// `group.version` 1 is the consumer group protocol (KIP-848), served since the start.
 const FEATURES: &[(&str, i16, i16, i16)] = &[
     ("group.version", 0, 1, 1),
+    // Share groups (KIP-932), as Kafka 4.2 finalizes them.
+    ("share.version", 0, 1, 1),
     ("transaction.version", 0, 2, tidelog_broker::txn::TransactionVersion::FINALIZED_LEVEL),
 ];
 

@@ -261,6 +261,21 @@ pub(crate) fn dispatch(
         }
         ApiKey::ConsumerGroupDescribe => answer!(ConsumerGroupDescribeRequest, handlers::consumer_groups::describe),
         ApiKey::OffsetDelete => answer_async!(OffsetDeleteRequest, handlers::offsets::delete),
+        ApiKey::ShareGroupHeartbeat => {
+            answer_async!(ShareGroupHeartbeatRequest, handlers::share_groups::heartbeat)
+        }
+        ApiKey::ShareGroupDescribe => answer!(ShareGroupDescribeRequest, handlers::share_groups::describe),
+        ApiKey::ShareFetch => answer_async!(ShareFetchRequest, handlers::share_fetch::fetch),
+        ApiKey::ShareAcknowledge => answer_async!(ShareAcknowledgeRequest, handlers::share_fetch::acknowledge_request),
+        ApiKey::DescribeShareGroupOffsets => {
+            answer_async!(DescribeShareGroupOffsetsRequest, handlers::share_groups::describe_offsets)
+        }
+        ApiKey::AlterShareGroupOffsets => {
+            answer_async!(AlterShareGroupOffsetsRequest, handlers::share_groups::alter_offsets)
+        }
+        ApiKey::DeleteShareGroupOffsets => {
+            answer_async!(DeleteShareGroupOffsetsRequest, handlers::share_groups::delete_offsets)
+        }
         other => return Err(ConnectionError::UnknownApiKey(other as i16)),
     };
     Ok(Routed::Now(Dispatched { api: key, reply: throttle.measure(reply).boxed(), throttle: Some(throttle) }))

@@ -49,6 +49,7 @@ pub fn error_code(e: &BrokerError) -> i16 {
         BrokerError::ProducerFenced(_) => ResponseError::ProducerFenced,
         BrokerError::InvalidProducerIdMapping(_) => ResponseError::InvalidProducerIdMapping,
         BrokerError::InvalidTxnState(_) => ResponseError::InvalidTxnState,
+        BrokerError::InvalidRecordState(_) => ResponseError::InvalidRecordState,
         // Produce v11+ answers TRANSACTION_ABORTABLE instead (handlers/produce.rs).
         BrokerError::PartitionNotInTransaction { .. } => ResponseError::InvalidTxnState,
         BrokerError::InvalidTransactionTimeout { .. } => ResponseError::InvalidTransactionTimeout,

@@ -19,5 +19,6 @@ mod quota_throttle;
 mod request_frame;
 mod scope;
 mod server;
+mod share_sessions;
 
 pub use server::{serve, KafkaListener};

@@ -53,6 +53,11 @@ const FILE_WORK_APIS: &[ApiKey] = &[
     ApiKey::TxnOffsetCommit,
     ApiKey::AddPartitionsToTxn,
     ApiKey::AddOffsetsToTxn,
+    // The share-partition states, fsynced; the first use creates `__share_group_state`.
+    ApiKey::ShareFetch,
+    ApiKey::ShareAcknowledge,
+    ApiKey::AlterShareGroupOffsets,
+    ApiKey::DeleteShareGroupOffsets,
 ];
 
 /// Whether the request in `frame` belongs on the blocking pool: it is large, or its API

@@ -32,6 +32,7 @@ impl Scope {
             bound_addr: None,
             max_request_bytes: 100 << 20,
             request_budget: crate::budget::RequestBudget::new(100 << 20),
+            share_sessions: Default::default(),
         });
         Arc::new(Scope { server, caller: RequestContext::local() })
     }

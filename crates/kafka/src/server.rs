@@ -32,6 +32,8 @@ pub(crate) struct Context {
     pub max_request_bytes: usize,
     /// `queued.max.request.bytes`: request bytes read and not yet answered, all connections.
     pub request_budget: Arc<RequestBudget>,
+    /// Share consumers' sessions on this listener (KIP-932).
+    pub share_sessions: crate::share_sessions::ShareSessions,
 }
 
 /// How long connections get to answer in-flight requests at shutdown.
@@ -51,7 +53,14 @@ pub async fn serve(
     let limits = ConnectionLimits::new(setting(keys::MAX_CONNECTIONS), setting(keys::MAX_CONNECTIONS_PER_IP));
     let request_budget = RequestBudget::new(config.get(keys::QUEUED_MAX_REQUEST_BYTES));
     let bound_addr = listener.local_addr().ok();
-    let ctx = Arc::new(Context { broker, listener: advertised, bound_addr, max_request_bytes, request_budget });
+    let ctx = Arc::new(Context {
+        broker,
+        listener: advertised,
+        bound_addr,
+        max_request_bytes,
+        request_budget,
+        share_sessions: Default::default(),
+    });
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {

@@ -27,22 +27,26 @@ pub struct Running {
     kafka_addr: SocketAddr,
     kinesis_addr: Option<SocketAddr>,
     admin_addr: Option<SocketAddr>,
+    registry_addr: Option<SocketAddr>,
 }
 
-/// The bound listeners a server serves: Kafka always, Kinesis and admin HTTP if given.
+/// The bound listeners a server serves: Kafka always, Kinesis, admin HTTP and the
+/// schema registry if given.
 pub struct Listeners {
     pub kafka: TcpListener,
     pub kinesis: Option<TcpListener>,
     pub admin: Option<TcpListener>,
+    pub registry: Option<TcpListener>,
 }
 
 /// Serves the admin listener at once (health says "starting"), opens the broker, then
 /// serves Kafka and Kinesis clients and turns ready.
 pub async fn start(settings: &Settings, listeners: Listeners) -> anyhow::Result<Running> {
-    let Listeners { kafka, kinesis, admin: admin_listener } = listeners;
+    let Listeners { kafka, kinesis, admin: admin_listener, registry } = listeners;
     let kafka_addr = kafka.local_addr()?;
     let kinesis_addr = kinesis.as_ref().map(|l| l.local_addr()).transpose()?;
     let admin_addr = admin_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+    let registry_addr = registry.as_ref().map(|l| l.local_addr()).transpose()?;
     let advertised = advertised_listener(settings.advertised_kafka_addr.as_deref(), kafka_addr)?;
     let shown = tidelog_admin::Listeners {
         kafka: format!("{}:{}", advertised.advertised_host, advertised.advertised_port),
@@ -69,11 +73,27 @@ pub async fn start(settings: &Settings, listeners: Listeners) -> anyhow::Result<
     tasks.push(tokio::spawn(tidelog_kafka::serve(kafka, broker.clone(), advertised, stopped.clone())));
     tasks.push(tokio::spawn(broker.clone().run_maintenance()));
     tasks.push(tokio::spawn(broker.clone().run_group_timers()));
+    if let Some(listener) = registry {
+        // Replays `_schemas` before serving, so the first answer already knows every id.
+        let opening = broker.clone();
+        let opened = tokio::task::spawn_blocking(move || tidelog_registry::Registry::open(opening)).await?;
+        match opened {
+            Ok(registry) => {
+                // `confluent.*.schema.validation` topics ask this registry.
+                broker.set_schema_validator(registry.clone());
+                tasks.push(tokio::spawn(tidelog_registry::http::serve(listener, registry, stopped.clone())))
+            }
+            Err(e) => {
+                stop.send_replace(true);
+                return Err(anyhow::anyhow!("cannot open the schema registry: {e}"));
+            }
+        }
+    }
     if let Some(listener) = kinesis {
         tasks.push(tokio::spawn(tidelog_kinesis::serve(listener, broker.clone(), stopped)));
     }
     admin.ready(broker.clone(), shown);
-    Ok(Running { broker, admin, stop, tasks, kafka_addr, kinesis_addr, admin_addr })
+    Ok(Running { broker, admin, stop, tasks, kafka_addr, kinesis_addr, admin_addr, registry_addr })
 }
 
 fn advertised_listener(configured: Option<&str>, bound: SocketAddr) -> anyhow::Result<KafkaListener> {
@@ -103,6 +123,10 @@ impl Running {
 
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin_addr
+    }
+
+    pub fn registry_addr(&self) -> Option<SocketAddr> {
+        self.registry_addr
     }
 
     pub fn broker(&self) -> &Arc<Broker> {

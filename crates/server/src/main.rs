@@ -54,6 +54,9 @@ struct ServeArgs {
     /// Admin HTTP listener: /metrics, /health, /v1 ("off" disables) [default: 127.0.0.1:9644]
     #[arg(long, env = "TIDELOG_ADMIN_ADDR")]
     admin_addr: Option<String>,
+    /// Schema registry (Confluent REST API) listener ("off" disables) [default: 127.0.0.1:8081]
+    #[arg(long, env = "TIDELOG_REGISTRY_ADDR")]
+    registry_addr: Option<String>,
     /// Log line format; the level filter is RUST_LOG (default: info)
     #[arg(long, env = "TIDELOG_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     log_format: LogFormat,
@@ -104,6 +107,7 @@ fn run_broker(args: ServeArgs) -> anyhow::Result<()> {
         advertised_kafka_addr: args.advertised_kafka_addr,
         kinesis_addr: args.kinesis_addr,
         admin_addr: args.admin_addr,
+        registry_addr: args.registry_addr,
         set: args.set,
     };
     let settings = Settings::load(&overrides)?;
@@ -121,14 +125,19 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?),
         None => None,
     };
-    let listeners = Listeners { kafka, kinesis: Some(kinesis), admin };
+    let registry = match &settings.registry_addr {
+        Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?),
+        None => None,
+    };
+    let listeners = Listeners { kafka, kinesis: Some(kinesis), admin, registry };
     let running = tidelog_server::start(&settings, listeners).await?;
     // The one line scripts wait for.
     // Written, not println!: an unwritable stdout must not stop the broker.
     let kinesis_addr = running.kinesis_addr().map(|a| a.to_string()).unwrap_or_default();
     let admin_addr = running.admin_addr().map_or("off".to_string(), |a| format!("http://{a}"));
+    let registry_addr = running.registry_addr().map_or("off".to_string(), |a| format!("http://{a}"));
     let ready = format!(
-        "tidelog ready: kafka={} kinesis=http://{kinesis_addr} admin={admin_addr} data-dir={}\n",
+        "tidelog ready: kafka={} kinesis=http://{kinesis_addr} admin={admin_addr} registry={registry_addr} data-dir={}\n",
         running.kafka_addr(),
         settings.data_dir.display()
     );

@@ -1,7 +1,7 @@
 //! The server's settings: a TOML file < `TIDELOG_*` environment < command-line flags.
 //!
 //! The file's top-level keys are the server's own (`data-dir`, `kafka-addr`,
-//! `advertised-kafka-addr`, `kinesis-addr`, `admin-addr`); every other key is a broker setting under its Kafka name.
+//! `advertised-kafka-addr`, `kinesis-addr`, `admin-addr`, `registry-addr`); every other key is a broker setting under its Kafka name.
 //! TOML turns `num.partitions = 3` into nested tables, so nested keys are joined back
 //! with dots. `--set key=value` overrides the file. Unknown keys are errors.
 
@@ -15,6 +15,7 @@ pub const DEFAULT_DATA_DIR: &str = "./tidelog-data";
 pub const DEFAULT_KAFKA_ADDR: &str = "127.0.0.1:9092";
 pub const DEFAULT_KINESIS_ADDR: &str = "127.0.0.1:4567";
 pub const DEFAULT_ADMIN_ADDR: &str = "127.0.0.1:9644";
+pub const DEFAULT_REGISTRY_ADDR: &str = "127.0.0.1:8081";
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -26,6 +27,8 @@ pub struct Settings {
     pub kinesis_addr: String,
     /// Admin HTTP listener (metrics, health, JSON views); `None` when set to "off".
     pub admin_addr: Option<String>,
+    /// Schema registry (Confluent REST API) listener; `None` when set to "off".
+    pub registry_addr: Option<String>,
     pub broker: BrokerConfig,
 }
 
@@ -38,6 +41,7 @@ pub struct Overrides {
     pub advertised_kafka_addr: Option<String>,
     pub kinesis_addr: Option<String>,
     pub admin_addr: Option<String>,
+    pub registry_addr: Option<String>,
     pub set: Vec<String>,
 }
 
@@ -71,6 +75,12 @@ impl Settings {
             .or_else(|| take(&mut file, "admin-addr"))
             .unwrap_or_else(|| DEFAULT_ADMIN_ADDR.into());
         let admin_addr = (admin_addr != "off").then_some(admin_addr);
+        let registry_addr = overrides
+            .registry_addr
+            .clone()
+            .or_else(|| take(&mut file, "registry-addr"))
+            .unwrap_or_else(|| DEFAULT_REGISTRY_ADDR.into());
+        let registry_addr = (registry_addr != "off").then_some(registry_addr);
         let mut broker_settings = file;
         for pair in &overrides.set {
             let Some((key, value)) = pair.split_once('=') else {
@@ -79,7 +89,7 @@ impl Settings {
             broker_settings.insert(key.trim().to_string(), value.trim().to_string());
         }
         let broker = BrokerConfig::from_pairs(&broker_settings).context("invalid broker setting")?;
-        Ok(Settings { data_dir, kafka_addr, advertised_kafka_addr, kinesis_addr, admin_addr, broker })
+        Ok(Settings { data_dir, kafka_addr, advertised_kafka_addr, kinesis_addr, admin_addr, registry_addr, broker })
     }
 }
 

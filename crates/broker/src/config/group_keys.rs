@@ -28,7 +28,12 @@ pub const CONSUMER_HEARTBEAT_INTERVAL_MS: GroupKey<i64> = TopicKey::new(
     &[Synonym::of(keys::GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS)],
 );
 pub const SHARE_SESSION_TIMEOUT_MS: GroupKey<i64> = TopicKey::new(
-    Spec::new("share.session.timeout.ms", Kind::Int { min: 1, max: I32_MAX }, "45000", "stored only: no share groups"),
+    Spec::new(
+        "share.session.timeout.ms",
+        Kind::Int { min: 1, max: I32_MAX },
+        "45000",
+        "this share group's session timeout",
+    ),
     &[Synonym::of(keys::GROUP_SHARE_SESSION_TIMEOUT_MS)],
 );
 pub const SHARE_HEARTBEAT_INTERVAL_MS: GroupKey<i64> = TopicKey::new(
@@ -36,7 +41,7 @@ pub const SHARE_HEARTBEAT_INTERVAL_MS: GroupKey<i64> = TopicKey::new(
         "share.heartbeat.interval.ms",
         Kind::Int { min: 1, max: I32_MAX },
         "5000",
-        "stored only: no share groups",
+        "this share group's heartbeat interval",
     ),
     &[Synonym::of(keys::GROUP_SHARE_HEARTBEAT_INTERVAL_MS)],
 );
@@ -45,7 +50,7 @@ pub const SHARE_RECORD_LOCK_DURATION_MS: GroupKey<i64> = TopicKey::new(
         "share.record.lock.duration.ms",
         Kind::Int { min: 1000, max: I32_MAX },
         "30000",
-        "stored only: no share groups",
+        "how long this share group's consumers hold acquired records",
     ),
     &[Synonym::of(keys::GROUP_SHARE_RECORD_LOCK_DURATION_MS)],
 );
@@ -54,9 +59,37 @@ pub const SHARE_AUTO_OFFSET_RESET: GroupKey<&'static str> = TopicKey::new(
         "share.auto.offset.reset",
         Kind::Choice(SHARE_AUTO_OFFSET_RESETS),
         "latest",
-        "stored only: no share groups",
+        "where this share group starts reading a partition it has no state for",
     ),
     &[],
+);
+const SHARE_ISOLATION_LEVELS: &[&str] = &["read_uncommitted", "read_committed"];
+pub const SHARE_ISOLATION_LEVEL: GroupKey<&'static str> = TopicKey::new(
+    Spec::new(
+        "share.isolation.level",
+        Kind::Choice(SHARE_ISOLATION_LEVELS),
+        "read_uncommitted",
+        "read_committed: this share group skips aborted transactional records",
+    ),
+    &[],
+);
+pub const SHARE_DELIVERY_COUNT_LIMIT: GroupKey<i64> = TopicKey::new(
+    Spec::new(
+        "share.delivery.count.limit",
+        Kind::Int { min: 2, max: 10 },
+        "5",
+        "deliveries of a record before this share group archives it",
+    ),
+    &[Synonym::of(keys::GROUP_SHARE_DELIVERY_COUNT_LIMIT)],
+);
+pub const SHARE_PARTITION_MAX_RECORD_LOCKS: GroupKey<i64> = TopicKey::new(
+    Spec::new(
+        "share.partition.max.record.locks",
+        Kind::Int { min: 100, max: 10_000 },
+        "2000",
+        "records this share group keeps in flight per partition",
+    ),
+    &[Synonym::of(keys::GROUP_SHARE_PARTITION_MAX_RECORD_LOCKS)],
 );
 
 /// Every group setting, in the order DescribeConfigs lists them.
@@ -67,4 +100,7 @@ pub const GROUP_SPECS: &[TopicSpec] = &[
     TopicSpec { spec: SHARE_HEARTBEAT_INTERVAL_MS.spec, synonyms: SHARE_HEARTBEAT_INTERVAL_MS.synonyms },
     TopicSpec { spec: SHARE_RECORD_LOCK_DURATION_MS.spec, synonyms: SHARE_RECORD_LOCK_DURATION_MS.synonyms },
     TopicSpec { spec: SHARE_AUTO_OFFSET_RESET.spec, synonyms: SHARE_AUTO_OFFSET_RESET.synonyms },
+    TopicSpec { spec: SHARE_ISOLATION_LEVEL.spec, synonyms: SHARE_ISOLATION_LEVEL.synonyms },
+    TopicSpec { spec: SHARE_DELIVERY_COUNT_LIMIT.spec, synonyms: SHARE_DELIVERY_COUNT_LIMIT.synonyms },
+    TopicSpec { spec: SHARE_PARTITION_MAX_RECORD_LOCKS.spec, synonyms: SHARE_PARTITION_MAX_RECORD_LOCKS.synonyms },
 ];

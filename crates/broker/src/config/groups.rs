@@ -23,6 +23,20 @@ pub struct GroupConfig<'a> {
 pub struct GroupSettings {
     pub consumer_session_timeout_ms: i64,
     pub consumer_heartbeat_interval_ms: i64,
+    pub share: ShareSettings,
+}
+
+/// A share group's settings (KIP-932), each its own value or the broker's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShareSettings {
+    pub session_timeout_ms: i64,
+    pub heartbeat_interval_ms: i64,
+    pub record_lock_duration_ms: i64,
+    /// `share.auto.offset.reset=earliest`.
+    pub start_at_earliest: bool,
+    pub read_committed: bool,
+    pub delivery_count_limit: i16,
+    pub max_record_locks: usize,
 }
 
 impl GroupConfig<'_> {
@@ -34,6 +48,15 @@ impl GroupConfig<'_> {
         GroupSettings {
             consumer_session_timeout_ms: self.get(group_keys::CONSUMER_SESSION_TIMEOUT_MS),
             consumer_heartbeat_interval_ms: self.get(group_keys::CONSUMER_HEARTBEAT_INTERVAL_MS),
+            share: ShareSettings {
+                session_timeout_ms: self.get(group_keys::SHARE_SESSION_TIMEOUT_MS),
+                heartbeat_interval_ms: self.get(group_keys::SHARE_HEARTBEAT_INTERVAL_MS),
+                record_lock_duration_ms: self.get(group_keys::SHARE_RECORD_LOCK_DURATION_MS),
+                start_at_earliest: self.get(group_keys::SHARE_AUTO_OFFSET_RESET) == "earliest",
+                read_committed: self.get(group_keys::SHARE_ISOLATION_LEVEL) == "read_committed",
+                delivery_count_limit: self.get(group_keys::SHARE_DELIVERY_COUNT_LIMIT) as i16,
+                max_record_locks: self.get(group_keys::SHARE_PARTITION_MAX_RECORD_LOCKS) as usize,
+            },
         }
     }
 

@@ -105,16 +105,19 @@ broker_settings! {
     GROUP_CONSUMER_MAX_SESSION_TIMEOUT_MS: i64 = Key::int("group.consumer.max.session.timeout.ms", 1, I32_MAX, "60000", "longest consumer.session.timeout.ms a group may set");
     GROUP_CONSUMER_MIN_HEARTBEAT_INTERVAL_MS: i64 = Key::int("group.consumer.min.heartbeat.interval.ms", 1, I32_MAX, "5000", "shortest consumer.heartbeat.interval.ms a group may set");
     GROUP_CONSUMER_MAX_HEARTBEAT_INTERVAL_MS: i64 = Key::int("group.consumer.max.heartbeat.interval.ms", 1, I32_MAX, "15000", "longest consumer.heartbeat.interval.ms a group may set");
-    // Share groups (KIP-932) are not served; their settings are stored and reported.
-    GROUP_SHARE_SESSION_TIMEOUT_MS: i64 = Key::int("group.share.session.timeout.ms", 1, I32_MAX, "45000", "stored only: no share groups");
-    GROUP_SHARE_MIN_SESSION_TIMEOUT_MS: i64 = Key::int("group.share.min.session.timeout.ms", 1, I32_MAX, "45000", "stored only: no share groups");
-    GROUP_SHARE_MAX_SESSION_TIMEOUT_MS: i64 = Key::int("group.share.max.session.timeout.ms", 1, I32_MAX, "60000", "stored only: no share groups");
-    GROUP_SHARE_HEARTBEAT_INTERVAL_MS: i64 = Key::int("group.share.heartbeat.interval.ms", 1, I32_MAX, "5000", "stored only: no share groups");
-    GROUP_SHARE_MIN_HEARTBEAT_INTERVAL_MS: i64 = Key::int("group.share.min.heartbeat.interval.ms", 1, I32_MAX, "5000", "stored only: no share groups");
-    GROUP_SHARE_MAX_HEARTBEAT_INTERVAL_MS: i64 = Key::int("group.share.max.heartbeat.interval.ms", 1, I32_MAX, "15000", "stored only: no share groups");
-    GROUP_SHARE_RECORD_LOCK_DURATION_MS: i64 = Key::int("group.share.record.lock.duration.ms", 1000, 3_600_000, "30000", "stored only: no share groups");
-    GROUP_SHARE_MIN_RECORD_LOCK_DURATION_MS: i64 = Key::int("group.share.min.record.lock.duration.ms", 1000, 30_000, "15000", "stored only: no share groups");
-    GROUP_SHARE_MAX_RECORD_LOCK_DURATION_MS: i64 = Key::int("group.share.max.record.lock.duration.ms", 30_000, 3_600_000, "60000", "stored only: no share groups");
+    // Share groups (KIP-932): the defaults of groups without their own settings, and bounds.
+    GROUP_SHARE_SESSION_TIMEOUT_MS: i64 = Key::int("group.share.session.timeout.ms", 1, I32_MAX, "45000", "share group session timeout");
+    GROUP_SHARE_MIN_SESSION_TIMEOUT_MS: i64 = Key::int("group.share.min.session.timeout.ms", 1, I32_MAX, "45000", "shortest share.session.timeout.ms a group may set");
+    GROUP_SHARE_MAX_SESSION_TIMEOUT_MS: i64 = Key::int("group.share.max.session.timeout.ms", 1, I32_MAX, "60000", "longest share.session.timeout.ms a group may set");
+    GROUP_SHARE_HEARTBEAT_INTERVAL_MS: i64 = Key::int("group.share.heartbeat.interval.ms", 1, I32_MAX, "5000", "share group heartbeat interval");
+    GROUP_SHARE_MIN_HEARTBEAT_INTERVAL_MS: i64 = Key::int("group.share.min.heartbeat.interval.ms", 1, I32_MAX, "5000", "shortest share.heartbeat.interval.ms a group may set");
+    GROUP_SHARE_MAX_HEARTBEAT_INTERVAL_MS: i64 = Key::int("group.share.max.heartbeat.interval.ms", 1, I32_MAX, "15000", "longest share.heartbeat.interval.ms a group may set");
+    GROUP_SHARE_RECORD_LOCK_DURATION_MS: i64 = Key::int("group.share.record.lock.duration.ms", 1000, 3_600_000, "30000", "how long a share consumer holds acquired records");
+    GROUP_SHARE_MIN_RECORD_LOCK_DURATION_MS: i64 = Key::int("group.share.min.record.lock.duration.ms", 1000, 30_000, "15000", "shortest share.record.lock.duration.ms a group may set");
+    GROUP_SHARE_MAX_RECORD_LOCK_DURATION_MS: i64 = Key::int("group.share.max.record.lock.duration.ms", 30_000, 3_600_000, "60000", "longest share.record.lock.duration.ms a group may set");
+    GROUP_SHARE_DELIVERY_COUNT_LIMIT: i64 = Key::int("group.share.delivery.count.limit", 2, 10, "5", "deliveries of a record before it is archived");
+    GROUP_SHARE_PARTITION_MAX_RECORD_LOCKS: i64 = Key::int("group.share.partition.max.record.locks", 100, 10_000, "2000", "records in flight per share-partition");
+    SHARE_COORDINATOR_STATE_TOPIC_NUM_PARTITIONS: i64 = Key::int("share.coordinator.state.topic.num.partitions", 1, 1000, "1", "partitions of __share_group_state");
     // Client quotas (KIP-13, KIP-124): the sampled window usage is measured over.
     QUOTA_WINDOW_NUM: i64 = Key::int("quota.window.num", 1, I32_MAX, "11", "samples kept of each client's quota usage");
     QUOTA_WINDOW_SIZE_SECONDS: i64 = Key::int("quota.window.size.seconds", 1, I32_MAX, "1", "length of each quota usage sample");

@@ -40,7 +40,7 @@ pub mod topic_keys;
 mod values;
 
 pub use broker_config::{broker_synonym_chain, is_dynamic, BrokerConfig, DynamicLayer};
-pub use groups::{validate_group_configs, GroupConfig, GroupSettings};
+pub use groups::{validate_group_configs, GroupConfig, GroupSettings, ShareSettings};
 pub use keys::BROKER_SPECS;
 pub use reported_keys::REPORTED_SPECS;
 pub use topic::{validate_topic_configs, TopicConfig, TopicSpec};

@@ -55,4 +55,7 @@ topic_settings! {
     LOCAL_RETENTION_BYTES: i64 = TopicKey::long("local.retention.bytes", -2, i64::MAX, "-2", "stored only: no tiered storage", &[Synonym::of(keys::LOG_LOCAL_RETENTION_BYTES)]);
     REMOTE_LOG_COPY_DISABLE: bool = TopicKey::new(Spec::new("remote.log.copy.disable", Kind::Bool, "false", "stored only: no tiered storage"), &[]);
     REMOTE_LOG_DELETE_ON_DISABLE: bool = TopicKey::new(Spec::new("remote.log.delete.on.disable", Kind::Bool, "false", "stored only: no tiered storage"), &[]);
+    // Confluent Server's, not Kafka's: produce checks records against the schema registry.
+    CONFLUENT_KEY_SCHEMA_VALIDATION: bool = TopicKey::new(Spec::new("confluent.key.schema.validation", Kind::Bool, "false", "record keys must carry a schema id registered under <topic>-key"), &[]);
+    CONFLUENT_VALUE_SCHEMA_VALIDATION: bool = TopicKey::new(Spec::new("confluent.value.schema.validation", Kind::Bool, "false", "record values must carry a schema id registered under <topic>-value"), &[]);
 }

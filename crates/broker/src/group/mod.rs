@@ -82,13 +82,20 @@ pub(crate) struct Groups {
     timers: Notify,
 }
 
+impl Groups {
+    /// Is `group_id` a classic or consumer group (share groups keep their own namespace)?
+    pub(crate) fn contains(&self, group_id: &str) -> bool {
+        self.entries.lock().contains_key(group_id)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct GroupListing {
     pub group_id: String,
     pub protocol_type: String,
     /// Kafka's state name ("Stable", "Empty", ...).
     pub state: &'static str,
-    /// "classic" or "consumer" (KIP-848).
+    /// "classic", "consumer" (KIP-848) or "share" (KIP-932).
     pub group_type: &'static str,
 }
 
@@ -301,6 +308,13 @@ impl Broker {
                 }
             })
             .collect();
+        drop(entries);
+        groups.extend(self.share_group_listing().into_iter().map(|(group_id, state)| GroupListing {
+            group_id,
+            protocol_type: "share".into(),
+            state,
+            group_type: "share",
+        }));
         groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
         Ok(groups)
     }

@@ -154,6 +154,9 @@ impl Broker {
     /// Deletes an empty group and its offsets (tombstones in `__consumer_offsets`).
     pub async fn delete_group(&self, ctx: &RequestContext, group_id: &str) -> Result<()> {
         self.authorize(ctx, Operation::Delete, Resource::Group(group_id))?;
+        if self.is_share_group(group_id) {
+            return self.delete_share_group(ctx, group_id).await;
+        }
         let keys = {
             let entries = self.groups.entries.lock();
             let entry = entries.get(group_id).ok_or_else(|| BrokerError::GroupIdNotFound(group_id.into()))?;

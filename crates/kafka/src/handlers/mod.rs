@@ -19,6 +19,8 @@ pub mod offset_for_leader_epoch;
 pub mod offsets;
 pub mod produce;
 pub mod producer_ids;
+pub mod share_fetch;
+pub mod share_groups;
 pub mod topics;
 pub mod transactions;
 

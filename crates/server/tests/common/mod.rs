@@ -29,7 +29,7 @@ pub async fn start(dir: &Path, settings: &[&str]) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let kinesis = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-    let listeners = Listeners { kafka: listener, kinesis: Some(kinesis), admin: Some(admin) };
+    let listeners = Listeners { kafka: listener, kinesis: Some(kinesis), admin: Some(admin), registry: None };
     tidelog_server::start(&settings, listeners).await.expect("server starts")
 }
 
