@@ -202,7 +202,9 @@ mod tests {
         assert_eq!(list(&b, OffsetQuery::from_kafka(-4, false).unwrap()), earliest, "earliest local");
         assert_eq!(list(&b, OffsetQuery::from_kafka(-1, false).unwrap()).offset, 1);
         assert_eq!(list(&b, OffsetQuery::from_kafka(-5, false).unwrap()), ListedOffset::NONE, "latest tiered");
-        assert_eq!(OffsetQuery::from_kafka(-6, false), None);
+        // -6, earliest pending upload (ListOffsets v11): nothing is uploaded without tiered storage.
+        assert_eq!(list(&b, OffsetQuery::from_kafka(-6, false).unwrap()), ListedOffset::NONE, "pending upload");
+        assert_eq!(OffsetQuery::from_kafka(-7, false), None);
     }
 
     #[test]
